@@ -1,0 +1,37 @@
+# Set-up happens inside these targets: a fresh machine needs only Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)
+export FUNNEL_DAGSTER_STORAGE ?= $(CURDIR)/data/dagster
+INBOX ?= $(or $(FUNNEL_INBOX_DIR),data/inbox)
+
+.PHONY: run test ui bench generate clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+## make run: install, fill an empty inbox with sample exports, run the whole pipeline once.
+run: $(STAMP)
+	@if [ -z "$$(find $(INBOX) -type f -name '*.csv' 2>/dev/null | head -n 1)" ]; then \
+		echo "inbox $(INBOX) is empty: generating sample exports"; \
+		$(BIN)/funnel generate --out $(INBOX); \
+	fi
+	$(BIN)/funnel run --inbox $(INBOX)
+
+## make test: install, then run the test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## make ui: the Dagster webserver and daemon (nightly schedule on) on http://127.0.0.1:3000
+ui: $(STAMP)
+	mkdir -p $(FUNNEL_DAGSTER_STORAGE)
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data/inbox data/warehouse data/dagster

@@ -1,0 +1,125 @@
+"""staging -> marts: the six funnel tables of CONTRACT section 5, one SQL file each,
+and the checks that must pass before the warehouse is published."""
+
+import dagster as dg
+
+from assets.sql_assets import build_sql_asset
+from pipelines.resources import FunnelResource
+
+MARTS = {
+    "channel_funnel": ("Funnel counts per month and channel, and the period rates between stages.",
+                       ["sessions", "lead_funnel", "deals", "spend"]),
+    "lead_cohort_funnel": ("Leads by creation month and channel, and how far each cohort has got.", ["lead_funnel"]),
+    "mql_to_sql": ("MQLs by MQL month and channel, how many became SQL and how fast.", ["lead_funnel"]),
+    "deal_to_win": ("Deals by close month and channel: won, lost, win rate, deal size, days to close.", ["deals"]),
+    "channel_roi": ("Spend against leads, MQLs, opportunities, wins and revenue per month and channel: "
+                    "CPA, cost per MQL/opportunity, CAC, ROAS, ROI.", ["spend"]),
+    "stage_velocity": ("Days per funnel transition and channel: n, median and 75th percentile.",
+                       ["lead_funnel", "deals"]),
+}
+
+MART_ASSETS = [
+    build_sql_asset(
+        "marts", name, f"marts/{name}.sql",
+        [["staging", d] for d in deps] + ([["marts", "channel_funnel"]] if name == "channel_roi" else []),
+        "marts", description,
+    )
+    for name, (description, deps) in MARTS.items()
+]
+
+# Mart -> its key columns and the rates that, by definition, lie in [0, 1].
+KEYS = {
+    "channel_funnel": ["period_start", "channel"],
+    "lead_cohort_funnel": ["cohort_start", "channel"],
+    "mql_to_sql": ["period_start", "channel"],
+    "deal_to_win": ["period_start", "channel"],
+    "channel_roi": ["period_start", "channel"],
+    "stage_velocity": ["channel", "transition"],
+}
+BOUNDED_RATES = {
+    "lead_cohort_funnel": ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
+                           "opportunity_to_win_rate", "lead_to_win_rate"],
+    "mql_to_sql": ["mql_to_sql_rate"],
+    "deal_to_win": ["win_rate"],
+}
+
+
+def _keys_and_rates_check(mart: str) -> dg.AssetChecksDefinition:
+    keys = KEYS[mart]
+    rates = BOUNDED_RATES.get(mart, [])
+
+    @dg.asset_check(asset=dg.AssetKey(["marts", mart]), name=f"{mart}_keys_unique_and_rates_in_0_1", blocking=True,
+                    description=f"({', '.join(keys)}) is never NULL and never repeated"
+                    + (f"; {', '.join(rates)} lie in [0, 1] or are NULL." if rates else "."))
+    def _check(funnel: FunnelResource) -> dg.AssetCheckResult:
+        key_list = ", ".join(keys)
+        with funnel.connect() as con:
+            dupes = con.execute(
+                f"SELECT count(*) FROM (SELECT {key_list} FROM marts.{mart} GROUP BY ALL HAVING count(*) > 1)"
+            ).fetchone()[0]
+            null_keys = con.execute(
+                f"SELECT count(*) FROM marts.{mart} WHERE " + " OR ".join(f"{k} IS NULL" for k in keys)
+            ).fetchone()[0]
+            bad_rates = {
+                r: con.execute(f"SELECT count(*) FROM marts.{mart} WHERE NOT ({r} BETWEEN 0 AND 1)").fetchone()[0]
+                for r in rates
+            }
+        bad_rates = {r: n for r, n in bad_rates.items() if n}
+        return dg.AssetCheckResult(
+            passed=not dupes and not null_keys and not bad_rates,
+            metadata={"duplicate_keys": dupes, "null_keys": null_keys,
+                      "rates_outside_0_1": dg.MetadataValue.json(bad_rates)},
+        )
+
+    return _check
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "channel_funnel"]), blocking=True,
+                name="channel_funnel_reconciles_with_inputs",
+                description="Sessions, leads, opportunities, wins and revenue of channel_funnel add up exactly to "
+                "the staged inputs: every lead in one channel, every won deal's amount counted once.")
+def channel_funnel_reconciles(funnel: FunnelResource) -> dg.AssetCheckResult:
+    with funnel.connect() as con:
+        mart = con.execute(
+            "SELECT sum(sessions), sum(leads), sum(opportunities), sum(wins), sum(revenue) FROM marts.channel_funnel"
+        ).fetchone()
+        inputs = con.execute(
+            "SELECT (SELECT coalesce(sum(sessions), 0) FROM staging.sessions), (SELECT count(*) FROM staging.leads), "
+            "(SELECT count(*) FROM staging.deals), (SELECT count(*) FROM staging.deals WHERE outcome = 'won'), "
+            "(SELECT coalesce(sum(amount), 0) FROM staging.deals WHERE outcome = 'won')"
+        ).fetchone()
+    names = ["sessions", "leads", "opportunities", "wins", "revenue"]
+    diffs = {n: {"mart": str(m or 0), "inputs": str(i)} for n, m, i in zip(names, mart, inputs) if (m or 0) != i}
+    return dg.AssetCheckResult(passed=not diffs, metadata={"differences": dg.MetadataValue.json(diffs)})
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "channel_roi"]), blocking=True, name="channel_roi_spend_reconciles",
+                description="Total spend in channel_roi equals the staged spend rows.")
+def channel_roi_spend_reconciles(funnel: FunnelResource) -> dg.AssetCheckResult:
+    with funnel.connect() as con:
+        mart, inputs = con.execute(
+            "SELECT (SELECT coalesce(sum(spend), 0) FROM marts.channel_roi), "
+            "(SELECT coalesce(sum(cost), 0) FROM staging.spend)"
+        ).fetchone()
+    return dg.AssetCheckResult(passed=mart == inputs, metadata={"mart_spend": str(mart), "input_spend": str(inputs)})
+
+
+@dg.asset_check(asset=dg.AssetKey(["ops", "unmapped_values"]), name="every_raw_value_mapped",
+                description="Warns when a lead/deal source, spend channel, GA4 channel group or stage value "
+                "matches no rule of channels.yaml / stages.yaml (its records are kept in the fallback).")
+def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
+    with funnel.connect() as con:
+        rows = con.execute(
+            "SELECT kind, raw_value, mapped_to, records FROM ops.unmapped_values ORDER BY records DESC LIMIT 20"
+        ).df()
+        total = con.execute("SELECT coalesce(sum(records), 0) FROM ops.unmapped_values").fetchone()[0]
+    return dg.AssetCheckResult(
+        passed=rows.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unmapped_values": len(rows), "records": int(total),
+                  "top": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
+    )
+
+
+MART_CHECKS = [_keys_and_rates_check(m) for m in KEYS] + [
+    channel_funnel_reconciles, channel_roi_spend_reconciles, every_raw_value_mapped]

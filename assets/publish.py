@@ -1,0 +1,84 @@
+"""marts -> the published DuckDB file analysts read, replaced in one step.
+
+The new file is written beside the published one under a temporary name and
+then renamed over it (an atomic rename on POSIX): a reader with the old file
+open keeps reading the old data, a new connection sees the new data, and a run
+that fails before this step leaves the published file as it was.
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.marts import MARTS
+from pipelines.resources import FunnelResource
+
+PUBLISHED_SCHEMAS = ("marts", "ops")
+
+
+def _quote(text: str) -> str:
+    # Comments are our own text from the SQL files, never data; quotes doubled.
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dict[str, int]:
+    """Copy the published schemas of the working database into a new file, then
+    rename it over `published`. Returns row counts per copied table."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    tmp = published.with_name(f".{published.name}.{run_id}.tmp")
+    tmp.unlink(missing_ok=True)
+    tables = con.execute(
+        "SELECT schema_name, table_name, comment FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name IN (SELECT unnest($schemas)) "
+        "ORDER BY schema_name, table_name",
+        {"schemas": list(PUBLISHED_SCHEMAS)},
+    ).fetchall()
+    counts = {}
+    con.execute(f"ATTACH {_quote(str(tmp))} AS publish_target")
+    try:
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"CREATE SCHEMA publish_target.{schema}")
+        for schema, table, comment in tables:
+            con.execute(f"CREATE TABLE publish_target.{schema}.{table} AS SELECT * FROM {schema}.{table}")
+            if comment:
+                con.execute(f"COMMENT ON TABLE publish_target.{schema}.{table} IS {_quote(comment)}")
+            for column, col_comment in con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = $s AND table_name = $t AND comment IS NOT NULL",
+                {"s": schema, "t": table},
+            ).fetchall():
+                con.execute(
+                    f'COMMENT ON COLUMN publish_target.{schema}.{table}."{column}" IS {_quote(col_comment)}'
+                )
+            counts[f"{schema}.{table}"] = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+        con.execute("CHECKPOINT publish_target")
+    finally:
+        con.execute("DETACH publish_target")
+    with tmp.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, published)
+    return counts
+
+
+@dg.asset(
+    key=["published", "funnel_duckdb"],
+    deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(["ops", "unmapped_values"])],
+    group_name="publish",
+    kinds={"duckdb"},
+    owners=["team:funnel-ops"],
+    description="The DuckDB file analysts query (FUNNEL_WAREHOUSE_PATH): schemas marts and ops, with every "
+    "COMMENT, replaced atomically after all blocking checks of the marts passed.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+    published = Path(funnel.warehouse_path)
+    with funnel.connect() as con:
+        counts = publish(con, published, context.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(published.resolve())),
+            "tables": dg.MetadataValue.json(counts),
+            "size_bytes": published.stat().st_size,
+        }
+    )

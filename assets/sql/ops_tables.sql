@@ -1,0 +1,58 @@
+-- Load state of the working database: what was read from the inbox, and how it went.
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE SCHEMA IF NOT EXISTS marts;
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SEQUENCE IF NOT EXISTS ops.load_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS ops.load_log (
+    load_id BIGINT PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT,
+    file_modified_at TIMESTAMP,
+    profile VARCHAR,
+    encoding VARCHAR,
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    status VARCHAR NOT NULL,
+    message VARCHAR,
+    run_id VARCHAR,
+    loaded_at TIMESTAMP NOT NULL
+);
+COMMENT ON TABLE ops.load_log IS 'One row per inbox file a run tried to load: loaded (its rows are in raw), or rejected (none are, see ops.load_errors). A file whose sha256 was already loaded for its source is skipped and not logged again.';
+COMMENT ON COLUMN ops.load_log.load_id IS 'Load sequence number; later loads of the same source are newer snapshots when file_modified_at ties.';
+COMMENT ON COLUMN ops.load_log.source IS 'Inbox source folder: ga4_sessions, leads, deals or spend.';
+COMMENT ON COLUMN ops.load_log.file_name IS 'Path of the file relative to the inbox.';
+COMMENT ON COLUMN ops.load_log.sha256 IS 'SHA-256 of the file bytes; the same content is never loaded twice.';
+COMMENT ON COLUMN ops.load_log.size_bytes IS 'File size in bytes.';
+COMMENT ON COLUMN ops.load_log.file_modified_at IS 'File modification time (UTC): the snapshot time; a newer snapshot replaces older records with the same key.';
+COMMENT ON COLUMN ops.load_log.profile IS 'Export profile the file was read with.';
+COMMENT ON COLUMN ops.load_log.encoding IS 'Detected text encoding.';
+COMMENT ON COLUMN ops.load_log.rows_read IS 'Data rows read from the file.';
+COMMENT ON COLUMN ops.load_log.rows_loaded IS 'Rows written to the raw table (0 when rejected).';
+COMMENT ON COLUMN ops.load_log.status IS 'loaded or rejected.';
+COMMENT ON COLUMN ops.load_log.message IS 'Why the file was rejected.';
+COMMENT ON COLUMN ops.load_log.run_id IS 'Dagster run that read the file.';
+COMMENT ON COLUMN ops.load_log.loaded_at IS 'When the run read the file (UTC).';
+
+CREATE TABLE IF NOT EXISTS ops.load_errors (
+    load_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    row_number BIGINT,
+    column_name VARCHAR,
+    check_name VARCHAR,
+    raw_value VARCHAR,
+    problem VARCHAR NOT NULL
+);
+COMMENT ON TABLE ops.load_errors IS 'Every problem found in a rejected file: file, data row (1 = first row under the header), column, failed check and raw value.';
+COMMENT ON COLUMN ops.load_errors.load_id IS 'The ops.load_log row of the attempt.';
+COMMENT ON COLUMN ops.load_errors.source IS 'Inbox source folder.';
+COMMENT ON COLUMN ops.load_errors.file_name IS 'Path of the file relative to the inbox.';
+COMMENT ON COLUMN ops.load_errors.row_number IS 'Data row number, 1 = first row under the header; NULL for a problem of the whole file or column.';
+COMMENT ON COLUMN ops.load_errors.column_name IS 'Canonical column the problem is in.';
+COMMENT ON COLUMN ops.load_errors.check_name IS 'Name of the pandera check that failed.';
+COMMENT ON COLUMN ops.load_errors.raw_value IS 'The value as exported (first 200 characters).';
+COMMENT ON COLUMN ops.load_errors.problem IS 'What is wrong, in words.';

@@ -1,0 +1,49 @@
+-- Parsers of raw export text, applied in DuckDB to whole columns at once.
+-- Full-width digits and separators become ASCII, blanks become NULL, and a value
+-- that does not parse becomes NULL (the pandera schema then names the raw value).
+
+CREATE OR REPLACE MACRO clean_text(x) AS nullif(trim(translate(x, '　', ' ')), '');
+
+CREATE OR REPLACE MACRO ascii_digits(x) AS
+    translate(x, '０１２３４５６７８９，．－／：　＋', '0123456789,.-/: +');
+
+-- A timestamp as local (naive) time in zone tz. Values with an offset or Z are
+-- converted to tz; values without one are already in tz.
+CREATE OR REPLACE MACRO timestamp_text(x) AS regexp_replace(clean_text(ascii_digits(x)), 'Z$', '+00:00');
+
+CREATE OR REPLACE MACRO parse_timestamp(x, tz) AS CASE
+    WHEN regexp_matches(timestamp_text(x), '[+-]\d{2}:?\d{2}$') THEN timezone(tz, try_strptime(timestamp_text(x), [
+        '%Y-%m-%dT%H:%M:%S%z', '%Y-%m-%dT%H:%M:%S.%f%z', '%Y-%m-%d %H:%M:%S%z',
+        '%Y-%m-%d %H:%M:%S.%f%z', '%Y-%m-%dT%H:%M%z', '%Y/%m/%d %H:%M:%S%z']))
+    ELSE try_strptime(timestamp_text(x), [
+        '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%S.%f',
+        '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M', '%Y-%m-%d',
+        '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y/%m/%d',
+        '%Y%m%d', '%Y%m%d%H%M%S',
+        '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日'])
+END;
+
+CREATE OR REPLACE MACRO parse_date(x) AS CAST(parse_timestamp(x, 'UTC') AS DATE);
+
+-- A day, or a month written 2026-07 / 2026/07 / 2026年7月 (then its first day).
+CREATE OR REPLACE MACRO parse_period(x) AS coalesce(
+    parse_date(x),
+    CAST(try_strptime(clean_text(ascii_digits(x)), ['%Y-%m', '%Y/%m', '%Y%m', '%Y年%m月']) AS DATE)
+);
+
+CREATE OR REPLACE MACRO parse_period_grain(x) AS CASE
+    WHEN parse_date(x) IS NOT NULL THEN 'day'
+    WHEN parse_period(x) IS NOT NULL THEN 'month'
+END;
+
+-- 1500000, 1,500,000, ¥1,500,000, ￥1,500,000, 1,500,000円, JPY 1,500,000
+CREATE OR REPLACE MACRO parse_money(x) AS TRY_CAST(
+    regexp_replace(clean_text(ascii_digits(x)), '^(JPY|¥|￥)\s*|\s*(円|JPY)$|,', '', 'g') AS DECIMAL(18, 2));
+
+CREATE OR REPLACE MACRO parse_number(x) AS TRY_CAST(
+    regexp_replace(clean_text(ascii_digits(x)), ',', '', 'g') AS DOUBLE);
+
+-- Whole numbers only: 1,234 and 12.0 are counts, 1.5 is not.
+CREATE OR REPLACE MACRO parse_count(x) AS CASE
+    WHEN parse_number(x) = trunc(parse_number(x)) AND abs(parse_number(x)) < 9e15 THEN CAST(parse_number(x) AS BIGINT)
+END;

@@ -1,0 +1,27 @@
+-- One row per deal: newest snapshot, outcome, channel (its lead's, else its own source).
+CREATE OR REPLACE TABLE staging.deals AS
+WITH latest AS (
+    SELECT r.* FROM raw.deals r JOIN ops.load_log f ON f.load_id = r._load_id
+    QUALIFY row_number() OVER (PARTITION BY r.deal_id ORDER BY f.file_modified_at DESC, r._load_id DESC) = 1
+)
+SELECT d.deal_id, d.created_at, d.stage, coalesce(s.outcome, 'unknown') AS outcome,
+       d.lead_id, l.lead_id IS NOT NULL AS lead_linked,
+       CASE WHEN l.lead_id IS NOT NULL THEN l.channel
+            WHEN d.deal_source IS NOT NULL THEN c.channel
+            ELSE 'Unattributed' END AS channel,
+       CASE WHEN l.lead_id IS NOT NULL THEN 'lead'
+            WHEN d.deal_source IS NOT NULL THEN 'deal_source'
+            ELSE 'none' END AS channel_basis,
+       d.deal_source, d.amount, d.currency, d.close_date,
+       CASE WHEN coalesce(s.outcome, 'unknown') IN ('won', 'lost')
+            THEN coalesce(d.close_date, CAST(d.updated_at AS DATE), CAST(d.created_at AS DATE)) END AS closed_on,
+       coalesce(s.outcome, 'unknown') IN ('won', 'lost') AND d.close_date IS NULL AS close_date_inferred,
+       d.pipeline, d.updated_at, d._source_file, d._source_row
+FROM latest d
+LEFT JOIN staging.deal_stage_map s ON s.raw_value = d.stage
+LEFT JOIN staging.leads l ON l.lead_id = d.lead_id
+LEFT JOIN staging.channel_lookup c ON c.kind = 'deal' AND c.k1 = d.deal_source;
+COMMENT ON TABLE staging.deals IS 'One row per deal id ever loaded: the newest snapshot wins; deals missing from later snapshots are kept.';
+COMMENT ON COLUMN staging.deals.outcome IS 'won, lost, open, or unknown (stage in no list of stages.yaml; counted as an open opportunity).';
+COMMENT ON COLUMN staging.deals.channel IS 'The linked lead''s channel; else deal_source through channels.yaml; else Unattributed.';
+COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the date of updated_at, else of created_at.';

@@ -1,0 +1,60 @@
+"""Assets whose whole body is one SQL file: staging models and marts."""
+
+from pathlib import Path
+from typing import Sequence
+
+import dagster as dg
+import duckdb
+
+from pipelines.resources import FunnelResource
+
+SQL_DIR = Path(__file__).parent / "sql"
+PREVIEW_ROWS = 5
+
+
+def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute(path.read_text(encoding="utf-8"))
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
+    """Row count, column schema (with comments) and a markdown preview of a table."""
+    rows = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+    columns = con.execute(
+        "SELECT column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+        "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
+        {"s": schema, "t": table},
+    ).fetchall()
+    preview = con.execute(f"SELECT * FROM {schema}.{table} LIMIT {PREVIEW_ROWS}").df()
+    return {
+        "dagster/row_count": rows,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, type_, description=comment or None) for name, type_, comment in columns]
+        ),
+        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if rows else "(empty)"),
+    }
+
+
+def build_sql_asset(
+    schema: str,
+    table: str,
+    sql_file: str,
+    deps: Sequence[dg.AssetKey | Sequence[str]],
+    group: str,
+    description: str,
+) -> dg.AssetsDefinition:
+    path = SQL_DIR / sql_file
+
+    @dg.asset(
+        key=[schema, table],
+        deps=[dg.AssetKey(list(d)) if not isinstance(d, dg.AssetKey) else d for d in deps],
+        group_name=group,
+        kinds={"duckdb", "sql"},
+        owners=["team:funnel-ops"],
+        description=description + f"\n\nSQL: `assets/sql/{sql_file}`",
+    )
+    def _sql_asset(funnel: FunnelResource) -> dg.MaterializeResult:
+        with funnel.connect() as con:
+            run_sql_file(con, path)
+            return dg.MaterializeResult(metadata=table_metadata(con, schema, table))
+
+    return _sql_asset

@@ -1,0 +1,142 @@
+"""raw -> staging: channel and stage mappings, then one SQL model per source.
+
+The mappings are computed over the *distinct* raw values only (a few hundred),
+in Python, because matching is Unicode-aware (NFKC, case folding) and follows
+GA4's rule list; the per-row work is a join in DuckDB.
+"""
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from assets.ga4_channel_group import default_channel_group
+from assets.ingest import prepare_working_database
+from assets.sql_assets import build_sql_asset, table_metadata
+from pipelines.resources import FunnelResource
+from schemas import SOURCES
+from schemas.config import LIFECYCLE_ORDER, FunnelConfig
+
+RAW = [["raw", s] for s in SOURCES]
+UNASSIGNED = "Unassigned"
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip()
+
+
+def lead_channel(cfg: FunnelConfig, lead_source, utm_source, utm_medium, utm_campaign) -> tuple[str, str, bool]:
+    """(channel, rule, mapped) of a lead: lead_source, else utm source/medium read as GA4 would."""
+    ch = cfg.channels
+    if not _blank(lead_source):
+        m = ch.match_value(lead_source)
+        return (m[0], f"lead_source {m[1]}", True) if m else (ch.fallback_channel, "lead_source unmapped", False)
+    if not _blank(utm_source) or not _blank(utm_medium):
+        group = default_channel_group(utm_source, utm_medium, utm_campaign)
+        name = ch.match_ga4_group(group)
+        return (name or ch.fallback_channel, f"utm GA4 group {group}", name is not None)
+    return (UNASSIGNED if UNASSIGNED in ch.channel_names() else ch.fallback_channel, "no source", True)
+
+
+def session_channel(cfg: FunnelConfig, source, medium, campaign, given_group) -> tuple[str, str, bool]:
+    """(channel group, channel, mapped) of a GA4 row."""
+    group = given_group if not _blank(given_group) else default_channel_group(source, medium, campaign)
+    name = cfg.channels.match_ga4_group(group)
+    return group, name or cfg.channels.fallback_channel, name is not None
+
+
+def value_channel(cfg: FunnelConfig, value) -> tuple[str, str, bool]:
+    m = cfg.channels.match_value(value) if not _blank(value) else None
+    return (m[0], m[1], True) if m else (cfg.channels.fallback_channel, "unmapped", False)
+
+
+def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig) -> dict[str, int]:
+    """Write staging.channel_lookup, deal_stage_map, lifecycle_map, channels, run_settings."""
+    rows = []
+    for k in con.execute("SELECT DISTINCT lead_source, utm_source, utm_medium, utm_campaign FROM raw.leads").fetchall():
+        channel, rule, mapped = lead_channel(cfg, *k)
+        rows.append(("lead", *k, None, channel, rule, mapped))
+    for k in con.execute(
+        "SELECT DISTINCT session_source, session_medium, session_campaign, session_default_channel_group "
+        "FROM raw.ga4_sessions"
+    ).fetchall():
+        group, channel, mapped = session_channel(cfg, *k)
+        rows.append(("ga4_session", *k, group, channel, "GA4 channel group", mapped))
+    for kind, sql in (("deal", "SELECT DISTINCT deal_source FROM raw.deals WHERE deal_source IS NOT NULL"),
+                      ("spend", "SELECT DISTINCT channel FROM raw.spend")):
+        for (v,) in con.execute(sql).fetchall():
+            channel, rule, mapped = value_channel(cfg, v)
+            rows.append((kind, v, None, None, None, None, channel, rule, mapped))
+    lookup = pd.DataFrame(rows, columns=["kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by", "mapped"])
+    lookup = lookup.astype({**{c: "string" for c in ["kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by"]}, "mapped": "bool"})
+    con.execute("CREATE OR REPLACE TABLE staging.channel_lookup AS SELECT * FROM lookup")
+
+    stages = [(v, cfg.stages.deal_outcome(v) or "unknown", cfg.stages.deal_outcome(v) is not None)
+              for (v,) in con.execute("SELECT DISTINCT stage FROM raw.deals WHERE stage IS NOT NULL").fetchall()]
+    stage_map = pd.DataFrame(stages, columns=["raw_value", "outcome", "mapped"]).astype({"raw_value": "string", "outcome": "string", "mapped": "bool"})
+    con.execute("CREATE OR REPLACE TABLE staging.deal_stage_map AS SELECT * FROM stage_map")
+
+    lifecycle = []
+    for (v,) in con.execute("SELECT DISTINCT lifecycle_stage FROM raw.leads WHERE lifecycle_stage IS NOT NULL").fetchall():
+        stage = cfg.stages.lifecycle_stage(v)
+        lifecycle.append((v, stage or "lead", LIFECYCLE_ORDER.index(stage or "lead") + 1, stage is not None))
+    life_map = pd.DataFrame(lifecycle, columns=["raw_value", "stage", "stage_rank", "mapped"]).astype(
+        {"raw_value": "string", "stage": "string", "stage_rank": "int64", "mapped": "bool"})
+    con.execute("CREATE OR REPLACE TABLE staging.lifecycle_map AS SELECT * FROM life_map")
+
+    channels = pd.DataFrame(
+        [(c.name, c.label_ja, c.label_en or c.name, i + 1) for i, c in enumerate(cfg.channels.channels)]
+        + [("Unattributed", "未帰属", "Unattributed", len(cfg.channels.channels) + 1)],
+        columns=["channel", "label_ja", "label_en", "sort_order"],
+    )
+    con.execute("CREATE OR REPLACE TABLE staging.channels AS SELECT * FROM channels")
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.run_settings AS SELECT CAST($rank AS INTEGER) AS mql_stage_rank, "
+        "CAST($threshold AS DOUBLE) AS mql_score_threshold",
+        {"rank": LIFECYCLE_ORDER.index(cfg.stages.mql_rule.lifecycle_at_least) + 1,
+         "threshold": cfg.stages.mql_rule.lead_score_threshold},
+    )
+    return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": int((~lookup["mapped"]).sum())
+            + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
+
+
+@dg.asset(
+    key=["staging", "channel_lookup"],
+    deps=RAW,
+    group_name="staging",
+    kinds={"duckdb", "python"},
+    owners=["team:funnel-ops"],
+    description="Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
+    "outcome / lifecycle stage of every raw stage value (stages.yaml). Also writes staging.deal_stage_map, "
+    "staging.lifecycle_map, staging.channels and staging.run_settings.",
+)
+def channel_lookup(funnel: FunnelResource) -> dg.MaterializeResult:
+    cfg = funnel.load_config()
+    with funnel.connect() as con:
+        prepare_working_database(con)
+        counts = build_lookups(con, cfg)
+        return dg.MaterializeResult(metadata={**table_metadata(con, "staging", "channel_lookup"), **counts})
+
+
+LOOKUPS = [["staging", "channel_lookup"]]
+staging_sessions = build_sql_asset(
+    "staging", "sessions", "staging/sessions.sql", [["raw", "ga4_sessions"], *LOOKUPS], "staging",
+    "GA4 session rows, newest snapshot per day and dimension key, with GA4 channel group and channel.")
+staging_leads = build_sql_asset(
+    "staging", "leads", "staging/leads.sql", [["raw", "leads"], *LOOKUPS], "staging",
+    "One row per lead (newest snapshot wins, vanished leads kept) with channel, lifecycle rank and stage history.")
+staging_deals = build_sql_asset(
+    "staging", "deals", "staging/deals.sql", [["raw", "deals"], ["staging", "leads"], *LOOKUPS], "staging",
+    "One row per deal (newest snapshot wins) with outcome (won/lost/open/unknown), close date and channel.")
+staging_spend = build_sql_asset(
+    "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
+    "Spend rows, newest snapshot per day/month, raw channel and campaign, with channel.")
+staging_lead_funnel = build_sql_asset(
+    "staging", "lead_funnel", "staging/lead_funnel.sql", [["staging", "leads"], ["staging", "deals"]], "staging",
+    "One row per lead with each funnel stage it reached and the effective date of each.")
+unmapped_values = build_sql_asset(
+    "ops", "unmapped_values", "staging/unmapped_values.sql",
+    [["staging", t] for t in ("leads", "deals", "spend", "sessions")], "staging",
+    "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
+
+STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, staging_deals, staging_spend,
+                  staging_lead_funnel, unmapped_values]

@@ -1,0 +1,145 @@
+"""`funnel`: run the pipeline, or generate sample exports.
+
+    funnel run [--inbox DIR] [--warehouse PATH] [--config DIR]
+    funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM]
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipelines import settings
+
+
+def _instance():
+    """The Dagster instance of dagster.yaml (runs show in the UI); set up like `make ui` does."""
+    import dagster as dg
+
+    os.environ.setdefault("DAGSTER_HOME", str(settings.PROJECT_ROOT))
+    os.environ.setdefault("FUNNEL_DAGSTER_STORAGE", str(settings.PROJECT_ROOT / "data" / "dagster"))
+    Path(os.environ["FUNNEL_DAGSTER_STORAGE"]).mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from schemas.config import ConfigError, load_config
+    from schemas.profiles import load_profiles
+
+    resource_config = {
+        "inbox_dir": args.inbox or settings.inbox_dir(),
+        "config_dir": args.config or settings.config_dir(),
+        "warehouse_path": args.warehouse or settings.warehouse_path(),
+        "timezone": settings.timezone(),
+    }
+    try:  # configuration errors are reported before anything runs
+        load_config(resource_config["config_dir"])
+        load_profiles(resource_config["config_dir"])
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not Path(resource_config["inbox_dir"]).is_dir():
+        print(f"inbox {resource_config['inbox_dir']} does not exist", file=sys.stderr)
+        return 2
+    print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
+    job = defs().resolve_job_def("funnel_job")
+    result = job.execute_in_process(
+        instance=_instance(),
+        run_config={
+            "resources": {"funnel": {"config": resource_config}},
+            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
+        },
+        raise_on_error=False,
+    )
+    failed = _print_progress(result)
+    if not result.success or failed:
+        print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
+        return 1
+    _print_summary(Path(resource_config["warehouse_path"]))
+    print(f"\nrun {result.run_id} succeeded")
+    return 0
+
+
+def _print_progress(result) -> list[str]:
+    """One line per asset and check, in the order they ran; failures with their message."""
+    import dagster as dg
+
+    failed = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            rows = mat.metadata.get("dagster/row_count")
+            print(f"  ok      {mat.asset_key.to_user_string():32} {'' if rows is None else f'{rows.value:>10,} rows'}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            ev = event.event_specific_data
+            status = "pass" if ev.passed else ("WARN" if ev.severity == dg.AssetCheckSeverity.WARN else "FAIL")
+            print(f"  check   {ev.check_name:52} {status}")
+            if not ev.passed and ev.severity != dg.AssetCheckSeverity.WARN:
+                failed.append(ev.check_name)
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            err = event.event_specific_data.error
+            message = err.cause.message if err.cause else err.message
+            user = getattr(event.event_specific_data, "user_failure_data", None)
+            if user is not None and user.description:
+                message = user.description
+            print(f"  FAILED  {event.step_key}\n{message.strip()}", file=sys.stderr)
+            failed.append(event.step_key)
+    return failed
+
+
+def _print_summary(warehouse: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        summary = con.execute(
+            """
+            SELECT f.channel, CAST(sum(f.sessions) AS BIGINT) AS sessions, CAST(sum(f.leads) AS BIGINT) AS leads,
+                   CAST(sum(f.mqls) AS BIGINT) AS mqls, CAST(sum(f.sqls) AS BIGINT) AS sqls,
+                   CAST(sum(f.opportunities) AS BIGINT) AS opportunities, CAST(sum(f.wins) AS BIGINT) AS wins,
+                   CAST(sum(f.revenue) AS BIGINT) AS revenue_jpy, CAST(sum(r.spend) AS BIGINT) AS spend_jpy,
+                   round(sum(f.revenue) / nullif(sum(r.spend), 0), 2) AS roas
+            FROM marts.channel_funnel f JOIN marts.channel_roi r USING (period_start, channel)
+            GROUP BY f.channel ORDER BY revenue_jpy DESC
+            """
+        ).df()
+        period = con.execute("SELECT min(period_start), max(period_start) FROM marts.channel_funnel").fetchone()
+    print(f"\nFunnel per channel, {period[0]:%Y-%m} to {period[1]:%Y-%m}:")
+    print(summary.to_string(index=False))
+    print(f"\nPublished DuckDB file: {warehouse.resolve()}")
+    print(f"  duckdb -readonly {warehouse} -c 'SELECT * FROM marts.channel_funnel LIMIT 10'")
+
+
+def generate(args: argparse.Namespace) -> int:
+    from pipelines.generate import generate_sample_exports
+
+    written = generate_sample_exports(Path(args.out), months=args.months, seed=args.seed,
+                                      end_month=args.end_month, scale=args.scale)
+    for source, paths in written.items():
+        print(f"{source:14} {len(paths):3} files in {Path(args.out) / source}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="funnel", description="funnel sync: MA/SFA exports -> B2B funnel metrics")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="run the whole pipeline once (shows in the Dagster UI)")
+    p_run.add_argument("--inbox", help="inbox folder (FUNNEL_INBOX_DIR, default data/inbox)")
+    p_run.add_argument("--warehouse", help="published DuckDB file (FUNNEL_WAREHOUSE_PATH, default data/warehouse/funnel.duckdb)")
+    p_run.add_argument("--config", help="configuration folder (FUNNEL_CONFIG_DIR, default config)")
+    p_run.set_defaults(func=run)
+    p_gen = sub.add_parser("generate", help="write deterministic sample exports (native profile)")
+    p_gen.add_argument("--out", required=True, help="inbox folder to write into")
+    p_gen.add_argument("--months", type=int, default=24, help="months of history (default 24)")
+    p_gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p_gen.add_argument("--end-month", help="last month, YYYY-MM (default: last month)")
+    p_gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
+    p_gen.set_defaults(func=generate)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

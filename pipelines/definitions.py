@@ -1,0 +1,38 @@
+"""The Dagster entry point: every asset, check, the job, the nightly schedule."""
+
+import os
+
+import dagster as dg
+
+from assets.ingest import INGEST_ASSETS
+from assets.marts import MART_ASSETS, MART_CHECKS
+from assets.publish import published_warehouse
+from assets.staging import STAGING_ASSETS
+from pipelines.resources import default_funnel_resource
+
+funnel_job = dg.define_asset_job(
+    "funnel_job",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,  # DuckDB allows one writer: steps share one process
+    description="Inbox -> raw -> staging -> marts -> checks -> published DuckDB file.",
+)
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="nightly_funnel",
+    job=funnel_job,
+    cron_schedule=os.environ.get("FUNNEL_SCHEDULE_CRON", "0 2 * * *"),
+    execution_timezone=os.environ.get("FUNNEL_SCHEDULE_TIMEZONE", "Asia/Tokyo"),
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Runs the whole pipeline every night on whatever the inbox holds.",
+)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, published_warehouse],
+        asset_checks=MART_CHECKS,
+        jobs=[funnel_job],
+        schedules=[nightly_schedule],
+        resources={"funnel": default_funnel_resource()},
+    )

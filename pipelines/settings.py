@@ -1,0 +1,44 @@
+"""Where things are: inbox, configuration and warehouse paths, from the environment.
+
+Precedence everywhere: command-line flag, then FUNNEL_* environment variable, then
+the default below (relative paths are relative to the working directory).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_INBOX_DIR = "data/inbox"
+DEFAULT_CONFIG_DIR = "config"
+DEFAULT_WAREHOUSE_PATH = "data/warehouse/funnel.duckdb"
+DEFAULT_TIMEZONE = "Asia/Tokyo"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def inbox_dir() -> str:
+    return os.environ.get("FUNNEL_INBOX_DIR") or DEFAULT_INBOX_DIR
+
+
+def config_dir() -> str:
+    return os.environ.get("FUNNEL_CONFIG_DIR") or DEFAULT_CONFIG_DIR
+
+
+def warehouse_path() -> str:
+    return os.environ.get("FUNNEL_WAREHOUSE_PATH") or DEFAULT_WAREHOUSE_PATH
+
+
+def working_database_path(published: str | Path) -> Path:
+    """The build database of a warehouse: beside the published file, derived name.
+
+    It holds every loaded record and the load log, so two warehouse paths never
+    share state, and deleting the folder starts that warehouse afresh.
+    """
+    published = Path(published)
+    return published.with_name(published.stem + ".work.duckdb")
+
+
+def timezone() -> str:
+    """Time zone of timestamps without an offset, and of the month grain."""
+    return os.environ.get("FUNNEL_TIMEZONE") or DEFAULT_TIMEZONE

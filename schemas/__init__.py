@@ -1,0 +1,8 @@
+"""pandera schemas and export profiles of the inbox sources."""
+
+from schemas.deals import DEALS
+from schemas.ga4_sessions import GA4_SESSIONS
+from schemas.leads import LEADS
+from schemas.spend import SPEND
+
+SOURCES = {s.name: s for s in (GA4_SESSIONS, LEADS, DEALS, SPEND)}

@@ -1,0 +1,230 @@
+"""The user-editable configuration (`config/*.yaml`), validated with a message
+naming the file and the key that is wrong (CONTRACT section 4)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+RESERVED_CHANNELS = {"Unattributed", "All"}
+LIFECYCLE_ORDER = ["lead", "mql", "sql", "opportunity", "customer"]
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or malformed; the message names file and key."""
+
+
+def normalize_value(value: str) -> str:
+    """The form raw values are compared in: NFKC (full width -> half width),
+    case folded, runs of white space collapsed, trimmed."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Channel(_Strict):
+    name: str = Field(min_length=1)
+    label_ja: str = Field(min_length=1)
+    label_en: str | None = None
+    ga4_channel_groups: list[str] = []
+    values: list[str] = []
+    patterns: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_CHANNELS:
+            raise ValueError(f"channel name {name!r} is reserved")
+        return name
+
+    @field_validator("values", "ga4_channel_groups", mode="before")
+    @classmethod
+    def _as_strings(cls, items: Any) -> Any:
+        # YAML reads `x`, `no` or numbers as non-strings; every value here is text.
+        return [str(i) for i in items] if isinstance(items, list) else items
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
+        return patterns
+
+
+class ChannelsConfig(_Strict):
+    fallback_channel: str = "Other"
+    channels: list[Channel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ChannelsConfig":
+        names = [c.name for c in self.channels]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"channel names must be unique, repeated: {dupes}")
+        if self.fallback_channel not in names:
+            raise ValueError(f"fallback_channel {self.fallback_channel!r} is not one of the channels")
+        return self
+
+    def channel_names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    def match_value(self, raw: str) -> tuple[str, str] | None:
+        """(channel, rule) for a lead/deal source or spend channel value, or None."""
+        norm = normalize_value(raw)
+        if not norm:
+            return None
+        for ch in self.channels:
+            if norm in {normalize_value(v) for v in ch.values}:
+                return ch.name, f"value {norm!r}"
+        for ch in self.channels:
+            for p in ch.patterns:
+                if re.search(p, norm):
+                    return ch.name, f"pattern {p!r}"
+        return None
+
+    def match_ga4_group(self, group: str) -> str | None:
+        norm = normalize_value(group)
+        for ch in self.channels:
+            if norm in {normalize_value(g) for g in ch.ga4_channel_groups}:
+                return ch.name
+        return None
+
+
+class DealStages(_Strict):
+    won: list[str] = Field(min_length=1)
+    lost: list[str] = Field(min_length=1)
+    open: list[str] = []
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "DealStages":
+        seen: dict[str, str] = {}
+        for kind in ("won", "lost", "open"):
+            for v in getattr(self, kind):
+                n = normalize_value(str(v))
+                if n in seen and seen[n] != kind:
+                    raise ValueError(f"stage {v!r} is listed under both {seen[n]} and {kind}")
+                seen[n] = kind
+        return self
+
+
+class Lifecycle(_Strict):
+    order: list[str] = LIFECYCLE_ORDER
+    values: dict[str, list[str]]
+
+    @model_validator(mode="after")
+    def _known(self) -> "Lifecycle":
+        if self.order != LIFECYCLE_ORDER:
+            raise ValueError(f"order must be {LIFECYCLE_ORDER} (the contract's funnel)")
+        unknown = set(self.values) - set(LIFECYCLE_ORDER)
+        if unknown:
+            raise ValueError(f"values has unknown stages {sorted(unknown)}; allowed: {LIFECYCLE_ORDER}")
+        return self
+
+
+class MqlRule(_Strict):
+    lifecycle_at_least: str = "mql"
+    lead_score_threshold: float | None = None
+
+    @field_validator("lifecycle_at_least")
+    @classmethod
+    def _stage(cls, v: str) -> str:
+        if v not in LIFECYCLE_ORDER:
+            raise ValueError(f"must be one of {LIFECYCLE_ORDER}")
+        return v
+
+
+class StagesConfig(_Strict):
+    deal_stages: DealStages
+    lifecycle: Lifecycle
+    mql_rule: MqlRule = MqlRule()
+
+    def deal_outcome(self, raw: str) -> str | None:
+        """'won', 'lost', 'open' or None (unmapped) for a raw deal stage."""
+        norm = normalize_value(raw)
+        for kind in ("won", "lost", "open"):
+            if norm in {normalize_value(str(v)) for v in getattr(self.deal_stages, kind)}:
+                return kind
+        return None
+
+    def lifecycle_stage(self, raw: str) -> str | None:
+        norm = normalize_value(raw)
+        for stage in LIFECYCLE_ORDER:
+            if norm in {normalize_value(str(v)) for v in self.lifecycle.values.get(stage, [])}:
+                return stage
+        return None
+
+
+class Target(_Strict):
+    period: str
+    revenue: float = Field(gt=0)
+    avg_deal_size: float | None = Field(default=None, gt=0)
+    rates: dict[str, float] = {}
+    channel_shares: dict[str, float] = {}
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v: str) -> str:
+        if not re.fullmatch(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-(0[1-9]|1[0-2])", v):
+            raise ValueError("period must look like FY2026, 2026-Q3 or 2026-07")
+        return v
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, rates: dict[str, float]) -> dict[str, float]:
+        allowed = {"win_rate", "sql_to_opportunity_rate", "mql_to_sql_rate", "lead_to_mql_rate",
+                   "session_to_lead_rate", "ctr"}
+        for k, v in rates.items():
+            if k not in allowed:
+                raise ValueError(f"unknown rate {k!r}; allowed: {sorted(allowed)}")
+            if not 0 < v <= 1:
+                raise ValueError(f"rate {k} must be in (0, 1], got {v}")
+        return rates
+
+
+class TargetsConfig(_Strict):
+    fiscal_year_start_month: int = Field(default=4, ge=1, le=12)
+    lookback_months: int = Field(default=6, ge=1, le=60)
+    targets: list[Target] = []
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    channels: ChannelsConfig
+    stages: StagesConfig
+    targets: TargetsConfig
+
+
+def _load(path: Path, model: type[BaseModel]) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def load_config(config_dir: str | Path) -> FunnelConfig:
+    d = Path(config_dir)
+    return FunnelConfig(
+        channels=_load(d / "channels.yaml", ChannelsConfig),
+        stages=_load(d / "stages.yaml", StagesConfig),
+        targets=_load(d / "targets.yaml", TargetsConfig),
+    )
