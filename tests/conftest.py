@@ -1,0 +1,46 @@
+import os
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO / "config"
+SHARED = REPO.parent / "shared"
+
+
+def write_export(inbox: Path, source: str, name: str, text: str, mtime: float | None = None) -> Path:
+    """Write one export file into inbox/<source>/, optionally with a given modification time."""
+    path = inbox / source / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) -> dg.ExecuteInProcessResult:
+    """The real job, exactly as `funnel run` runs it, on an ephemeral Dagster instance."""
+    from pipelines.definitions import defs
+
+    return defs().resolve_job_def("funnel_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"resources": {"funnel": {"config": {
+            "inbox_dir": str(inbox), "config_dir": str(config_dir), "warehouse_path": str(warehouse),
+            "timezone": "Asia/Tokyo"}}}},
+        raise_on_error=False,
+    )
+
+
+def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def tmp_inbox(tmp_path: Path) -> Path:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    return inbox

@@ -1,0 +1,32 @@
+"""The Dagster definitions load and say what the contract promises."""
+
+import dagster as dg
+
+from pipelines.definitions import defs
+
+
+def test_definitions_load_with_one_job_over_every_asset():
+    d = defs()
+    job = d.resolve_job_def("funnel_job")
+    keys = {k.to_user_string() for k in d.resolve_all_asset_keys()}
+    assert {"raw/ga4_sessions", "raw/leads", "raw/deals", "raw/spend"} <= keys
+    assert {f"marts/{m}" for m in ["channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win",
+                                   "channel_roi", "stage_velocity"]} <= keys
+    assert "published/funnel_duckdb" in keys
+    assert set(job.asset_layer.executable_asset_keys) >= {dg.AssetKey(["published", "funnel_duckdb"])}
+
+
+def test_nightly_schedule_runs_at_two_tokyo_time_and_is_on_by_default():
+    schedule = defs().resolve_schedule_def("nightly_funnel")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Tokyo"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == "funnel_job"
+
+
+def test_every_asset_has_an_owner_a_group_and_a_description():
+    d = defs()
+    for spec in d.resolve_all_asset_specs():
+        assert spec.owners, spec.key
+        assert spec.group_name in {"ingest", "staging", "marts", "publish"}, spec.key
+        assert spec.description, spec.key
