@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ __all__ = ["generate_sample_exports"]
 
 JST = timezone(timedelta(hours=9))
 DAY = 86_400
+CHUNK_ROWS = 200_000  # rows per to_csv call for the big snapshot files
 NEVER = np.iinfo(np.int64).max  # "event not reached" in epoch seconds
 
 SOURCES = ("ga4_sessions", "leads", "deals", "spend")
@@ -312,9 +314,14 @@ def _day_number(d: date) -> int:
     return (d - date(1970, 1, 1)).days
 
 
-def _write_csv(df: pd.DataFrame, path: Path, snapshot: date) -> Path:
+def _write_csv(frames: pd.DataFrame | Iterable[pd.DataFrame], path: Path, snapshot: date) -> Path:
+    """Write one frame, or consecutive chunks of one table (keeps big scales lean)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    if isinstance(frames, pd.DataFrame):
+        frames = [frames]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for i, df in enumerate(frames):
+            df.to_csv(fh, index=False, header=(i == 0), lineterminator="\n")
     ts = datetime(snapshot.year, snapshot.month, snapshot.day, 6, 0, tzinfo=JST).timestamp()
     os.utime(path, (ts, ts))
     return path
@@ -667,6 +674,34 @@ def generate_sample_exports(
 
     written: dict[str, list[Path]] = {s: [] for s in SOURCES}
 
+    def lead_chunks(rows: np.ndarray, cut: int) -> Iterator[pd.DataFrame]:
+        for start in range(0, max(len(rows), 1), CHUNK_ROWS):
+            idx = rows[start:start + CHUNK_ROWS]
+            stage = ((mql_t[idx] <= cut).astype(int) + (sql_t[idx] <= cut) + (deal_t[idx] <= cut)
+                     + (lead_won_t[idx] <= cut))
+            ev = events[idx]
+            updated = np.where(ev <= cut, ev, -1).max(axis=1)
+            yield pd.DataFrame({
+                "lead_id": lead_ids[idx],
+                "created_at": created_txt[idx],
+                "lead_source": lead_source[idx],
+                "lead_source_detail": detail[idx],
+                "campaign": campaign[idx],
+                "utm_source": utm_src[idx],
+                "utm_medium": utm_med[idx],
+                "utm_campaign": utm_camp[idx],
+                "email": email[idx],
+                "company": company[idx],
+                "job_title": job[idx],
+                "lifecycle_stage": LIFECYCLE[stage],
+                "lead_score": np.where(stage >= 1, score_hi[idx], score_lo[idx]),
+                "mql_at": np.where((mql_t[idx] <= cut) & ~hide_mql[idx], mql_txt[idx], ""),
+                "sql_at": np.where(sql_t[idx] <= cut, sql_txt[idx], ""),
+                "disqualified_at": np.where(disq_t[idx] <= cut, disq_txt[idx], ""),
+                "owner": np.where((stage >= 1) | owner_from_start[idx], owner[idx], ""),
+                "updated_at": _ts_iso(updated),
+            }, columns=LEAD_COLUMNS)
+
     lead_snaps = _snapshot_months(months, 4, (18, 12, 6, 0))
     for si, m in enumerate(lead_snaps):
         snap = _month_end(start_ord + m)
@@ -674,31 +709,8 @@ def generate_sample_exports(
         idx = np.nonzero(created <= cut)[0]
         if si == len(lead_snaps) - 1 and len(lead_snaps) > 1:
             idx = idx[int(round(0.03 * len(idx))):]  # exported "with a filter"
-        stage = ((mql_t[idx] <= cut).astype(int) + (sql_t[idx] <= cut) + (deal_t[idx] <= cut)
-                 + (lead_won_t[idx] <= cut))
-        ev = events[idx]
-        updated = np.where(ev <= cut, ev, -1).max(axis=1)
-        df = pd.DataFrame({
-            "lead_id": lead_ids[idx],
-            "created_at": created_txt[idx],
-            "lead_source": lead_source[idx],
-            "lead_source_detail": detail[idx],
-            "campaign": campaign[idx],
-            "utm_source": utm_src[idx],
-            "utm_medium": utm_med[idx],
-            "utm_campaign": utm_camp[idx],
-            "email": email[idx],
-            "company": company[idx],
-            "job_title": job[idx],
-            "lifecycle_stage": LIFECYCLE[stage],
-            "lead_score": np.where(stage >= 1, score_hi[idx], score_lo[idx]),
-            "mql_at": np.where((mql_t[idx] <= cut) & ~hide_mql[idx], mql_txt[idx], ""),
-            "sql_at": np.where(sql_t[idx] <= cut, sql_txt[idx], ""),
-            "disqualified_at": np.where(disq_t[idx] <= cut, disq_txt[idx], ""),
-            "owner": np.where((stage >= 1) | owner_from_start[idx], owner[idx], ""),
-            "updated_at": _ts_iso(updated),
-        }, columns=LEAD_COLUMNS)
-        written["leads"].append(_write_csv(df, out_dir / "leads" / f"leads_{snap.isoformat()}.csv", snap))
+        path = out_dir / "leads" / f"leads_{snap.isoformat()}.csv"
+        written["leads"].append(_write_csv(lead_chunks(idx, cut), path, snap))
 
     # open-stage boundaries at 25/50/75% of the way to the close
     span = close_t - d_created
