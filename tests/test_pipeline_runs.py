@@ -1,0 +1,90 @@
+"""Whole runs: a bad file fails the run and leaves the published file as it was,
+a re-run changes nothing, and `funnel run` writes where it is told."""
+
+import hashlib
+from pathlib import Path
+
+from pipelines.cli import main
+from tests.conftest import query, run_funnel_job, write_export
+
+LEADS = """
+    lead_id,created_at,lead_source
+    L1,2026-07-03 10:00,Webinar
+    L2,2026-07-04 10:00,展示会
+    """
+DEALS = """
+    deal_id,created_at,stage,lead_id,amount,close_date
+    D1,2026-07-10,Closed Won,L1,1000000,2026-08-01
+    """
+SESSIONS = """
+    date,session_source,session_medium,sessions
+    2026-07-01,google,organic,10
+    """
+SPEND = """
+    date,channel,cost
+    2026-07,Webinar,50000
+    """
+
+
+def small_inbox(inbox: Path) -> Path:
+    write_export(inbox, "leads", "leads.csv", LEADS)
+    write_export(inbox, "deals", "deals.csv", DEALS)
+    write_export(inbox, "ga4_sessions", "ga4.csv", SESSIONS)
+    write_export(inbox, "spend", "spend.csv", SPEND)
+    return inbox
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bad_file_fails_the_run_and_keeps_the_published_file(tmp_inbox, tmp_path):
+    wh = tmp_path / "wh" / "funnel.duckdb"
+    assert run_funnel_job(small_inbox(tmp_inbox), wh).success
+    before = digest(wh)
+    write_export(tmp_inbox, "leads", "leads_broken.csv", """
+        lead_id,created_at,lead_source
+        L3,yesterday,Webinar
+        """)
+    result = run_funnel_job(tmp_inbox, wh)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "raw__leads"
+    assert "leads/leads_broken.csv: row 1, column created_at" in failure.event_specific_data.user_failure_data.description
+    assert digest(wh) == before  # the published file was not touched
+    assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(2,)]
+
+
+def test_rerun_without_new_files_changes_nothing(tmp_inbox, tmp_path):
+    wh = tmp_path / "wh" / "funnel.duckdb"
+    small_inbox(tmp_inbox)
+    assert run_funnel_job(tmp_inbox, wh).success
+    first = query(wh, "SELECT * FROM marts.channel_funnel ORDER BY ALL")
+    assert run_funnel_job(tmp_inbox, wh).success
+    assert query(wh, "SELECT * FROM marts.channel_funnel ORDER BY ALL") == first
+    assert query(wh, "SELECT count(*), count(DISTINCT sha256) FROM ops.load_log") == [(4, 4)]
+
+
+def test_funnel_run_writes_the_warehouse_it_is_given(tmp_inbox, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    wh = tmp_path / "elsewhere" / "mine.duckdb"
+    assert main(["run", "--inbox", str(small_inbox(tmp_inbox)), "--warehouse", str(wh)]) == 0
+    out = capsys.readouterr().out
+    assert "Published DuckDB file" in out and str(wh) in out
+    assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel")[0][0] == 1
+    assert (tmp_path / "elsewhere" / "mine.work.duckdb").exists()  # state beside the published file
+
+
+def test_funnel_run_exits_non_zero_with_the_reason(tmp_inbox, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    small_inbox(tmp_inbox)
+    write_export(tmp_inbox, "deals", "deals_bad.csv", """
+        deal_id,created_at,stage,amount
+        D9,2026-07-10,Closed Won,-5
+        """)
+    assert main(["run", "--inbox", str(tmp_inbox), "--warehouse", str(tmp_path / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "deals/deals_bad.csv: row 1, column amount: is negative" in err
+    assert not (tmp_path / "w.duckdb").exists()
