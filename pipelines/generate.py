@@ -202,7 +202,7 @@ DOW_FACTOR = np.array([1.00, 1.05, 1.05, 1.00, 0.92, 0.38, 0.33])  # Monday firs
 WEB_HOURS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 4, 7, 9, 9, 7, 8, 9, 9, 8, 7, 5, 4, 3, 3, 2, 1.5])
 WORK_HOURS = np.array([0] * 9 + [6, 9, 9, 5, 8, 9, 9, 8, 6, 3] + [0] * 5, dtype=float)
 
-OWNERS = ("営業 太郎", "営業 花子", "販売 次郎", "商談 三郎", "受注 美咲", "提案 健太", "案件 さくら", "顧客 翔")
+OWNERS = ("営業 太郎", "営業 花子", "山田 一郎", "佐藤 次郎", "鈴木 美咲", "高橋 健太", "田中 さくら", "伊藤 翔")
 DEPARTMENTS = ("マーケティング部", "情報システム部", "営業部", "経営企画室", "総務部", "製造部", "DX推進室")
 TITLES = ("部長", "課長", "主任", "担当", "マネージャー", "係長")
 LIFECYCLE = np.array(["lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"])
@@ -300,6 +300,13 @@ def _raw_spellings(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
     uniq, kinv = np.unique(key, return_inverse=True)
     table = np.array([_spelling_variant(str(vocab[k // 6]), int(k % 6)) for k in uniq], dtype=object)
     return table[kinv]
+
+
+def _later_work_time(rng: np.random.Generator, after: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """A time `days` (>= 1) calendar days after `after`, during working hours."""
+    n = len(after)
+    hour = rng.choice(24, size=n, p=WORK_HOURS / WORK_HOURS.sum())
+    return (after // DAY + days) * DAY + hour * 3600 + rng.integers(0, 3600, n)
 
 
 def _month_start(ordinal: int) -> date:
@@ -593,14 +600,18 @@ def generate_sample_exports(
                          np.minimum(rng.exponential(12 * DAY, n_leads), 180 * DAY).astype(np.int64) + 3600)
     mql_t = np.where(is_mql, created + mql_delay, NEVER)
     is_sql = is_mql & (rng.random(n_leads) < p("mql_to_sql"))
-    sql_delay = (DAY + np.minimum(rng.gamma(2.0, 9 * DAY, n_leads), 120 * DAY)).astype(np.int64)
-    sql_t = np.where(is_sql, np.where(is_mql, mql_t, 0) + sql_delay, NEVER)
+    # sales-side events happen on later days, during working hours
+    sql_days = 1 + np.minimum(rng.gamma(2.0, 9.0, n_leads), 120).astype(np.int64)
+    sql_t = np.where(is_sql, _later_work_time(rng, np.where(is_mql, mql_t, 0), sql_days), NEVER)
     is_disq = is_mql & ~is_sql & (rng.random(n_leads) < 0.45)
-    disq_t = np.where(is_disq, np.where(is_mql, mql_t, 0) + rng.integers(7 * DAY, 75 * DAY, n_leads), NEVER)
+    disq_t = np.where(is_disq, _later_work_time(rng, np.where(is_mql, mql_t, 0), rng.integers(7, 75, n_leads)),
+                      NEVER)
     has_deal = is_sql & (rng.random(n_leads) < p("sql_to_deal"))
-    deal_t = np.where(has_deal, np.where(is_sql, sql_t, 0) + rng.integers(DAY // 2, 21 * DAY, n_leads), NEVER)
+    deal_t = np.where(has_deal, _later_work_time(rng, np.where(is_sql, sql_t, 0), rng.integers(1, 21, n_leads)),
+                      NEVER)
     second = has_deal & (rng.random(n_leads) < 0.03)
-    deal2_t = np.where(second, np.where(has_deal, deal_t, 0) + rng.integers(90 * DAY, 300 * DAY, n_leads), NEVER)
+    deal2_t = np.where(second, _later_work_time(rng, np.where(has_deal, deal_t, 0), rng.integers(90, 300, n_leads)),
+                       NEVER)
     hide_mql = is_sql & (rng.random(n_leads) < 0.10)
     score_lo = rng.integers(0, 96, n_leads)
     score_hi = rng.integers(70, 151, n_leads)

@@ -1,0 +1,80 @@
+"""End to end on generated sample exports: every asset materialises and the marts
+reconcile with totals computed from the CSV files by an independent route (pandas)."""
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.generate import generate_sample_exports
+from tests.conftest import query, run_funnel_job
+
+WON = {"Closed Won", "受注"}
+
+
+def money(text) -> Decimal:
+    if pd.isna(text) or str(text).strip() == "":
+        return Decimal(0)
+    return Decimal(re.sub(r"[¥,円]|JPY", "", str(text)).strip())
+
+
+def read_all(folder: Path) -> list[pd.DataFrame]:
+    # File names sort in snapshot order (the generator also sets the mtimes so).
+    return [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(folder.glob("*.csv"))]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    inbox = root / "inbox"
+    generate_sample_exports(inbox, months=18, seed=11, end_month="2026-09")
+    wh = root / "warehouse" / "funnel.duckdb"
+    result = run_funnel_job(inbox, wh)
+    assert result.success, [e.event_specific_data for e in result.all_events if e.is_failure]
+    return inbox, wh, result
+
+
+def test_every_asset_materialised_and_every_blocking_check_passed(generated):
+    _, _, result = generated
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "published/funnel_duckdb" in materialised
+    assert len(materialised) == 4 + 7 + 6 + 1
+    evaluations = result.get_asset_check_evaluations()
+    assert all(ev.passed for ev in evaluations if ev.check_name != "every_raw_value_mapped")
+
+
+def test_every_input_lead_is_counted_once_in_exactly_one_channel(generated):
+    inbox, wh, _ = generated
+    lead_ids = set().union(*(set(df["lead_id"]) for df in read_all(inbox / "leads")))
+    assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(len(lead_ids),)]
+    assert query(wh, "SELECT sum(leads) FROM marts.lead_cohort_funnel") == [(len(lead_ids),)]
+
+
+def test_wins_and_revenue_equal_the_won_deals_of_the_newest_snapshots(generated):
+    inbox, wh, _ = generated
+    deals = pd.concat(read_all(inbox / "deals")).drop_duplicates("deal_id", keep="last")
+    won = deals[deals["stage"].isin(WON)]
+    revenue = sum((money(a) for a in won["amount"]), Decimal(0))
+    assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel") == [(len(won), revenue)]
+    assert query(wh, "SELECT sum(won), sum(revenue) FROM marts.deal_to_win") == [(len(won), revenue)]
+    assert query(wh, "SELECT sum(opportunities) FROM marts.channel_funnel") == [(len(deals),)]
+
+
+def test_spend_and_sessions_equal_the_inputs(generated):
+    inbox, wh, _ = generated
+    spend = sum((money(c) for df in read_all(inbox / "spend") for c in df["cost"]), Decimal(0))
+    assert query(wh, "SELECT sum(spend) FROM marts.channel_roi") == [(spend,)]
+    sessions = sum(int(s) for df in read_all(inbox / "ga4_sessions") for s in df["sessions"])
+    assert query(wh, "SELECT sum(sessions) FROM marts.channel_funnel") == [(sessions,)]
+
+
+def test_generated_rates_are_plausible_b2b_rates(generated):
+    _, wh, _ = generated
+    (lead_to_mql, mql_to_sql, win_rate) = query(
+        wh, "SELECT sum(reached_mql) / sum(leads), sum(reached_sql) / sum(reached_mql), "
+            "(SELECT sum(won) / sum(won + lost) FROM marts.deal_to_win) FROM marts.lead_cohort_funnel")[0]
+    assert 0.30 <= lead_to_mql <= 0.50
+    assert 0.20 <= mql_to_sql <= 0.40
+    assert 0.20 <= win_rate <= 0.30
