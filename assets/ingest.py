@@ -134,8 +134,8 @@ def parse_sql(spec: SourceSpec, present: list[str]) -> str:
     parsers = {
         "text": "clean_text({c})",
         "timestamp": "parse_timestamp({c}, $tz)",
-        "date": "parse_date({c})",
-        "period": "parse_period({c})",
+        "date": "parse_date({c}, $tz)",
+        "period": "parse_period({c}, $tz)",
         "money": "parse_money({c})",
         "count": "parse_count({c})",
         "number": "parse_number({c})",
@@ -148,7 +148,7 @@ def parse_sql(spec: SourceSpec, present: list[str]) -> str:
         if col.kind in PARSED_KINDS:
             exprs.append(f"clean_text({col.name}) AS {col.name}__raw")
         if col.kind == "period":
-            exprs.append(f"parse_period_grain({col.name}) AS {col.name}_grain")
+            exprs.append(f"parse_period_grain({col.name}, $tz) AS {col.name}_grain")
     return "SELECT " + ", ".join(exprs) + " FROM incoming"
 
 
@@ -160,10 +160,10 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
         check = str(case.check)
         column = case.column
         idx = case.index
-        if check.startswith("parseable:"):
-            column = check.split(":", 1)[1]
-        elif check == "unique_key":
+        if check == "unique_key":
             column = ",".join(spec.key)
+        elif ":" in check:  # a frame-level check named "<rule>:<column>" is about that column
+            column = check.split(":", 1)[1]
         row = None if idx is None or pd.isna(idx) else int(frame.at[idx, "_source_row"])
         if check == "not_nullable" and row is not None and f"{column}__raw" in frame.columns \
                 and pd.notna(frame.at[idx, f"{column}__raw"]):
@@ -197,7 +197,7 @@ def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
         return "is negative"
     if check == "not_before_2000":
         return "is before 2000-01-01"
-    if check == "engaged_sessions_not_above_sessions":
+    if check == "not_above_sessions:engaged_sessions":
         return "engaged_sessions is greater than sessions"
     if check.startswith("dtype"):
         return f"has the wrong type ({check})"

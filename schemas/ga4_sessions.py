@@ -28,7 +28,7 @@ GA4_SESSIONS = SourceSpec(
             lambda df: (df["engaged_sessions"].isna() | (df["engaged_sessions"] <= df["sessions"]))
             if "engaged_sessions" in df
             else True,
-            name="engaged_sessions_not_above_sessions",
+            name="not_above_sessions:engaged_sessions",
         ),
     ),
 )

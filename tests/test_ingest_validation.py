@@ -164,6 +164,17 @@ def test_spend_month_is_stored_as_its_first_day_with_month_grain(inbox, con):
     ]
 
 
+def test_a_date_column_with_an_offset_is_the_local_day_in_the_configured_time_zone(inbox, con):
+    put(inbox, "deals", "d.csv",
+        "deal_id,created_at,stage,close_date\n"
+        "D1,2026-07-03T08:00:00+09:00,受注,2026-07-03T08:00:00+09:00\n")
+
+    ingest(con, inbox, "deals")
+
+    assert rows(con, "SELECT created_at, close_date FROM raw.deals") == [
+        (dt.datetime(2026, 7, 3, 8, 0), dt.date(2026, 7, 3))]
+
+
 # ---------------------------------------------------------------- bad values reject the whole file
 
 # (source, file text, expected message fragment, raw value in message or None, (row, column) in load_errors)
@@ -252,8 +263,21 @@ def test_engaged_sessions_above_sessions_is_explained_in_words(inbox, con):
 
     result = ingest(con, inbox, "ga4_sessions")
 
+    assert "row 1" in result.rejected[0].message
     assert "engaged_sessions is greater than sessions" in result.rejected[0].message
-    assert rows(con, "SELECT problem FROM ops.load_errors") == [("engaged_sessions is greater than sessions",)]
+    assert count(con, "raw.ga4_sessions") == 0
+
+
+def test_engaged_sessions_above_sessions_is_one_problem_in_column_engaged_sessions(inbox, con):
+    put(inbox, "ga4_sessions", "bad.csv",
+        "date,session_source,session_medium,sessions,engaged_sessions\n2026-07-01,google,organic,3,4\n")
+
+    result = ingest(con, inbox, "ga4_sessions")
+
+    assert result.rejected[0].message == (
+        "ga4_sessions/bad.csv: row 1, column engaged_sessions: engaged_sessions is greater than sessions (value '4')")
+    assert rows(con, "SELECT row_number, column_name, raw_value, problem FROM ops.load_errors") == [
+        (1, "engaged_sessions", "4", "engaged_sessions is greater than sessions")]
 
 
 def test_duplicate_lead_id_error_rows_point_at_both_copies(inbox, con):
@@ -369,7 +393,7 @@ def test_utf8_with_bom_loads_and_the_bom_is_not_part_of_the_first_header(inbox, 
     ids=["tsv_tab", "txt_tab", "csv_comma"],
 )
 def test_utf16_with_bom_loads(inbox, con, name, text):
-    put(inbox, "leads", name, codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    put(inbox, "leads", name, codecs.BOM_UTF16_LE + text.encode("utf-16-le"))  # what Excel "Unicode text" writes
 
     result = ingest(con, inbox, "leads")
 
@@ -427,3 +451,13 @@ def test_two_snapshots_of_leads_both_stay_in_raw(inbox, con):
     # the newer snapshot has the higher load id (staging picks the newest version)
     assert rows(con, "SELECT file_name, load_id FROM ops.load_log ORDER BY load_id") == [
         ("leads/2026-07-01.csv", 1), ("leads/2026-07-02.csv", 2)]
+
+
+def test_utf16_big_endian_with_bom_loads(inbox, con):
+    put(inbox, "leads", "be.tsv", codecs.BOM_UTF16_BE + JAPANESE_LEADS.replace(",", "\t").encode("utf-16-be"))
+
+    result = ingest(con, inbox, "leads")
+
+    assert [o.rows for o in result.loaded] == [2]
+    assert rows(con, "SELECT lead_id, lead_source FROM raw.leads ORDER BY lead_id") == [
+        ("L1", "展示会"), ("L2", "ウェビナー")]

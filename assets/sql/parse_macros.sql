@@ -23,17 +23,18 @@ CREATE OR REPLACE MACRO parse_timestamp(x, tz) AS CASE
         '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日'])
 END;
 
-CREATE OR REPLACE MACRO parse_date(x) AS CAST(parse_timestamp(x, 'UTC') AS DATE);
+-- A date: the local day in zone tz (a value with an offset is converted first).
+CREATE OR REPLACE MACRO parse_date(x, tz) AS CAST(parse_timestamp(x, tz) AS DATE);
 
 -- A day, or a month written 2026-07 / 2026/07 / 2026年7月 (then its first day).
-CREATE OR REPLACE MACRO parse_period(x) AS coalesce(
-    parse_date(x),
+CREATE OR REPLACE MACRO parse_period(x, tz) AS coalesce(
+    parse_date(x, tz),
     CAST(try_strptime(clean_text(ascii_digits(x)), ['%Y-%m', '%Y/%m', '%Y%m', '%Y年%m月']) AS DATE)
 );
 
-CREATE OR REPLACE MACRO parse_period_grain(x) AS CASE
-    WHEN parse_date(x) IS NOT NULL THEN 'day'
-    WHEN parse_period(x) IS NOT NULL THEN 'month'
+CREATE OR REPLACE MACRO parse_period_grain(x, tz) AS CASE
+    WHEN parse_date(x, tz) IS NOT NULL THEN 'day'
+    WHEN parse_period(x, tz) IS NOT NULL THEN 'month'
 END;
 
 -- 1500000, 1,500,000, ¥1,500,000, ￥1,500,000, 1,500,000円, JPY 1,500,000

@@ -1,0 +1,98 @@
+"""docs/metrics.md is generated from the warehouse's COMMENTs and must match what the current SQL produces."""
+
+import difflib
+import re
+import shlex
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.data_dictionary import (
+    DEFAULT_OUT,
+    MARTS_ORDER,
+    REGENERATE_COMMAND,
+    build_reference_warehouse,
+    render_data_dictionary,
+)
+
+EXAMPLE_BLOCK = re.compile(r"^```sh\n(.*?)\n```$", re.S | re.M)
+
+
+@pytest.fixture(scope="module")
+def reference_warehouse(tmp_path_factory) -> Path:
+    return build_reference_warehouse(tmp_path_factory.mktemp("data_dictionary"))
+
+
+@pytest.fixture(scope="module")
+def rendered(reference_warehouse: Path) -> str:
+    with duckdb.connect(str(reference_warehouse), read_only=True) as con:
+        return render_data_dictionary(con)
+
+
+def _example_sql(markdown: str) -> list[str]:
+    """The SQL of every example command, parsed as the shell would (`duckdb ... -c "<sql>"`)."""
+    queries = []
+    for block in EXAMPLE_BLOCK.findall(markdown):
+        argv = shlex.split(block)
+        assert argv[:2] == ["duckdb", "-readonly"] and "-c" in argv, block
+        queries.append(argv[argv.index("-c") + 1])
+    return queries
+
+
+def test_committed_metrics_md_is_current(rendered: str):
+    committed = DEFAULT_OUT.read_bytes() if DEFAULT_OUT.exists() else b""
+    if rendered.encode("utf-8") != committed:
+        diff = "".join(difflib.unified_diff(
+            committed.decode("utf-8", "replace").splitlines(keepends=True), rendered.splitlines(keepends=True),
+            "docs/metrics.md (committed)", "docs/metrics.md (from the current SQL)", n=1))
+        pytest.fail(
+            f"docs/metrics.md is out of date with the COMMENTs in assets/sql/. Regenerate it with\n"
+            f"    cd {DEFAULT_OUT.parent.parent} && {REGENERATE_COMMAND}\n"
+            f"and commit it.\n{diff[:4000]}",
+            pytrace=False,
+        )
+
+
+def test_every_marts_column_has_a_definition(reference_warehouse: Path, rendered: str):
+    with duckdb.connect(str(reference_warehouse), read_only=True) as con:
+        columns = con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE schema_name = 'marts' ORDER BY table_name, column_index"
+        ).fetchall()
+    assert {t for t, _, _ in columns} >= set(MARTS_ORDER)
+    sections = {m.group(1): m.group(2) for m in re.finditer(r"^## (marts\.\w+)\n(.*?)(?=^## |\Z)", rendered, re.S | re.M)}
+    missing = []
+    for table, column, comment in columns:
+        row = re.search(rf"^\| `{column}` \| [^|]+ \| (.*) \|$", sections.get(f"marts.{table}", ""), re.M)
+        if not (comment or "").strip() or row is None or not row.group(1).strip():
+            missing.append(f"marts.{table}.{column}")
+    assert not missing, f"marts columns without a definition (COMMENT ON COLUMN in assets/sql/marts/): {missing}"
+
+
+def test_every_example_query_runs(reference_warehouse: Path):
+    markdown = DEFAULT_OUT.read_text(encoding="utf-8")
+    queries = _example_sql(markdown)
+    assert len(queries) == len(re.findall(r"^## (?:marts|ops)\.", markdown, re.M)), "one example per table"
+    with duckdb.connect(str(reference_warehouse), read_only=True) as con:
+        for sql in queries:
+            try:
+                con.execute(sql).fetchall()
+            except duckdb.Error as exc:
+                pytest.fail(f"example query in docs/metrics.md fails: {exc}\n{sql}")
+
+
+def test_tables_in_contract_order_and_pipes_escaped():
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA ops")
+    for name in ["ops.b_log", "ops.a_log", "marts.zeta", "marts.alpha", "marts.channel_roi", "marts.channel_funnel"]:
+        con.execute(f"CREATE TABLE {name} (x INTEGER)")
+    con.execute("COMMENT ON TABLE marts.alpha IS 'a | b'")
+    con.execute("COMMENT ON COLUMN marts.alpha.x IS 'either | or'")
+    text = render_data_dictionary(con)
+    assert re.findall(r"^## (\S+)$", text, re.M) == [
+        "marts.channel_funnel", "marts.channel_roi", "marts.alpha", "marts.zeta", "ops.a_log", "ops.b_log"]
+    assert "| `x` | INTEGER | either \\| or |" in text
+    assert "\na \\| b\n" in text
+    assert 'SELECT * FROM marts.zeta LIMIT 10' in text  # no example of its own: the plain one
+    assert render_data_dictionary(con) == text
