@@ -2,6 +2,7 @@
 
     funnel run [--inbox DIR] [--warehouse PATH] [--config DIR]
     funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM]
+    funnel docs [--out docs/metrics.md]
 """
 
 import argparse
@@ -107,7 +108,7 @@ def _print_summary(warehouse: Path) -> None:
         ).df()
         period = con.execute("SELECT min(period_start), max(period_start) FROM marts.channel_funnel").fetchone()
     print(f"\nFunnel per channel, {period[0]:%Y-%m} to {period[1]:%Y-%m}:")
-    print(summary.to_string(index=False))
+    print(summary.to_string(index=False, na_rep="-"))
     print(f"\nPublished DuckDB file: {warehouse.resolve()}")
     print(f"  duckdb -readonly {warehouse} -c 'SELECT * FROM marts.channel_funnel LIMIT 10'")
 
@@ -120,6 +121,12 @@ def generate(args: argparse.Namespace) -> int:
     for source, paths in written.items():
         print(f"{source:14} {len(paths):3} files in {Path(args.out) / source}")
     return 0
+
+
+def docs(args: argparse.Namespace) -> int:
+    from pipelines import data_dictionary
+
+    return data_dictionary.main(["--out", args.out])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     p_gen.add_argument("--end-month", help="last month, YYYY-MM (default: last month)")
     p_gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
     p_gen.set_defaults(func=generate)
+    p_docs = sub.add_parser("docs", help="regenerate docs/metrics.md from the warehouse COMMENTs")
+    p_docs.add_argument("--out", default="docs/metrics.md", help="output file (default docs/metrics.md)")
+    p_docs.set_defaults(func=docs)
     args = parser.parse_args(argv)
     return args.func(args)
 

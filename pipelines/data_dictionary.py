@@ -22,7 +22,7 @@ import duckdb
 
 from pipelines import settings
 
-REGENERATE_COMMAND = ".venv/bin/python -m pipelines.data_dictionary"
+REGENERATE_COMMAND = ".venv/bin/funnel docs"
 DEFAULT_OUT = settings.PROJECT_ROOT / "docs" / "metrics.md"
 CLI_WAREHOUSE = settings.DEFAULT_WAREHOUSE_PATH  # the path analysts open, as in the README
 
