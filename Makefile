@@ -35,3 +35,8 @@ ui: $(STAMP)
 
 clean:
 	rm -rf data/inbox data/warehouse data/dagster
+
+## make bench: time a full run and a nightly re-run on generated exports (SCALE=10 by default)
+SCALE ?= 10
+bench: $(STAMP)
+	$(BIN)/funnel bench --scale $(SCALE)

@@ -147,7 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     p_docs = sub.add_parser("docs", help="regenerate docs/metrics.md from the warehouse COMMENTs")
     p_docs.add_argument("--out", default="docs/metrics.md", help="output file (default docs/metrics.md)")
     p_docs.set_defaults(func=docs)
-    args = parser.parse_args(argv)
+    p_bench = sub.add_parser("bench", help="time a full run and a nightly re-run on generated exports", add_help=False)
+    p_bench.set_defaults(func=None)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from pipelines import bench
+
+        return bench.main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args.func(args)
 
 
