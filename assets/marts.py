@@ -35,6 +35,10 @@ KEYS = {
     "deal_to_win": ["period_start", "channel"],
     "channel_roi": ["period_start", "channel"],
     "stage_velocity": ["channel", "transition"],
+    "bottlenecks": ["period_start", "channel", "transition"],
+    "cohort_roi": ["cohort_start", "channel"],
+    "pipeline_velocity": ["period_start", "channel"],
+    "target_plan": ["period", "channel", "stage"],
 }
 BOUNDED_RATES = {
     "lead_cohort_funnel": ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",

@@ -12,7 +12,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.marts import MARTS
+from assets.analytics import ANALYTICS_ASSETS
+from assets.marts import MART_ASSETS
+from assets.target_plan import target_plan_asset
 from pipelines.resources import FunnelResource
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
@@ -64,7 +66,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
 
 @dg.asset(
     key=["published", "funnel_duckdb"],
-    deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(["ops", "unmapped_values"])],
+    deps=[a.key for a in [*MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset]] + [dg.AssetKey(["ops", "unmapped_values"])],
     group_name="publish",
     kinds={"duckdb"},
     owners=["team:funnel-ops"],

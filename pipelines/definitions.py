@@ -4,10 +4,12 @@ import os
 
 import dagster as dg
 
+from assets.analytics import ANALYTICS_ASSETS
 from assets.ingest import INGEST_ASSETS
 from assets.marts import MART_ASSETS, MART_CHECKS
 from assets.publish import published_warehouse
 from assets.staging import STAGING_ASSETS
+from assets.target_plan import target_plan_asset
 from pipelines.resources import default_funnel_resource
 
 funnel_job = dg.define_asset_job(
@@ -30,7 +32,8 @@ nightly_schedule = dg.ScheduleDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, published_warehouse],
+        assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset,
+                published_warehouse],
         asset_checks=MART_CHECKS,
         jobs=[funnel_job],
         schedules=[nightly_schedule],

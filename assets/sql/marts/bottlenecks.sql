@@ -1,0 +1,125 @@
+-- Where each channel's funnel leaks most (issue 5, item 2). Per month x channel x
+-- transition: the channel's rate against the all-channel rate of the trailing
+-- 6 months, the downstream volume lost because of the gap, that volume carried
+-- down to won revenue, and the one transition that loses the most revenue.
+--
+-- Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads
+-- created in the month (staging.lead_funnel: did they ever reach the stage);
+-- opportunity_to_win follows the deals created in the month (staging.deals: are
+-- they won). Every rate, actual or reference, is recomputed from summed counts;
+-- rates are never averaged. Volumes are estimates (DOUBLE); revenue is DECIMAL.
+CREATE OR REPLACE TABLE marts.bottlenecks AS
+WITH base AS (
+    -- from / to counts per (month, channel, step), from the cohort view.
+    SELECT month_start(created_at) AS period_start, channel, 1 AS step,
+           count(*) AS from_count, count(*) FILTER (WHERE reached_mql) AS to_count
+    FROM staging.lead_funnel GROUP BY 1, 2
+    UNION ALL
+    SELECT month_start(created_at), channel, 2,
+           count(*) FILTER (WHERE reached_mql), count(*) FILTER (WHERE reached_sql)
+    FROM staging.lead_funnel GROUP BY 1, 2
+    UNION ALL
+    SELECT month_start(created_at), channel, 3,
+           count(*) FILTER (WHERE reached_sql), count(*) FILTER (WHERE reached_opportunity)
+    FROM staging.lead_funnel GROUP BY 1, 2
+    UNION ALL
+    SELECT month_start(created_at), channel, 4, count(*), count(*) FILTER (WHERE outcome = 'won')
+    FROM staging.deals GROUP BY 1, 2
+),
+keys AS (SELECT DISTINCT period_start, channel FROM base),
+periods AS (SELECT DISTINCT period_start FROM base),
+-- All channels, trailing window = the month and the 5 before it.
+all_window AS (
+    SELECT p.period_start, b.step, sum(b.from_count) AS ref_from, sum(b.to_count) AS ref_to
+    FROM periods p
+    JOIN base b ON b.period_start BETWEEN CAST(p.period_start - INTERVAL 5 MONTH AS DATE) AND p.period_start
+    GROUP BY ALL
+),
+-- The channel alone, same window.
+channel_window AS (
+    SELECT k.period_start, k.channel, b.step, sum(b.from_count) AS win_from, sum(b.to_count) AS win_to
+    FROM keys k
+    JOIN base b ON b.channel = k.channel
+               AND b.period_start BETWEEN CAST(k.period_start - INTERVAL 5 MONTH AS DATE) AND k.period_start
+    GROUP BY ALL
+),
+-- Observed rate of every step over the window: the channel's, else (the channel
+-- had nobody entering the step in the window) the all-channel one.
+window_rates AS (
+    SELECT k.period_start, k.channel,
+           coalesce(safe_rate(c2.win_to, c2.win_from), safe_rate(a2.ref_to, a2.ref_from)) AS r2,
+           coalesce(safe_rate(c3.win_to, c3.win_from), safe_rate(a3.ref_to, a3.ref_from)) AS r3,
+           coalesce(safe_rate(c4.win_to, c4.win_from), safe_rate(a4.ref_to, a4.ref_from)) AS r4
+    FROM keys k
+    LEFT JOIN channel_window c2 ON c2.period_start = k.period_start AND c2.channel = k.channel AND c2.step = 2
+    LEFT JOIN channel_window c3 ON c3.period_start = k.period_start AND c3.channel = k.channel AND c3.step = 3
+    LEFT JOIN channel_window c4 ON c4.period_start = k.period_start AND c4.channel = k.channel AND c4.step = 4
+    LEFT JOIN all_window a2 ON a2.period_start = k.period_start AND a2.step = 2
+    LEFT JOIN all_window a3 ON a3.period_start = k.period_start AND a3.step = 3
+    LEFT JOIN all_window a4 ON a4.period_start = k.period_start AND a4.step = 4
+),
+-- Average deal size over the window: won deals closed in it (by close month).
+won_closed AS (
+    SELECT month_start(closed_on) AS close_month, channel, amount FROM staging.deals WHERE outcome = 'won'
+),
+channel_deal_size AS (
+    SELECT k.period_start, k.channel, money_per(sum(w.amount), count(*)) AS avg_deal_size
+    FROM keys k
+    JOIN won_closed w ON w.channel = k.channel
+                     AND w.close_month BETWEEN CAST(k.period_start - INTERVAL 5 MONTH AS DATE) AND k.period_start
+    GROUP BY ALL
+),
+all_deal_size AS (
+    SELECT p.period_start, money_per(sum(w.amount), count(*)) AS avg_deal_size
+    FROM periods p
+    JOIN won_closed w ON w.close_month BETWEEN CAST(p.period_start - INTERVAL 5 MONTH AS DATE) AND p.period_start
+    GROUP BY ALL
+),
+measured AS (
+    SELECT b.period_start, b.channel, b.step,
+           CASE b.step WHEN 1 THEN 'lead_to_mql' WHEN 2 THEN 'mql_to_sql'
+                       WHEN 3 THEN 'sql_to_opportunity' ELSE 'opportunity_to_win' END AS transition,
+           b.from_count, b.to_count,
+           safe_rate(b.to_count, b.from_count) AS actual_rate,
+           safe_rate(a.ref_to, a.ref_from) AS reference_rate,
+           -- max(0, reference * from - to) with reference = ref_to / ref_from, sign decided on exact integers
+           CASE WHEN a.ref_from > 0
+                THEN CAST(greatest(0, a.ref_to * b.from_count - b.to_count * a.ref_from) AS DOUBLE) / a.ref_from
+                ELSE 0 END AS lost_volume,
+           CASE b.step WHEN 1 THEN r.r2 * r.r3 * r.r4 WHEN 2 THEN r.r3 * r.r4 WHEN 3 THEN r.r4 ELSE 1 END
+               AS wins_per_lost_unit,
+           coalesce(cs.avg_deal_size, ads.avg_deal_size) AS deal_size
+    FROM base b
+    JOIN all_window a USING (period_start, step)
+    JOIN window_rates r USING (period_start, channel)
+    LEFT JOIN channel_deal_size cs USING (period_start, channel)
+    LEFT JOIN all_deal_size ads USING (period_start)
+    WHERE b.from_count > 0
+),
+valued AS (
+    SELECT *,
+           CASE WHEN lost_volume = 0 THEN CAST(0 AS DECIMAL(18, 2))
+                ELSE CAST(round(CAST(lost_volume * wins_per_lost_unit AS DECIMAL(38, 12)) * deal_size, 2)
+                          AS DECIMAL(18, 2)) END AS lost_revenue
+    FROM measured
+)
+SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate,
+       (actual_rate - reference_rate) * 100 AS gap_points,
+       lost_volume, lost_revenue,
+       coalesce(lost_revenue > 0 AND row_number() OVER (
+           PARTITION BY period_start, channel ORDER BY lost_revenue DESC NULLS LAST, step) = 1, false)
+           AS is_bottleneck
+FROM valued
+ORDER BY period_start, channel, step;
+COMMENT ON TABLE marts.bottlenecks IS 'Where each channel''s funnel leaks most: per month, channel and transition, the channel''s rate against the all-channel rate of the trailing 6 months, the downstream volume and won revenue lost because of the gap, and the transition that loses the most revenue. Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads created in the month (whether they ever reached the stage, so far); opportunity_to_win follows the deals created in the month (whether they are won, so far). Young cohorts are still converting. One row per transition with at least one record entering it (from_count > 0).';
+COMMENT ON COLUMN marts.bottlenecks.period_start IS 'First day of the cohort month: the month the leads were created (lead_to_mql, mql_to_sql, sql_to_opportunity) or the deals were created (opportunity_to_win).';
+COMMENT ON COLUMN marts.bottlenecks.channel IS 'Channel name of the leads (lead transitions) or of the deals (opportunity_to_win).';
+COMMENT ON COLUMN marts.bottlenecks.transition IS 'lead_to_mql, mql_to_sql, sql_to_opportunity (cohort leads reaching each stage; opportunity = a linked deal or lifecycle opportunity/customer), opportunity_to_win (deals created in the month that are won). In this order.';
+COMMENT ON COLUMN marts.bottlenecks.from_count IS 'Records entering the transition: cohort leads (lead_to_mql), cohort leads that reached MQL (mql_to_sql), reached SQL (sql_to_opportunity); deals created in the month (opportunity_to_win). Always > 0.';
+COMMENT ON COLUMN marts.bottlenecks.to_count IS 'Of from_count, those that reached the later stage so far: MQL, SQL, opportunity; for opportunity_to_win the deals won.';
+COMMENT ON COLUMN marts.bottlenecks.actual_rate IS 'to_count / from_count of this month and channel.';
+COMMENT ON COLUMN marts.bottlenecks.reference_rate IS 'All-channel rate of the same transition over the trailing 6 months (this month and the 5 before it): sum of to_count / sum of from_count over every channel and those months, recomputed from counts, never an average of rates. The target-plan (targets.yaml) rate override is a later addition and is not yet used.';
+COMMENT ON COLUMN marts.bottlenecks.gap_points IS '(actual_rate - reference_rate) * 100: percentage points above (+) or below (-) the reference.';
+COMMENT ON COLUMN marts.bottlenecks.lost_volume IS 'max(0, (reference_rate - actual_rate) * from_count): how many more records would have reached the later stage at the reference rate (fractional estimate; 0 when at or above the reference).';
+COMMENT ON COLUMN marts.bottlenecks.lost_revenue IS 'lost_volume carried down to won revenue (DECIMAL, rounded to 0.01): lost_volume x the channel''s observed rate of every later transition over the same trailing 6 months (sum to / sum from of the channel; the all-channel rate when the channel had no record entering that transition in the window) x average deal size (money_per(sum of amounts, count) of the channel''s won deals closed in the window; the all-channel one when the channel closed no won deal in it). opportunity_to_win: lost_volume x average deal size. 0 when lost_volume = 0; NULL when a later rate or the deal size does not exist at all.';
+COMMENT ON COLUMN marts.bottlenecks.is_bottleneck IS 'True for exactly one transition per month and channel: the one with the largest lost_revenue, when that is > 0; ties go to the earlier transition (lead_to_mql first). False elsewhere.';

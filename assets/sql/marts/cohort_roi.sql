@@ -1,0 +1,63 @@
+-- Cohort ROI (issue 5, item 3): the spend of a month and channel against the revenue
+-- that the leads created in that month and channel have produced so far, and the
+-- month in which that revenue caught up with the spend (payback).
+-- LTV, LTV/CAC and ROMI on gross profit need a gross margin and an expected
+-- customer lifetime, which are not configured anywhere yet: left out on purpose.
+CREATE OR REPLACE TABLE marts.cohort_roi AS
+WITH spend AS (
+    SELECT period_start AS cohort_start, channel, sum(cost) AS spend FROM staging.spend GROUP BY ALL
+),
+cohorts AS (
+    SELECT month_start(created_at) AS cohort_start, channel,
+           count(*) AS leads,
+           count(*) FILTER (WHERE won) AS won,
+           sum(won_revenue) AS revenue
+    FROM staging.lead_funnel GROUP BY ALL
+),
+-- The cohort's won deals (linked to its leads), summed by close month, cumulated.
+closes AS (
+    SELECT month_start(l.created_at) AS cohort_start, l.channel, month_start(d.closed_on) AS close_month,
+           sum(d.amount) AS amount
+    FROM staging.deals d JOIN staging.lead_funnel l ON l.lead_id = d.lead_id
+    WHERE d.lead_linked AND d.outcome = 'won'
+    GROUP BY ALL
+),
+cumulative AS (
+    SELECT cohort_start, channel, close_month,
+           sum(amount) OVER (PARTITION BY cohort_start, channel ORDER BY close_month) AS cumulative_revenue
+    FROM closes
+),
+joined AS (
+    SELECT cohort_start, channel, s.spend AS spend_or_null,
+           coalesce(c.leads, 0) AS leads, coalesce(c.won, 0) AS won,
+           CAST(coalesce(c.revenue, 0) AS DECIMAL(18, 2)) AS revenue
+    FROM cohorts c FULL JOIN spend s USING (cohort_start, channel)
+),
+payback AS (
+    SELECT j.cohort_start, j.channel, greatest(j.cohort_start, min(cu.close_month)) AS payback_month
+    FROM joined j JOIN cumulative cu USING (cohort_start, channel)
+    WHERE j.spend_or_null > 0 AND cu.cumulative_revenue >= j.spend_or_null
+    GROUP BY j.cohort_start, j.channel
+)
+SELECT j.cohort_start, j.channel,
+       CAST(coalesce(j.spend_or_null, 0) AS DECIMAL(18, 2)) AS spend,
+       j.leads, j.won, j.revenue,
+       roas(j.revenue, j.spend_or_null) AS cohort_roas,
+       roi(j.revenue, j.spend_or_null) AS cohort_roi,
+       money_per(j.spend_or_null, j.won) AS cac,
+       p.payback_month,
+       CAST(date_diff('month', j.cohort_start, p.payback_month) AS INTEGER) AS months_to_payback
+FROM joined j LEFT JOIN payback p USING (cohort_start, channel)
+ORDER BY j.cohort_start, j.channel;
+COMMENT ON TABLE marts.cohort_roi IS 'Per lead-created month and channel: that month''s spend of the channel against the revenue its leads have produced so far (real B2B cycle), with CAC and payback month. One row per month and channel with leads or spend. LTV, LTV/CAC and ROMI on gross profit are not computed: they need a gross margin and customer lifetime that are not configured.';
+COMMENT ON COLUMN marts.cohort_roi.cohort_start IS 'First day of the month the leads were created (and of the spend month).';
+COMMENT ON COLUMN marts.cohort_roi.channel IS 'Channel name of the leads and of the spend.';
+COMMENT ON COLUMN marts.cohort_roi.spend IS 'Spend of the channel in the cohort month (staging.spend: daily rows by day, monthly rows on their month) (DECIMAL; 0 when none).';
+COMMENT ON COLUMN marts.cohort_roi.leads IS 'Leads created in the month in the channel.';
+COMMENT ON COLUMN marts.cohort_roi.won IS 'Cohort leads with at least one won linked deal so far (customers acquired).';
+COMMENT ON COLUMN marts.cohort_roi.revenue IS 'Revenue so far: sum of amounts of the won deals linked to the cohort leads, whenever they closed (DECIMAL).';
+COMMENT ON COLUMN marts.cohort_roi.cohort_roas IS 'revenue / spend (roas); NULL when the channel has no spend in the month or it is 0.';
+COMMENT ON COLUMN marts.cohort_roi.cohort_roi IS '(revenue - spend) / spend (roi); NULL when the channel has no spend in the month or it is 0.';
+COMMENT ON COLUMN marts.cohort_roi.cac IS 'spend / won, exact decimal rounded half up to 0.01 (money_per); NULL when no spend rows or won = 0.';
+COMMENT ON COLUMN marts.cohort_roi.payback_month IS 'First day of the first month by whose end the cumulative revenue of the cohort''s won deals (each counted in the month of its close date) is >= spend; never before cohort_start. NULL when spend is 0 or not reached yet.';
+COMMENT ON COLUMN marts.cohort_roi.months_to_payback IS 'Calendar months from cohort_start to payback_month (0 = paid back in the cohort month); NULL when not paid back.';
