@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from schemas.profiles import Profile, choose_profile
-from schemas.spec import KIND_TYPES, PARSED_KINDS, SourceSpec
+from schemas.spec import KIND_PROBLEM, KIND_TYPES, PARSED_KINDS, SourceSpec
 
 SQL_DIR = Path(__file__).parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
@@ -185,8 +185,6 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
 
 
 def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
-    from schemas.spec import KIND_PROBLEM
-
     if check.startswith("parseable:"):
         return KIND_PROBLEM[spec.column(column).kind]
     if check == "field_uniqueness" or check == "unique_key":
