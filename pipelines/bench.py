@@ -46,19 +46,17 @@ def _stage_seconds(home: Path, run_id: str) -> dict[str, float]:
 
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        starts, totals = {}, defaultdict(float)
-        for entry in instance.all_logs(run_id):
-            ev = entry.dagster_event
-            if ev is None or not ev.step_key:
-                continue
-            if ev.event_type == dg.DagsterEventType.STEP_START:
-                starts[ev.step_key] = entry.timestamp
-            elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-                prefix = ev.step_key.split("__")[0]
-                is_check = ev.step_key.count("__") > 1 or ev.step_key.endswith(("_reconciles", "_mapped")) or \
-                    "_keys_unique" in ev.step_key or "_reconciles_" in ev.step_key
-                stage = "checks" if is_check else STAGES.get(prefix, prefix)
-                totals[stage] += entry.timestamp - starts.pop(ev.step_key, entry.timestamp)
+        entries = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.step_key]
+    check_steps = {e.dagster_event.step_key for e in entries
+                   if e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    starts, totals = {}, defaultdict(float)
+    for entry in entries:
+        ev = entry.dagster_event
+        if ev.event_type == dg.DagsterEventType.STEP_START:
+            starts[ev.step_key] = entry.timestamp
+        elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            stage = "checks" if ev.step_key in check_steps else STAGES.get(ev.step_key.split("__")[0], "other")
+            totals[stage] += entry.timestamp - starts.pop(ev.step_key, entry.timestamp)
     return dict(totals)
 
 
