@@ -205,7 +205,8 @@ class FunnelConfig:
     targets: TargetsConfig
 
 
-def _load(path: Path, model: type[BaseModel]) -> Any:
+def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
+    """A YAML file validated by a pydantic model; errors name the file and the key."""
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
     try:
@@ -224,7 +225,7 @@ def _load(path: Path, model: type[BaseModel]) -> Any:
 def load_config(config_dir: str | Path) -> FunnelConfig:
     d = Path(config_dir)
     return FunnelConfig(
-        channels=_load(d / "channels.yaml", ChannelsConfig),
-        stages=_load(d / "stages.yaml", StagesConfig),
-        targets=_load(d / "targets.yaml", TargetsConfig),
+        channels=load_yaml_model(d / "channels.yaml", ChannelsConfig),
+        stages=load_yaml_model(d / "stages.yaml", StagesConfig),
+        targets=load_yaml_model(d / "targets.yaml", TargetsConfig),
     )

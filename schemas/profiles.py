@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from schemas import SOURCES
-from schemas.config import ConfigError, normalize_value
+from schemas.config import ConfigError, load_yaml_model, normalize_value
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
 
@@ -58,14 +57,7 @@ class Profile:
 
 
 def _read_profile(path: Path) -> Profile:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        p = _Profile.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(f"key {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from exc
+    p = load_yaml_model(path, _Profile)
     for source, sp in p.sources.items():
         if source not in SOURCES:
             raise ConfigError(f"{path}: key sources.{source}: unknown source; known: {sorted(SOURCES)}")
