@@ -7,10 +7,7 @@ every record (one per snapshot file); staging picks the newest.
 """
 
 
-import codecs
-import csv
 import hashlib
-import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,25 +16,15 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow as pa_arrow
-import pyarrow.csv as pacsv
-
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
-from schemas.profiles import Profile, choose_profile
+from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_table
+from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
 from schemas.spec import KIND_PROBLEM, KIND_TYPES, PARSED_KINDS, SourceSpec
 
 SQL_DIR = Path(__file__).parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
 MAX_LISTED_PROBLEMS = 20
-
-
-class FileRejected(Exception):
-    """A whole file cannot be loaded; nothing of it is written."""
-
-    def __init__(self, message: str, problems: list[dict] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
 
 
 @dataclass
@@ -70,67 +57,10 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or CP932 (Shift_JIS as Excel
-    writes it), decided for the whole file; anything else is refused."""
-    with path.open("rb") as f:
-        head = f.read(4)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if b"\x00" in head:
-        raise FileRejected("is binary or in an unknown encoding (NUL bytes without a UTF-16 byte order mark)")
-    for encoding in ("utf-8", "cp932"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with path.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    if b"\x00" in block:
-                        raise FileRejected("is binary (contains NUL bytes), not a CSV export")
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise FileRejected("is in an unknown encoding: neither UTF-8, UTF-16 with BOM nor CP932/Shift_JIS")
-
-
-def read_header(path: Path, encoding: str) -> tuple[str, list[str]]:
-    """(delimiter, header names) of the first line."""
-    with path.open(encoding=encoding, newline="") as f:
-        first = f.readline()
-    if not first.strip():
-        raise FileRejected("is empty (no header line)")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or first.count("\t") > first.count(",") else ","
-    headers = next(csv.reader(io.StringIO(first), delimiter=delimiter))
-    return delimiter, [h.strip() for h in headers]
-
-
-def read_rows(path: Path, encoding: str, delimiter: str, n_headers: int, mapping: dict[int, str]) -> pa_arrow.Table:
-    """Every data row as text, mapped columns only, plus its 1-based `_source_row`."""
-    names = [mapping.get(i, f"_unused_{i}") for i in range(n_headers)]
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa_arrow.string() for n in names},
-                include_columns=list(mapping.values()),
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa_arrow.ArrowInvalid as exc:
-        raise FileRejected(f"is not well-formed CSV: {exc}") from exc
-    return table.append_column("_source_row", pa_arrow.array(range(1, table.num_rows + 1), pa_arrow.int64()))
-
-
-def parse_sql(spec: SourceSpec, present: list[str]) -> str:
-    """SELECT over the text frame `incoming` giving typed columns and their raw text.
-    Column names come from the source spec, never from the file; $tz is bound."""
+def parse_sql(spec: SourceSpec, present: set[str], formats: dict[str, list[str]] | None = None) -> tuple[str, dict]:
+    """SELECT over the text frame `incoming` giving typed columns and their raw text,
+    and its parameters. Column names come from the source spec, never from the file;
+    the time zone and a profile's date formats are bound as parameters."""
     parsers = {
         "text": "clean_text({c})",
         "timestamp": "parse_timestamp({c}, $tz)",
@@ -140,16 +70,32 @@ def parse_sql(spec: SourceSpec, present: list[str]) -> str:
         "count": "parse_count({c})",
         "number": "parse_number({c})",
     }
+    params: dict = {}
     exprs = ["_source_row"]
     for col in spec.columns:
         if col.name not in present:
             continue
-        exprs.append(f"CAST({parsers[col.kind].format(c=col.name)} AS {KIND_TYPES[col.kind]}) AS {col.name}")
+        parsed = parsers[col.kind].format(c=col.name)
+        custom = (formats or {}).get(col.name, [])
+        if custom and col.kind in {"timestamp", "date", "period"}:
+            first = []
+            strptime = [f for f in custom if f != EXCEL_SERIAL]
+            if strptime:
+                params[f"fmt_{col.name}"] = strptime
+                first.append(f"try_strptime(clean_text(ascii_digits({col.name})), $fmt_{col.name})")
+            if EXCEL_SERIAL in custom:
+                first.append(f"excel_serial_timestamp({col.name})")
+            parsed = f"coalesce({', '.join(first)}, {parsed})"
+        exprs.append(f"CAST({parsed} AS {KIND_TYPES[col.kind]}) AS {col.name}")
         if col.kind in PARSED_KINDS:
             exprs.append(f"clean_text({col.name}) AS {col.name}__raw")
         if col.kind == "period":
-            exprs.append(f"parse_period_grain({col.name}, $tz) AS {col.name}_grain")
-    return "SELECT " + ", ".join(exprs) + " FROM incoming"
+            exprs.append(f"CASE WHEN {col.name} IS NULL THEN NULL WHEN parse_period_grain({col.name}, $tz) = 'month' "
+                         f"THEN 'month' ELSE 'day' END AS {col.name}_grain")
+    select = "SELECT " + ", ".join(exprs) + " FROM incoming"
+    if "$tz" in select:
+        params["tz"] = "$tz"  # placeholder, replaced by the caller's zone
+    return select, params
 
 
 def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.SchemaErrors) -> list[dict]:
@@ -197,6 +143,8 @@ def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
         return "is before 2000-01-01"
     if check == "not_above_sessions:engaged_sessions":
         return "engaged_sessions is greater than sessions"
+    if check == "not_before_start:date_end":
+        return "the range ends before it starts (date_end < date)"
     if check.startswith("dtype"):
         return f"has the wrong type ({check})"
     if check == "column_in_dataframe":
@@ -242,35 +190,48 @@ def load_file(
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     encoding = profile_name = None
     rows_read = 0
+    label = file_name
+    log_row = dict(source=spec.name, file_name=file_name, sha256=digest, size_bytes=stat.st_size,
+                   file_modified_at=modified, profile=None, encoding=None, rows_read=0, rows_skipped=None,
+                   header_line=None, run_id=run_id, loaded_at=now)
     problems: list[dict] = []
     try:
         if stat.st_size == 0:
             raise FileRejected("is empty (0 bytes)")
         encoding = detect_encoding(path)
-        delimiter, headers = read_header(path, encoding)
-        profile, why = choose_profile(profiles, spec.name, headers)
-        if profile is None:
-            raise FileRejected(why)
-        profile_name = profile.name
-        mapping = profile.header_map(spec.name, headers)
-        incoming = read_rows(path, encoding, delimiter, len(headers), mapping)
+        tables = find_tables(path, encoding, profiles)
+        matched = [(t, m) for t in tables for m in [best_match(profiles, spec.name, t.headers, t.date_range is not None)] if m]
+        if not matched:
+            _, miss = min(closest_miss(profiles, spec.name, t.headers, t.date_range is not None) for t in tables)
+            raise FileRejected(miss if len(tables) == 1 else f"holds {len(tables)} tables and none {miss[:1].lower()}{miss[1:]}")
+        table, match = matched[0]
+        profile_name = match.profile.name
+        if table.header_line > 1:
+            label = f"{file_name} (table at line {table.header_line})"
+        read = read_table(path, encoding, table, match)
+        log_row.update(rows_skipped=read.total_rows + len(read.footer_lines), header_line=table.header_line)
+        incoming = read.table
         rows_read = incoming.num_rows
         if rows_read == 0:
             raise FileRejected("has a header but no data rows")
+        present = set(incoming.column_names) - {"_source_row"}
         con.register("incoming", incoming)
         try:
-            select = parse_sql(spec, list(mapping.values()))
-            con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + select, {"tz": tz} if "$tz" in select else None)
+            select, params = parse_sql(spec, present, match.source.formats)
+            if "tz" in params:
+                params["tz"] = tz
+            con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + select, params or None)
         finally:
             con.unregister("incoming")
         frame = con.sql("SELECT * FROM parsed").df()
         try:
-            spec.pandera_schema(set(mapping.values())).validate(frame, lazy=True)
+            spec.pandera_schema(present).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as err:
             problems = pandera_problems(spec, frame, err)
             raise FileRejected(f"has {len(problems)} invalid value(s)", problems) from None
-        stored = [c.name for c in spec.stored_columns if c.name in mapping.values()]
-        stored += [f"{c.name}_grain" for c in spec.stored_columns if c.kind == "period" and c.name in mapping.values()]
+        log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
+        stored = [c.name for c in spec.stored_columns if c.name in present]
+        stored += [f"{c.name}_grain" for c in spec.stored_columns if c.kind == "period" and c.name in present]
         con.begin()
         try:
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
@@ -279,19 +240,18 @@ def load_file(
                 f"_source_row, $now AS _loaded_at, {', '.join(stored)} FROM parsed",
                 {"load_id": load_id, "file": file_name, "now": now},
             )
-            _log(con, load_id, spec, file_name, digest, stat.st_size, modified, profile_name, encoding,
-                 rows_read, rows_read, "loaded", None, run_id, now)
+            _log(con, **log_row, load_id=load_id, rows_loaded=rows_read, status="loaded", message=None)
             con.commit()
         except BaseException:
             con.rollback()
             raise
         return FileOutcome(file_name, "loaded", rows_read, profile_name)
     except FileRejected as rej:
-        message = describe(file_name, rej.problems) if rej.problems else f"{file_name}: {rej}"
+        message = describe(label, rej.problems) if rej.problems else f"{label}: {rej}"
+        log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
         con.begin()
         load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
-        _log(con, load_id, spec, file_name, digest, stat.st_size, modified, profile_name, encoding,
-             rows_read, 0, "rejected", message, run_id, now)
+        _log(con, **log_row, load_id=load_id, rows_loaded=0, status="rejected", message=message)
         for p in rej.problems or [{"row_number": None, "column_name": None, "check_name": "file",
                                    "raw_value": None, "problem": str(rej)}]:
             con.execute(
@@ -303,15 +263,9 @@ def load_file(
         return FileOutcome(file_name, "rejected", rows_read, profile_name, message)
 
 
-def _log(con, load_id, spec, file_name, digest, size, modified, profile, encoding, rows_read, rows_loaded,
-         status, message, run_id, now) -> None:
+def _log(con: duckdb.DuckDBPyConnection, **row) -> None:
     con.execute(
-        "INSERT INTO ops.load_log VALUES ($load_id, $source, $file, $sha, $size, $modified, $profile, $encoding, "
-        "$rows_read, $rows_loaded, $status, $message, $run_id, $now)",
-        {"load_id": load_id, "source": spec.name, "file": file_name, "sha": digest, "size": size,
-         "modified": modified, "profile": profile, "encoding": encoding, "rows_read": rows_read,
-         "rows_loaded": rows_loaded, "status": status, "message": message, "run_id": run_id, "now": now},
-    )
+        f"INSERT INTO ops.load_log BY NAME SELECT {', '.join(f'${k} AS {k}' for k in row)}", row)
 
 
 def inbox_files(inbox_dir: Path, source: str) -> list[Path]:

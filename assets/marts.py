@@ -125,5 +125,28 @@ def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
     )
 
 
+def _range_totals_counted_check(table: str, measure: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=dg.AssetKey(["staging", table]), name=f"{table}_range_totals_all_counted",
+                    description=f"Warns when range totals of {table} (an export without a date column, dated by its "
+                    "date range) were loaded but are not counted in the monthly marts: the range spans several "
+                    f"months, or daily rows or a newer range cover it. The rows are in staging.{table}_not_counted.")
+    def _check(funnel: FunnelResource) -> dg.AssetCheckResult:
+        with funnel.connect() as con:
+            rows = con.execute(
+                f"SELECT _source_file AS file, date AS range_start, date_end AS range_end, count(*) AS rows, "
+                f"sum({measure}) AS {measure}, any_value(not_counted_because) AS reason "
+                f"FROM staging.{table}_not_counted GROUP BY ALL ORDER BY file, range_start LIMIT 20"
+            ).df()
+        return dg.AssetCheckResult(
+            passed=rows.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"files": len(rows), "rows": int(rows["rows"].sum()) if not rows.empty else 0,
+                      "not_counted": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
+        )
+
+    return _check
+
+
 MART_CHECKS = [_keys_and_rates_check(m) for m in KEYS] + [
-    channel_funnel_reconciles, channel_roi_spend_reconciles, every_raw_value_mapped]
+    channel_funnel_reconciles, channel_roi_spend_reconciles, every_raw_value_mapped,
+    _range_totals_counted_check("sessions", "sessions"), _range_totals_counted_check("spend", "cost")]

@@ -61,6 +61,9 @@ class SourceSpec:
     columns: tuple[ColumnSpec, ...]
     key: tuple[str, ...] = ()  # record key (snapshots replace by key); () = aggregate rows
     extra_checks: tuple[pa.Check, ...] = field(default=())
+    # A required column may be absent when all of its substitutes are present
+    # (GA4 channel-group reports have no source/medium).
+    substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def required_columns(self) -> list[str]:

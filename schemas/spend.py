@@ -1,5 +1,7 @@
 """Marketing cost per channel: ad platforms, event invoices, a sheet. Day or month rows."""
 
+import pandera.pandas as pa
+
 from schemas.spec import ColumnSpec as C, SourceSpec
 
 SPEND = SourceSpec(
@@ -7,11 +9,19 @@ SPEND = SourceSpec(
     title="Channel spend",
     columns=(
         C("date", "period", required=True, nullable=False, comment="Day of the cost, or first day of its month."),
+        C("date_end", "date", comment="Last day of the range when the row is a total over a date range "
+          "(an ad platform's report with Reporting starts/ends); NULL for day or month rows."),
         C("channel", required=True, nullable=False, comment="Raw channel value; mapped through channels.yaml."),
         C("cost", "money", required=True, nullable=False, non_negative=True, comment="Cost."),
         C("campaign", comment="Campaign name."),
         C("impressions", "count", non_negative=True, comment="Ad impressions."),
         C("clicks", "count", non_negative=True, comment="Ad clicks."),
         C("currency", comment="Currency code of cost as exported."),
+    ),
+    extra_checks=(
+        pa.Check(
+            lambda df: (df["date_end"].isna() | (df["date_end"] >= df["date"])) if "date_end" in df else True,
+            name="not_before_start:date_end",
+        ),
     ),
 )

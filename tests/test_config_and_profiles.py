@@ -247,7 +247,7 @@ def test_user_profiles_come_before_the_builtin_ones(config_dir):
     "text, key",
     [
         ("name: bad\nsources:\n  leads:\n    aliases:\n      lead_identifier: [ID]\n",
-         "key sources.leads.aliases.lead_identifier: not a column of leads"),
+         "key sources.leads.aliases.lead_identifier: 'lead_identifier' is not a column of leads"),
         ("name: bad\nsources:\n  opportunities:\n    aliases:\n      deal_id: [ID]\n",
          "key sources.opportunities: unknown source"),
         ("name: bad\nsources:\n  leads:\n    alias:\n      lead_id: [ID]\n",

@@ -16,11 +16,16 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
     encoding VARCHAR,
     rows_read BIGINT,
     rows_loaded BIGINT,
+    rows_skipped BIGINT,
+    header_line BIGINT,
     status VARCHAR NOT NULL,
     message VARCHAR,
     run_id VARCHAR,
     loaded_at TIMESTAMP NOT NULL
 );
+-- Columns added after the first release, for working databases created before them.
+ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS rows_skipped BIGINT;
+ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS header_line BIGINT;
 COMMENT ON TABLE ops.load_log IS 'One row per inbox file a run tried to load: loaded (its rows are in raw), or rejected (none are, see ops.load_errors). A file whose sha256 was already loaded for its source is skipped and not logged again.';
 COMMENT ON COLUMN ops.load_log.load_id IS 'Load sequence number; later loads of the same source are newer snapshots when file_modified_at ties.';
 COMMENT ON COLUMN ops.load_log.source IS 'Inbox source folder: ga4_sessions, leads, deals or spend.';
@@ -30,8 +35,10 @@ COMMENT ON COLUMN ops.load_log.size_bytes IS 'File size in bytes.';
 COMMENT ON COLUMN ops.load_log.file_modified_at IS 'File modification time (UTC): the snapshot time; a newer snapshot replaces older records with the same key.';
 COMMENT ON COLUMN ops.load_log.profile IS 'Export profile the file was read with.';
 COMMENT ON COLUMN ops.load_log.encoding IS 'Detected text encoding.';
-COMMENT ON COLUMN ops.load_log.rows_read IS 'Data rows read from the file.';
+COMMENT ON COLUMN ops.load_log.rows_read IS 'Data rows read from the table (totals and footer excluded).';
 COMMENT ON COLUMN ops.load_log.rows_loaded IS 'Rows written to the raw table (0 when rejected).';
+COMMENT ON COLUMN ops.load_log.rows_skipped IS 'Rows left out as total rows (GA4 Grand total, an ad platform''s summary row) or footer lines (Salesforce Grand Totals and copyright); not data.';
+COMMENT ON COLUMN ops.load_log.header_line IS 'Line of the file holding the header of the table read (1 unless the file has a preamble or several tables).';
 COMMENT ON COLUMN ops.load_log.status IS 'loaded or rejected.';
 COMMENT ON COLUMN ops.load_log.message IS 'Why the file was rejected.';
 COMMENT ON COLUMN ops.load_log.run_id IS 'Dagster run that read the file.';

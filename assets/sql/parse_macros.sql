@@ -37,9 +37,17 @@ CREATE OR REPLACE MACRO parse_period_grain(x, tz) AS CASE
     WHEN parse_period(x, tz) IS NOT NULL THEN 'month'
 END;
 
--- 1500000, 1,500,000, ¥1,500,000, ￥1,500,000, 1,500,000円, JPY 1,500,000
+-- 1500000, 1,500,000, ¥1,500,000, ￥1,500,000, 1,500,000円, JPY 1,500,000, USD 1,500.00, $1,500.00.
+-- The currency sign or code is dropped; the export's currency column says which it is.
 CREATE OR REPLACE MACRO parse_money(x) AS TRY_CAST(
-    regexp_replace(clean_text(ascii_digits(x)), '^(JPY|¥|￥)\s*|\s*(円|JPY)$|,', '', 'g') AS DECIMAL(18, 2));
+    regexp_replace(clean_text(ascii_digits(x)), '^([A-Z]{3}|[¥￥$€£])\s*|\s*(円|[A-Z]{3})$|,', '', 'g') AS DECIMAL(18, 2));
+
+-- An Excel serial date (days since 1899-12-30, the fraction is the time of day), as some tools write dates.
+-- Only 5-digit day numbers (1927-05-18 .. 2173-10-14) are read this way, so 20260703 stays a day.
+CREATE OR REPLACE MACRO excel_serial_timestamp(x) AS CASE
+    WHEN regexp_full_match(clean_text(ascii_digits(x)), '\d{5}(\.\d+)?')
+    THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(CAST(clean_text(ascii_digits(x)) AS DOUBLE) * 86400000000) AS BIGINT))
+END;
 
 CREATE OR REPLACE MACRO parse_number(x) AS TRY_CAST(
     regexp_replace(clean_text(ascii_digits(x)), ',', '', 'g') AS DOUBLE);

@@ -1,24 +1,57 @@
 -- GA4 sessions per day and dimension, newest snapshot per dimension key, with channel.
 -- Rows of one file add up; a newer file replaces older rows with the same
--- (date, source, medium, campaign, channel group, landing page).
-CREATE OR REPLACE TABLE staging.sessions AS
+-- (date, range end, source, medium, campaign, channel group, landing page).
+--
+-- Range totals (a GA4 UI download without a date column, dated by its preamble)
+-- count only when they can be placed in one month without double counting:
+-- the range lies within one calendar month, no daily row falls inside it, and
+-- no newer range overlaps it. The others are listed in staging.sessions_not_counted.
+CREATE OR REPLACE TABLE staging.sessions_all AS
 WITH versions AS (
-    SELECT r.*, dense_rank() OVER (
-        PARTITION BY r.date, r.session_source, r.session_medium, r.session_campaign,
+    SELECT r.*, f.file_modified_at, dense_rank() OVER (
+        PARTITION BY r.date, r.date_end, r.session_source, r.session_medium, r.session_campaign,
                      r.session_default_channel_group, r.landing_page
         ORDER BY f.file_modified_at DESC, r._load_id DESC) AS version_rank
     FROM raw.ga4_sessions r JOIN ops.load_log f ON f.load_id = r._load_id
+),
+newest AS (SELECT * FROM versions WHERE version_rank = 1),
+ranges AS (SELECT DISTINCT _load_id, file_modified_at, date, date_end FROM newest WHERE date_end IS NOT NULL),
+range_verdict AS (
+    SELECT r._load_id, r.date, r.date_end, CASE
+        WHEN month_start(r.date) <> month_start(r.date_end)
+            THEN 'the range spans more than one calendar month; download one month per file or add the Date dimension'
+        WHEN EXISTS (SELECT 1 FROM newest d WHERE d.date_end IS NULL AND d.date BETWEEN r.date AND r.date_end)
+            THEN 'daily rows cover days of the range; they are counted instead'
+        WHEN EXISTS (SELECT 1 FROM ranges o
+                     WHERE (o.file_modified_at > r.file_modified_at
+                            OR (o.file_modified_at = r.file_modified_at AND o._load_id > r._load_id))
+                       AND o.date <= r.date_end AND o.date_end >= r.date
+                       AND (o.date, o.date_end) IS DISTINCT FROM (r.date, r.date_end))
+            THEN 'a newer file''s range overlaps it'
+    END AS not_counted_because
+    FROM ranges r
 )
-SELECT v.date, v.session_source, v.session_medium, v.session_campaign, v.landing_page,
+SELECT v.date, v.date_end, v.session_source, v.session_medium, v.session_campaign, v.landing_page,
        c.channel_group AS default_channel_group, c.channel,
        v.sessions, v.engaged_sessions, v.key_events, v.total_users, v.new_users,
-       v._source_file, v._source_row
-FROM versions v
+       v._source_file, v._source_row, rv.not_counted_because
+FROM newest v
 JOIN staging.channel_lookup c
   ON c.kind = 'ga4_session' AND c.k1 IS NOT DISTINCT FROM v.session_source
  AND c.k2 IS NOT DISTINCT FROM v.session_medium AND c.k3 IS NOT DISTINCT FROM v.session_campaign
  AND c.k4 IS NOT DISTINCT FROM v.session_default_channel_group
-WHERE v.version_rank = 1;
-COMMENT ON TABLE staging.sessions IS 'GA4 session rows of the newest snapshot per day and dimension key, each with its channel.';
+LEFT JOIN range_verdict rv ON rv._load_id = v._load_id AND rv.date = v.date AND rv.date_end = v.date_end;
+
+CREATE OR REPLACE TABLE staging.sessions_not_counted AS
+SELECT * FROM staging.sessions_all WHERE not_counted_because IS NOT NULL;
+CREATE OR REPLACE TABLE staging.sessions AS
+SELECT * EXCLUDE (not_counted_because) FROM staging.sessions_all WHERE not_counted_because IS NULL;
+DROP TABLE staging.sessions_all;
+
+COMMENT ON TABLE staging.sessions IS 'GA4 session rows counted in the marts: the newest snapshot per day (or range) and dimension key, each with its channel.';
+COMMENT ON COLUMN staging.sessions.date IS 'Day of the sessions; for a range total, the first day of its range (within one month).';
+COMMENT ON COLUMN staging.sessions.date_end IS 'Last day of the range for a range total; NULL for daily rows.';
 COMMENT ON COLUMN staging.sessions.default_channel_group IS 'GA4 default channel group: as exported, else derived from source/medium/campaign by GA4''s rules.';
 COMMENT ON COLUMN staging.sessions.channel IS 'Channel name from channels.yaml ga4_channel_groups; unmatched groups fall back to the fallback channel.';
+COMMENT ON TABLE staging.sessions_not_counted IS 'GA4 range-total rows loaded but not counted in the marts, with the reason: a range over several months, a range covered by daily rows, or one overlapped by a newer range.';
+COMMENT ON COLUMN staging.sessions_not_counted.not_counted_because IS 'Why the row is not counted, and what to download instead.';

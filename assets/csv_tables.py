@@ -1,0 +1,229 @@
+"""Finding and reading the table inside an export file, as its export profile describes it.
+
+An export is usually one header line and data rows, read straight from the file
+by pyarrow's multi-threaded CSV reader. A GA4 UI download instead starts with
+`#` preamble lines (report name, property, date range) and may hold several
+tables; a Salesforce report ends with a Grand Totals line and a copyright
+footer; GA4 and Meta Ads add total rows. This module turns any of those into
+one text table of canonical columns plus `_source_row`, and says which rows it
+left out as totals or footer. A row it cannot place (a line with the wrong
+number of fields that is no known total or footer) refuses the whole file.
+"""
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from schemas.config import normalize_value
+from schemas.profiles import TRUE_VALUES, Match, Profile
+
+SNIFF_BYTES = 1 << 16
+
+
+class FileRejected(Exception):
+    """A whole file cannot be loaded; nothing of it is written."""
+
+    def __init__(self, message: str, problems: list[dict] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    header_line: int  # 1-based line of the header row in the file
+    delimiter: str
+    body: bytes | None = None  # the data lines as UTF-8 (tables cut out of a file); None: read the file itself
+    date_range: tuple[date, date] | None = None  # from the preamble, for tables without a date column
+
+
+@dataclass
+class ReadResult:
+    table: pa.Table  # canonical text columns and _source_row
+    total_rows: int = 0  # rows left out as totals
+    footer_lines: list[str] = field(default_factory=list)  # lines left out as the footer
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or CP932 (Shift_JIS as Excel
+    writes it), decided for the whole file; anything else is refused."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise FileRejected("is binary or in an unknown encoding (NUL bytes without a UTF-16 byte order mark)")
+    for encoding in ("utf-8", "cp932"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    if b"\x00" in block:
+                        raise FileRejected("is binary (contains NUL bytes), not a CSV export")
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise FileRejected("is in an unknown encoding: neither UTF-8, UTF-16 with BOM nor CP932/Shift_JIS")
+
+
+def _split_header(line: str, suffix: str) -> tuple[str, list[str]]:
+    delimiter = "\t" if suffix == ".tsv" or line.count("\t") > line.count(",") else ","
+    headers = next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
+    return delimiter, [h.strip() for h in headers]
+
+
+def find_tables(path: Path, encoding: str, profiles: list[Profile]) -> list[Table]:
+    """The tables of a file: one, or for a file that opens with a profile's comment
+    prefix, every table between its preamble lines (each dated by the latest range seen)."""
+    with path.open(encoding=encoding, newline="") as f:
+        first = f.readline()
+    if not first.strip():
+        raise FileRejected("is empty (no header line)")
+    layouts = [p.layout for p in profiles if p.layout.comment_prefix and first.startswith(p.layout.comment_prefix)]
+    if not layouts:
+        delimiter, headers = _split_header(first, path.suffix.lower())
+        return [Table(headers, 1, delimiter)]
+    prefix = layouts[0].comment_prefix
+    starts = [re.compile(p) for lay in layouts for p in lay.range_start]
+    ends = [re.compile(p) for lay in layouts for p in lay.range_end]
+    ranges = [re.compile(p) for lay in layouts for p in lay.range]
+    lines = path.read_text(encoding=encoding).splitlines(keepends=True)
+    tables: list[Table] = []
+    start = end = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        if line.startswith(prefix):
+            text = line.strip()
+            for rx in starts:
+                if m := rx.search(text):
+                    start = _yyyymmdd(m.group(1))
+            for rx in ends:
+                if m := rx.search(text):
+                    end = _yyyymmdd(m.group(1))
+            for rx in ranges:
+                if m := rx.search(text):
+                    start, end = _yyyymmdd(m.group(1)), _yyyymmdd(m.group(2))
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].strip() and not lines[j].startswith(prefix):
+            j += 1
+        delimiter, headers = _split_header(line, path.suffix.lower())
+        rng = (start, end) if start and end else None
+        tables.append(Table(headers, i + 1, delimiter, "".join(lines[i + 1:j]).encode("utf-8"), rng))
+        i = j
+    if not tables:
+        raise FileRejected("holds only preamble lines, no table")
+    return tables
+
+
+def _yyyymmdd(text: str) -> date | None:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadResult:
+    """The table's rows as text in canonical columns, totals and footer left out."""
+    n = len(table.headers)
+    layout, sp = match.profile.layout, match.source
+    names = [f"c{i}" for i in range(n)]
+    wanted = sorted({*match.mapping, *match.splits, *match.flags} | ({0} if layout.total_row_labels else set()))
+    invalid: list[str] = []
+
+    def on_invalid(row) -> str:
+        invalid.append((row.text or "").rstrip("\r\n"))
+        return "skip"
+
+    source = io.BytesIO(table.body) if table.body is not None else path
+    try:
+        data = pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=0 if table.body is not None else table.header_line,
+                                           encoding="utf-8" if table.body is not None else encoding,
+                                           block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=table.delimiter, newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in names},
+                include_columns=[names[i] for i in wanted],
+                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise FileRejected(f"is not well-formed CSV: {exc}") from exc
+    data = data.append_column("_source_row", pa.array(range(1, data.num_rows + 1), pa.int64()))
+
+    labels = {normalize_value(x) for x in layout.total_row_labels}
+    footers = [re.compile(p) for p in layout.footer_patterns]
+    result = ReadResult(data)
+    for text in invalid:
+        fields = next(csv.reader(io.StringIO(text), delimiter=table.delimiter), [])
+        if len(fields) == n + 1 and normalize_value(fields[-1]) in labels and not fields[0].strip():
+            result.total_rows += 1  # GA4's Grand total row: empty first cell, label in an extra column
+        elif any(rx.search(" ".join(f.strip() for f in fields).strip()) for rx in footers):
+            result.footer_lines.append(text)
+        else:
+            raise FileRejected(
+                f"has a line with {len(fields)} field(s) where the header at line {table.header_line} has {n} "
+                f"(truncated or malformed row): {text[:120]!r}")
+
+    keep = pa.array([True] * data.num_rows) if data.num_rows else pa.array([], pa.bool_())
+    if labels:
+        first = pc.utf8_lower(pc.utf8_trim_whitespace(data.column("c0")))
+        keep = pc.and_(keep, pc.invert(pc.fill_null(pc.is_in(first, pa.array(sorted(labels))), False)))
+    out: dict[str, pa.Array] = {}
+    for i, col in match.mapping.items():
+        out[col] = data.column(names[i])
+    for i, (cols, sep) in match.splits.items():
+        parts = pc.split_pattern(data.column(names[i]), sep, max_splits=len(cols) - 1)
+        for k, col in enumerate(cols):
+            out.setdefault(col, pc.list_element(pc.if_else(pc.greater(pc.list_value_length(parts), k), parts,
+                                                            pa.scalar([None] * len(cols), parts.type)), k))
+    for i, sets in match.flags.items():
+        flag = pc.fill_null(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(data.column(names[i]))),
+                                     pa.array(sorted(TRUE_VALUES))), False)
+        for col, value in sets.items():
+            current = out.get(col, pa.nulls(data.num_rows, pa.string()))
+            out[col] = pc.if_else(flag, pa.scalar(value, pa.string()), current)
+    for col, value in sp.constants.items():
+        out.setdefault(col, pa.array([value] * data.num_rows, pa.string()))
+    if table.date_range and "date" not in out:
+        out["date"] = pa.array([table.date_range[0].isoformat()] * data.num_rows, pa.string())
+        out["date_end"] = pa.array([table.date_range[1].isoformat()] * data.num_rows, pa.string())
+    for col, mapping in sp.values.items():
+        if col in out:
+            out[col] = _map_values(out[col], {normalize_value(k): v for k, v in mapping.items()})
+    for col in sp.total_rows_where_empty:
+        if col in out:
+            blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(out[col]), ""), True)
+            keep = pc.and_(keep, pc.invert(blank))
+    result.total_rows += data.num_rows - pc.sum(keep).as_py() if data.num_rows else 0
+    out["_source_row"] = data.column("_source_row")
+    result.table = pa.table({k: pc.filter(v, keep) for k, v in out.items()})
+    return result
+
+
+def _map_values(column: pa.ChunkedArray, mapping: dict[str, str]) -> pa.ChunkedArray:
+    """Raw value -> mapped value, compared normalised; unmapped values stay as they are.
+    Works on the distinct values only."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    dictionary = [mapping.get(normalize_value(v), v) for v in encoded.dictionary.to_pylist()]
+    return pa.chunked_array([pc.take(pa.array(dictionary, pa.string()), encoded.indices)])
