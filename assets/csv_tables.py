@@ -43,6 +43,7 @@ class Table:
     delimiter: str
     body: bytes | None = None  # the data lines as UTF-8 (tables cut out of a file); None: read the file itself
     date_range: tuple[date, date] | None = None  # from the preamble, for tables without a date column
+    prefix: str | None = None  # the preamble's comment prefix, when the file has one
 
 
 @dataclass
@@ -126,7 +127,7 @@ def find_tables(path: Path, encoding: str, profiles: list[Profile]) -> list[Tabl
             j += 1
         delimiter, headers = _split_header(line, path.suffix.lower())
         rng = (start, end) if start and end else None
-        tables.append(Table(headers, i + 1, delimiter, "".join(lines[i + 1:j]).encode("utf-8"), rng))
+        tables.append(Table(headers, i + 1, delimiter, "".join(lines[i + 1:j]).encode("utf-8"), rng, prefix))
         i = j
     if not tables:
         raise FileRejected("holds only preamble lines, no table")
@@ -145,13 +146,16 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
     n = len(table.headers)
     layout, sp = match.profile.layout, match.source
     names = [f"c{i}" for i in range(n)]
-    wanted = sorted({*match.mapping, *match.splits, *match.flags} | ({0} if layout.total_row_labels else set()))
+    wanted = sorted({*match.columns.values(), *match.splits, *match.flags} | ({0} if layout.total_row_labels else set()))
     invalid: list[str] = []
 
     def on_invalid(row) -> str:
         invalid.append((row.text or "").rstrip("\r\n"))
         return "skip"
 
+    footer: list[str] = []
+    if layout.footer_after_blank_line and table.body is None:
+        table, footer = _cut_at_blank_line(path, encoding, table)
     source = io.BytesIO(table.body) if table.body is not None else path
     try:
         data = pacsv.read_csv(
@@ -173,7 +177,7 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
 
     labels = {normalize_value(x) for x in layout.total_row_labels}
     footers = [re.compile(p) for p in layout.footer_patterns]
-    result = ReadResult(data)
+    result = ReadResult(data, footer_lines=footer)
     for text in invalid:
         fields = next(csv.reader(io.StringIO(text), delimiter=table.delimiter), [])
         if len(fields) == n + 1 and normalize_value(fields[-1]) in labels and not fields[0].strip():
@@ -190,7 +194,7 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
         first = pc.utf8_lower(pc.utf8_trim_whitespace(data.column("c0")))
         keep = pc.and_(keep, pc.invert(pc.fill_null(pc.is_in(first, pa.array(sorted(labels))), False)))
     out: dict[str, pa.Array] = {}
-    for i, col in match.mapping.items():
+    for col, i in match.columns.items():
         out[col] = data.column(names[i])
     for i, (cols, sep) in match.splits.items():
         parts = pc.split_pattern(data.column(names[i]), sep, max_splits=len(cols) - 1)
@@ -219,6 +223,24 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
     out["_source_row"] = data.column("_source_row")
     result.table = pa.table({k: pc.filter(v, keep) for k, v in out.items()})
     return result
+
+
+def _cut_at_blank_line(path: Path, encoding: str, table: Table) -> tuple[Table, list[str]]:
+    """The table up to its first blank line outside quoted values, and the footer lines after it."""
+    text = path.read_text(encoding=encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter)
+    end = None
+    for row in reader:
+        if not row and reader.line_num > table.header_line:
+            end = reader.line_num - 1  # lines before the blank one
+            break
+    if end is None:
+        return Table(table.headers, table.header_line, table.delimiter,
+                     text.split("\n", table.header_line)[-1].encode("utf-8")), []
+    lines = io.StringIO(text, newline="").readlines()
+    body = "".join(lines[table.header_line:end]).encode("utf-8")
+    footer = [ln.rstrip("\r\n") for ln in lines[end:] if ln.strip()]
+    return Table(table.headers, table.header_line, table.delimiter, body), footer
 
 
 def _map_values(column: pa.ChunkedArray, mapping: dict[str, str]) -> pa.ChunkedArray:

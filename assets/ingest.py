@@ -200,9 +200,11 @@ def load_file(
             raise FileRejected("is empty (0 bytes)")
         encoding = detect_encoding(path)
         tables = find_tables(path, encoding, profiles)
-        matched = [(t, m) for t in tables for m in [best_match(profiles, spec.name, t.headers, t.date_range is not None)] if m]
+        matched = [(t, m) for t in tables
+                   for m in [best_match(profiles, spec.name, t.headers, t.date_range is not None, t.prefix)] if m]
         if not matched:
-            _, miss = min(closest_miss(profiles, spec.name, t.headers, t.date_range is not None) for t in tables)
+            _, miss = min(closest_miss(profiles, spec.name, t.headers, t.date_range is not None, t.prefix)
+                          for t in tables)
             raise FileRejected(miss if len(tables) == 1 else f"holds {len(tables)} tables and none {miss[:1].lower()}{miss[1:]}")
         table, match = matched[0]
         profile_name = match.profile.name
