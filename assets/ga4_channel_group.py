@@ -4,17 +4,16 @@ Used when a GA4 export (or a lead's utm_source / utm_medium) has a source and a
 medium but no default channel group. The rules follow Google's documented
 "Default channel group" definitions, evaluated top to bottom; the source
 categories (search, social, video, shopping sites) are the seed table
-`seeds/ga4_source_categories.csv`.
+`seeds/ga4_source_categories.csv` (about 80 common sites), which a user extends
+with Google's full list as `config/ga4_source_categories.csv`.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from functools import lru_cache
-from pathlib import Path
 
-_SEED = Path(__file__).parent / "seeds" / "ga4_source_categories.csv"
+from schemas.config import load_source_categories
 
 _PAID_MEDIUM = re.compile(r"^(.*cp.*|ppc|retargeting|paid.*)$")
 _SHOP_CAMPAIGN = re.compile(r"^(.*(([^a-df-z]|^)shop|shopping).*)$")
@@ -24,13 +23,11 @@ _EMAIL = {"email", "e-mail", "e_mail", "e mail"}
 
 
 @lru_cache(maxsize=1)
-def source_categories() -> dict[str, str]:
-    with _SEED.open(encoding="utf-8", newline="") as f:
-        return {row["source"].strip().lower(): row["source_category"] for row in csv.DictReader(f)}
+def seed_categories() -> dict[str, str]:
+    return load_source_categories(None)
 
 
-def _category(source: str) -> str | None:
-    cats = source_categories()
+def _category(source: str, cats: dict[str, str]) -> str | None:
     if source in cats:
         return cats[source]
     # "google.co.jp" style hosts and "m." / "www." prefixes resolve to their site.
@@ -40,12 +37,14 @@ def _category(source: str) -> str | None:
     return cats.get(host.split(".")[0]) if "." in host else None
 
 
-def default_channel_group(source: str | None, medium: str | None, campaign: str | None = None) -> str:
-    """GA4's default channel group for one source / medium / campaign."""
+def default_channel_group(source: str | None, medium: str | None, campaign: str | None = None,
+                          categories: dict[str, str] | None = None) -> str:
+    """GA4's default channel group for one source / medium / campaign (categories: the
+    configured source categories, else the shipped seed)."""
     s = (source or "").strip().lower()
     m = (medium or "").strip().lower()
     c = (campaign or "").strip().lower()
-    cat = _category(s)
+    cat = _category(s, categories if categories is not None else seed_categories())
     paid = bool(_PAID_MEDIUM.match(m))
     shop_campaign = bool(_SHOP_CAMPAIGN.match(c))
 

@@ -31,7 +31,7 @@ def lead_channel(cfg: FunnelConfig, lead_source, utm_source, utm_medium, utm_cam
         m = ch.match_value(lead_source)
         return (m[0], f"lead_source {m[1]}", True) if m else (ch.fallback_channel, "lead_source unmapped", False)
     if not _blank(utm_source) or not _blank(utm_medium):
-        group = default_channel_group(utm_source, utm_medium, utm_campaign)
+        group = default_channel_group(utm_source, utm_medium, utm_campaign, cfg.source_categories)
         name = ch.match_ga4_group(group)
         return (name or ch.fallback_channel, f"utm GA4 group {group}", name is not None)
     return (UNASSIGNED if UNASSIGNED in ch.channel_names() else ch.fallback_channel, "no source", True)
@@ -39,7 +39,8 @@ def lead_channel(cfg: FunnelConfig, lead_source, utm_source, utm_medium, utm_cam
 
 def session_channel(cfg: FunnelConfig, source, medium, campaign, given_group) -> tuple[str, str, bool]:
     """(channel group, channel, mapped) of a GA4 row."""
-    group = given_group if not _blank(given_group) else default_channel_group(source, medium, campaign)
+    group = given_group if not _blank(given_group) else default_channel_group(source, medium, campaign,
+                                                                                cfg.source_categories)
     name = cfg.channels.match_ga4_group(group)
     return group, name or cfg.channels.fallback_channel, name is not None
 

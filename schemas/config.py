@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+import csv
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,33 @@ class FunnelConfig:
     channels: ChannelsConfig
     stages: StagesConfig
     targets: TargetsConfig
+    # GA4 source -> SOURCE_CATEGORY_* (search, social, video, shopping, AI assistant sites).
+    source_categories: dict[str, str] = field(default_factory=dict)
+
+
+SOURCE_CATEGORY_SEED = Path(__file__).resolve().parent.parent / "assets" / "seeds" / "ga4_source_categories.csv"
+SOURCE_CATEGORIES = {"SOURCE_CATEGORY_SEARCH", "SOURCE_CATEGORY_SOCIAL", "SOURCE_CATEGORY_VIDEO",
+                     "SOURCE_CATEGORY_SHOPPING", "SOURCE_CATEGORY_AI_ASSISTANT"}
+
+
+def load_source_categories(config_dir: str | Path | None) -> dict[str, str]:
+    """The shipped source-category seed, extended and overridden by `<config>/ga4_source_categories.csv`
+    when present (same columns: source,source_category; Google's full list can be dropped there)."""
+    categories: dict[str, str] = {}
+    paths = [SOURCE_CATEGORY_SEED]
+    if config_dir and (Path(config_dir) / "ga4_source_categories.csv").is_file():
+        paths.append(Path(config_dir) / "ga4_source_categories.csv")
+    for path in paths:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            if not {"source", "source_category"} <= set(reader.fieldnames or []):
+                raise ConfigError(f"{path}: needs the columns source,source_category (found {reader.fieldnames})")
+            for row in reader:
+                if row["source_category"] not in SOURCE_CATEGORIES:
+                    raise ConfigError(f"{path}: line {reader.line_num}, column source_category: "
+                                      f"{row['source_category']!r} is not one of {sorted(SOURCE_CATEGORIES)}")
+                categories[row["source"].strip().lower()] = row["source_category"]
+    return categories
 
 
 def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
@@ -228,4 +256,5 @@ def load_config(config_dir: str | Path) -> FunnelConfig:
         channels=load_yaml_model(d / "channels.yaml", ChannelsConfig),
         stages=load_yaml_model(d / "stages.yaml", StagesConfig),
         targets=load_yaml_model(d / "targets.yaml", TargetsConfig),
+        source_categories=load_source_categories(d),
     )

@@ -277,3 +277,13 @@ def test_a_user_profile_reusing_a_builtin_name_is_refused(config_dir):
 
     assert "key name" in str(err.value)
     assert "'native' is used by more than one file" in str(err.value)
+
+
+def test_a_malformed_source_category_file_names_file_line_and_column(tmp_path):
+    from schemas.config import load_source_categories
+
+    (tmp_path / "ga4_source_categories.csv").write_text(
+        "source,source_category\nqwant,SOURCE_CATEGORY_SEARCH\nfoo,SEARCH\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_source_categories(tmp_path)
+    assert "ga4_source_categories.csv: line 3, column source_category: 'SEARCH' is not one of" in str(err.value)

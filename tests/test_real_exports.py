@@ -232,3 +232,25 @@ def test_a_user_profile_for_maven_crm_names_the_rows_without_a_created_date(tmp_
     assert "column created_at: is empty but required" in outcome.message
     assert con.execute("SELECT count(*) FROM ops.load_errors WHERE column_name = 'created_at'").fetchone() == (500,)
     assert con.execute("SELECT count(*) FROM raw.deals").fetchone() == (0,)
+
+
+def test_googles_full_source_category_list_in_config_extends_the_seed(tmp_path):
+    """Sources missing from the shipped seed are classified once the user drops Google's list
+    (820 rows, MIT, in ../shared) into config/ as ga4_source_categories.csv."""
+    from assets.ga4_channel_group import default_channel_group
+    from schemas.config import load_source_categories
+
+    shutil.copy(REAL / "ga4_channel_rules/ga4_source_categories.csv", tmp_path / "ga4_source_categories.csv")
+    full = load_source_categories(tmp_path)
+
+    assert len(full) >= 800
+    # (source, medium, group with the seed only, group with Google's list), per GA4's documented rules.
+    cases = [("qwant", "organic", "Organic Search", "Organic Search"),  # medium organic decides either way
+             ("qwant", "referral", "Referral", "Organic Search"),
+             ("tuenti", "referral", "Referral", "Organic Social"),
+             ("crackle", "referral", "Referral", "Organic Video"),
+             ("alibaba", "cpc", "Paid Other", "Paid Shopping"),
+             ("tuenti", "cpc", "Paid Other", "Paid Social")]
+    for source, medium, with_seed, with_full in cases:
+        assert default_channel_group(source, medium) == with_seed, (source, medium)
+        assert default_channel_group(source, medium, None, full) == with_full, (source, medium)
