@@ -189,10 +189,10 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
                 f"has a line with {len(fields)} field(s) where the header at line {table.header_line} has {n} "
                 f"(truncated or malformed row): {text[:120]!r}")
 
-    keep = pa.array([True] * data.num_rows) if data.num_rows else pa.array([], pa.bool_())
+    drops = []  # boolean masks of total rows
     if labels:
         first = pc.utf8_lower(pc.utf8_trim_whitespace(data.column("c0")))
-        keep = pc.and_(keep, pc.invert(pc.fill_null(pc.is_in(first, pa.array(sorted(labels))), False)))
+        drops.append(pc.fill_null(pc.is_in(first, pa.array(sorted(labels))), False))
     out: dict[str, pa.Array] = {}
     for col, i in match.columns.items():
         out[col] = data.column(names[i])
@@ -217,11 +217,15 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
             out[col] = _map_values(out[col], {normalize_value(k): v for k, v in mapping.items()})
     for col in sp.total_rows_where_empty:
         if col in out:
-            blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(out[col]), ""), True)
-            keep = pc.and_(keep, pc.invert(blank))
-    result.total_rows += data.num_rows - pc.sum(keep).as_py() if data.num_rows else 0
+            drops.append(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(out[col]), ""), True))
     out["_source_row"] = data.column("_source_row")
-    result.table = pa.table({k: pc.filter(v, keep) for k, v in out.items()})
+    result.table = pa.table(out)
+    if drops and data.num_rows:
+        drop = drops[0]
+        for d in drops[1:]:
+            drop = pc.or_(drop, d)
+        result.total_rows += pc.sum(drop).as_py() or 0
+        result.table = result.table.filter(pc.invert(drop))
     return result
 
 
