@@ -291,3 +291,26 @@ def test_each_encoding_is_detected(tmp_path, text, encoding):
     path = tmp_path / "f.csv"
     _write(path, text, encoding)
     assert codecs.lookup(detect_encoding(path)).name == codecs.lookup(encoding).name
+
+
+def test_excel_serial_dates_and_day_first_formats_from_a_user_profile(tmp_path):
+    """45839 is 2025-07-01 in Excel's day numbers (from 1899-12-30); .75 is 18:00."""
+    import duckdb
+
+    from assets.ingest import ingest_source
+    from schemas import SOURCES
+    from schemas.profiles import load_profiles
+
+    config = tmp_path / "config"
+    (config / "profiles").mkdir(parents=True)
+    (config / "profiles" / "sheet.yaml").write_text(
+        "name: sheet\nsources:\n  leads:\n    aliases:\n      lead_id: [ID]\n      created_at: [登録日]\n"
+        "      lead_source: [流入元]\n    formats:\n      created_at: [excel_serial, '%d.%m.%Y']\n", encoding="utf-8")
+    _write(tmp_path / "inbox" / "leads" / "sheet.csv",
+           "ID,登録日,流入元\nA,45839,展示会\nB,45839.75,紹介\nC,03.07.2025,ウェビナー\nD,2025/7/4,セミナー\n", "cp932")
+    con = duckdb.connect()
+    result = ingest_source(con, SOURCES["leads"], tmp_path / "inbox", load_profiles(config), "Asia/Tokyo", "t")
+
+    assert [o.status for o in result.loaded] == ["loaded"], [o.message for o in result.rejected]
+    assert con.execute("SELECT lead_id, strftime(created_at, '%Y-%m-%d %H:%M') FROM raw.leads ORDER BY 1").fetchall() == [
+        ("A", "2025-07-01 00:00"), ("B", "2025-07-01 18:00"), ("C", "2025-07-03 00:00"), ("D", "2025-07-04 00:00")]
