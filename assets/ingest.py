@@ -57,7 +57,8 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def parse_sql(spec: SourceSpec, present: set[str], formats: dict[str, list[str]] | None = None) -> tuple[str, dict]:
+def parse_sql(spec: SourceSpec, present: set[str], tz: str,
+              formats: dict[str, list[str]] | None = None) -> tuple[str, dict]:
     """SELECT over the text frame `incoming` giving typed columns and their raw text,
     and its parameters. Column names come from the source spec, never from the file;
     the time zone and a profile's date formats are bound as parameters."""
@@ -93,8 +94,8 @@ def parse_sql(spec: SourceSpec, present: set[str], formats: dict[str, list[str]]
             exprs.append(f"CASE WHEN {col.name} IS NULL THEN NULL WHEN parse_period_grain({col.name}, $tz) = 'month' "
                          f"THEN 'month' ELSE 'day' END AS {col.name}_grain")
     select = "SELECT " + ", ".join(exprs) + " FROM incoming"
-    if "$tz" in select:
-        params["tz"] = "$tz"  # placeholder, replaced by the caller's zone
+    if "$tz" in select:  # DuckDB refuses a parameter the statement does not use
+        params["tz"] = tz
     return select, params
 
 
@@ -219,9 +220,7 @@ def load_file(
         present = set(incoming.column_names) - {"_source_row"}
         con.register("incoming", incoming)
         try:
-            select, params = parse_sql(spec, present, match.source.formats)
-            if "tz" in params:
-                params["tz"] = tz
+            select, params = parse_sql(spec, present, tz, match.source.formats)
             con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + select, params or None)
         finally:
             con.unregister("incoming")

@@ -27,6 +27,16 @@ def normalize_value(value: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
+def compiled_patterns(patterns: list[str]) -> list[str]:
+    """A pydantic validator body: every pattern is a valid regular expression."""
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
+    return patterns
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,15 +62,7 @@ class Channel(_Strict):
         # YAML reads `x`, `no` or numbers as non-strings; every value here is text.
         return [str(i) for i in items] if isinstance(items, list) else items
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from exc
-        return patterns
+    _compiles = field_validator("patterns")(lambda cls, v: compiled_patterns(v))
 
 
 class ChannelsConfig(_Strict):
