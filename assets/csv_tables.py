@@ -13,6 +13,7 @@ number of fields that is no known total or footer) refuses the whole file.
 import codecs
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,9 @@ from schemas.config import normalize_value
 from schemas.profiles import TRUE_VALUES, Match, Profile
 
 SNIFF_BYTES = 1 << 16
+# A cell starting with one of these is run as a formula by Excel and LibreOffice
+# (CSV injection); a leading apostrophe makes it plain text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FileRejected(Exception):
@@ -253,3 +257,23 @@ def _map_values(column: pa.ChunkedArray, mapping: dict[str, str]) -> pa.ChunkedA
     encoded = pc.dictionary_encode(column).combine_chunks()
     dictionary = [mapping.get(normalize_value(v), v) for v in encoded.dictionary.to_pylist()]
     return pa.chunked_array([pc.take(pa.array(dictionary, pa.string()), encoded.indices)])
+
+
+def neutralise_formula(value):
+    """A text cell a spreadsheet would run as a formula, made plain text with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_safe_csv(path: Path, header: list[str], rows) -> None:
+    """Every CSV this project writes goes through here: UTF-8 with BOM (Excel reads the
+    Japanese right), formulas neutralised, written to a temporary name and renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([neutralise_formula(h) for h in header])
+        for row in rows:
+            writer.writerow([neutralise_formula(v) for v in row])
+    os.replace(tmp, path)

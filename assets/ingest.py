@@ -9,8 +9,9 @@ every record (one per snapshot file); staging picks the newest.
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
@@ -18,13 +19,14 @@ import pandas as pd
 import pandera.pandas as pa
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
-from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_table
+from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_table, write_safe_csv
 from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
-from schemas.spec import KIND_PROBLEM, KIND_TYPES, PARSED_KINDS, SourceSpec
+from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS, SourceSpec
 
 SQL_DIR = Path(__file__).parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
 MAX_LISTED_PROBLEMS = 20
+PROBLEM_COLUMNS = ["row_number", "record_key", "column_name", "check_name", "raw_value", "problem"]
 
 
 @dataclass
@@ -34,6 +36,7 @@ class FileOutcome:
     rows: int = 0
     profile: str | None = None
     message: str = ""
+    quarantined: int = 0
 
 
 @dataclass
@@ -123,6 +126,7 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
             value = case.failure_case
         problems.setdefault((row, column, check), {
             "row_number": row,
+            "record_key": None if row is None or not spec.key else ",".join(str(frame.at[idx, k]) for k in spec.key),
             "column_name": column,
             "check_name": check,
             "raw_value": None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)[:200],
@@ -142,6 +146,11 @@ def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
         return "is negative"
     if check == "not_before_2000":
         return "is before 2000-01-01"
+    if check == "not_in_future":
+        return "lies in the future (more than a day after the run)"
+    if check == "max_length":
+        return (f"is longer than {MAX_TEXT_LENGTH:,} characters, the most a spreadsheet cell holds "
+                "(an unbalanced quote in the export?)")
     if check == "not_above_sessions:engaged_sessions":
         return "engaged_sessions is greater than sessions"
     if check == "not_before_start:date_end":
@@ -157,11 +166,33 @@ def describe(file_name: str, problems: list[dict]) -> str:
     lines = []
     for p in problems[:MAX_LISTED_PROBLEMS]:
         where = f"row {p['row_number']}" if p["row_number"] is not None else "all rows"
-        value = f" (value {p['raw_value']!r})" if p["raw_value"] is not None else ""
+        raw = p["raw_value"]
+        value = "" if raw is None else f" (value {raw if len(raw) <= 80 else raw[:80] + '...'!r})"
         lines.append(f"{file_name}: {where}, column {p['column_name']}: {p['problem']}{value}")
     if len(problems) > MAX_LISTED_PROBLEMS:
         lines.append(f"{file_name}: ... and {len(problems) - MAX_LISTED_PROBLEMS} more problems (see ops.load_errors)")
     return "\n".join(lines)
+
+
+# quarantine.<source>: the rows of loaded files that failed a check (the table name is a
+# source name of schemas/, never data).
+QUARANTINE_TABLE = """
+CREATE TABLE IF NOT EXISTS quarantine.{source} (
+    load_id BIGINT NOT NULL, source VARCHAR NOT NULL, file_name VARCHAR NOT NULL, row_number BIGINT,
+    record_key VARCHAR, column_name VARCHAR, check_name VARCHAR, raw_value VARCHAR, problem VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL);
+COMMENT ON TABLE quarantine.{source} IS 'Rows of loaded {source} files that failed a check and were left out of raw: one row per row, column and failed check. The rest of each file loaded; a file with more than max_rejected_share (config/sources.yaml) of such rows is refused whole instead (ops.load_errors).';
+COMMENT ON COLUMN quarantine.{source}.load_id IS 'The ops.load_log row of the load.';
+COMMENT ON COLUMN quarantine.{source}.source IS 'Inbox source folder.';
+COMMENT ON COLUMN quarantine.{source}.file_name IS 'Path of the file relative to the inbox.';
+COMMENT ON COLUMN quarantine.{source}.row_number IS 'Data row number in the file, 1 = first row under the header.';
+COMMENT ON COLUMN quarantine.{source}.record_key IS 'Key of the record the row holds (lead_id, deal_id), when the source has one.';
+COMMENT ON COLUMN quarantine.{source}.column_name IS 'Canonical column that failed.';
+COMMENT ON COLUMN quarantine.{source}.check_name IS 'Name of the pandera check that failed.';
+COMMENT ON COLUMN quarantine.{source}.raw_value IS 'The value as exported (first 200 characters); personal-data columns are never kept.';
+COMMENT ON COLUMN quarantine.{source}.problem IS 'What is wrong, in words.';
+COMMENT ON COLUMN quarantine.{source}.recorded_at IS 'When the row was quarantined (UTC).';
+"""
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
@@ -170,6 +201,7 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
         "_source_row BIGINT NOT NULL, _loaded_at TIMESTAMP NOT NULL)"
     )
     con.execute(f"COMMENT ON TABLE raw.{spec.name} IS '{spec.title}: every row of every loaded file, one version per snapshot.'")
+    con.execute(QUARANTINE_TABLE.format(source=spec.name))
     for col in spec.stored_columns:
         con.execute(f"ALTER TABLE raw.{spec.name} ADD COLUMN IF NOT EXISTS {col.name} {KIND_TYPES[col.kind]}")
         if col.kind == "period":
@@ -185,10 +217,17 @@ def load_file(
     profiles: list[Profile],
     tz: str,
     run_id: str,
+    max_rejected_share: float = 0.05,
+    problems_dir: Path | None = None,
 ) -> FileOutcome:
+    """Load one export file: its valid rows into raw.<source>, rows failing a check into
+    quarantine.<source>, and its ops.load_log row, all in one transaction. The file is
+    refused whole (nothing written but the log and ops.load_errors) when it cannot be
+    read, or when more than `max_rejected_share` of its rows fail a check."""
     stat = path.stat()
     modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc).replace(tzinfo=None)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    latest = (datetime.now(ZoneInfo(tz)) + timedelta(days=1)).replace(tzinfo=None)
     encoding = profile_name = None
     rows_read = 0
     label = file_name
@@ -226,10 +265,18 @@ def load_file(
             con.unregister("incoming")
         frame = con.sql("SELECT * FROM parsed").df()
         try:
-            spec.pandera_schema(present).validate(frame, lazy=True)
+            spec.pandera_schema(present, latest).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as err:
             problems = pandera_problems(spec, frame, err)
-            raise FileRejected(f"has {len(problems)} invalid value(s)", problems) from None
+        whole = [p for p in problems if p["row_number"] is None]
+        bad_rows = sorted({p["row_number"] for p in problems if p["row_number"] is not None})
+        if whole:
+            raise FileRejected(f"has {len(whole)} problem(s) with whole columns; nothing of it was loaded", problems)
+        if len(bad_rows) > max_rejected_share * rows_read:
+            raise FileRejected(
+                f"{len(bad_rows):,} of its {rows_read:,} rows ({len(bad_rows) / rows_read:.1%}) fail a check, more "
+                f"than the {max_rejected_share:.0%} allowed for {spec.name} (max_rejected_share in "
+                "config/sources.yaml); the whole file was refused and nothing of it was loaded", problems)
         log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
         stored = [c.name for c in spec.stored_columns if c.name in present]
         stored += [f"{c.name}_grain" for c in spec.stored_columns if c.kind == "period" and c.name in present]
@@ -238,30 +285,62 @@ def load_file(
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
             con.execute(
                 f"INSERT INTO raw.{spec.name} BY NAME SELECT $load_id AS _load_id, $file AS _source_file, "
-                f"_source_row, $now AS _loaded_at, {', '.join(stored)} FROM parsed",
-                {"load_id": load_id, "file": file_name, "now": now},
+                f"_source_row, $now AS _loaded_at, {', '.join(stored)} FROM parsed "
+                "WHERE _source_row NOT IN (SELECT unnest($bad))",
+                {"load_id": load_id, "file": file_name, "now": now, "bad": bad_rows},
             )
-            _log(con, **log_row, load_id=load_id, rows_loaded=rows_read, status="loaded", message=None)
+            _insert_problems(con, f"quarantine.{spec.name}", load_id, spec.name, file_name, problems, now)
+            _log(con, **log_row, load_id=load_id, rows_loaded=rows_read - len(bad_rows),
+                 rows_quarantined=len(bad_rows), status="loaded", message=None)
             con.commit()
         except BaseException:
             con.rollback()
             raise
-        return FileOutcome(file_name, "loaded", rows_read, profile_name)
+        message = ""
+        if problems:
+            message = (f"{label}: {len(bad_rows):,} of {rows_read:,} rows quarantined "
+                       f"(quarantine.{spec.name}), the rest loaded\n" + describe(label, problems))
+            _write_problems_csv(problems_dir, spec.name, file_name, problems)
+        return FileOutcome(file_name, "loaded", rows_read - len(bad_rows), profile_name, message, len(bad_rows))
     except FileRejected as rej:
-        message = describe(label, rej.problems) if rej.problems else f"{label}: {rej}"
+        message = f"{label}: {rej}" + ("\n" + describe(label, rej.problems) if rej.problems else "")
         log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
         con.begin()
         load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
-        _log(con, **log_row, load_id=load_id, rows_loaded=0, status="rejected", message=message)
-        for p in rej.problems or [{"row_number": None, "column_name": None, "check_name": "file",
-                                   "raw_value": None, "problem": str(rej)}]:
-            con.execute(
-                "INSERT INTO ops.load_errors VALUES ($load_id, $source, $file, $row_number, $column_name, "
-                "$check_name, $raw_value, $problem)",
-                {"load_id": load_id, "source": spec.name, "file": file_name, **p},
-            )
+        _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
+        _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
+            {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
+             "problem": str(rej)}], now)
         con.commit()
-        return FileOutcome(file_name, "rejected", rows_read, profile_name, message)
+        if rej.problems:
+            _write_problems_csv(problems_dir, spec.name, file_name, rej.problems)
+        return FileOutcome(file_name, "rejected", 0, profile_name, message)
+
+
+def _insert_problems(con: duckdb.DuckDBPyConnection, table: str, load_id: int, source: str, file_name: str,
+                     problems: list[dict], now: datetime) -> None:
+    if not problems:
+        return
+    frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS).astype(
+        {"row_number": "Int64", **{c: "string" for c in PROBLEM_COLUMNS if c != "row_number"}})
+    con.register("problems_frame", frame)
+    try:
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT $load_id AS load_id, $source AS source, $file AS file_name, "
+            "$now AS recorded_at, * FROM problems_frame",
+            {"load_id": load_id, "source": source, "file": file_name, "now": now},
+        )
+    finally:
+        con.unregister("problems_frame")
+
+
+def _write_problems_csv(problems_dir: Path | None, source: str, file_name: str, problems: list[dict]) -> None:
+    """The file's problems as a CSV ops can open in a spreadsheet, beside the warehouse.
+    Values come from the export, so formulas in them are neutralised."""
+    if problems_dir is None:
+        return
+    target = problems_dir / source / (file_name.replace("/", "__") + ".problems.csv")
+    write_safe_csv(target, PROBLEM_COLUMNS, ([p.get(c) for c in PROBLEM_COLUMNS] for p in problems))
 
 
 def _log(con: duckdb.DuckDBPyConnection, **row) -> None:
@@ -279,7 +358,8 @@ def inbox_files(inbox_dir: Path, source: str) -> list[Path]:
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: Path, profiles: list[Profile],
-                  tz: str, run_id: str, log=None) -> SourceLoad:
+                  tz: str, run_id: str, log=None, max_rejected_share: float = 0.05,
+                  problems_dir: Path | None = None) -> SourceLoad:
     prepare_working_database(con)
     ensure_raw_table(con, spec)
     loaded = {
@@ -295,7 +375,8 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
         if digest in loaded:
             result.skipped += 1
             continue
-        outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id)
+        outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
+                            problems_dir)
         if log:
             log.info(f"{file_name}: {outcome.status}, {outcome.rows} rows" + (f"\n{outcome.message}" if outcome.message else ""))
         (result.loaded if outcome.status == "loaded" else result.rejected).append(outcome)
@@ -304,44 +385,101 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
     return result
 
 
+def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: str,
+              now: datetime | None = None) -> dg.AssetCheckResult:
+    """Fails when the newest export file of the source is older than its maximum age."""
+    now = now or datetime.now(timezone.utc)
+    files = inbox_files(inbox_dir, source)
+    if not files:
+        return dg.AssetCheckResult(check_name=check_name, passed=False, metadata={"max_age_hours": max_age_hours, "problem": dg.MetadataValue.md(
+            f"No export file in `{source}/` of the inbox: drop the newest export there.")})
+    newest = files[-1]
+    modified = datetime.fromtimestamp(newest.stat().st_mtime, tz=timezone.utc)
+    age = (now - modified).total_seconds() / 3600
+    metadata = {"newest_file": newest.relative_to(inbox_dir).as_posix(), "modified_at": modified.isoformat(),
+                "age_hours": round(age, 1), "max_age_hours": max_age_hours}
+    if age > max_age_hours:
+        metadata["problem"] = dg.MetadataValue.md(
+            f"The newest `{source}` export is {age:.0f} hours old (at most {max_age_hours:g} allowed, "
+            "config/sources.yaml): check the export job of the tool that feeds it.")
+    return dg.AssetCheckResult(check_name=check_name, passed=age <= max_age_hours, metadata=metadata)
+
+
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["raw", spec.name])
+    quarantine_check = f"{spec.name}_no_rows_quarantined"
+    fresh_check = f"{spec.name}_newest_export_is_fresh"
+
     @dg.asset(
-        key=["raw", spec.name],
+        key=key,
         group_name="ingest",
         kinds={"duckdb", "pandera", "csv"},
         owners=["team:funnel-ops"],
         description=(
             f"{spec.title}: new files of inbox folder `{spec.name}/`, validated with the pandera schema "
             f"`schemas/{spec.name}.py` and appended to raw.{spec.name} with lineage columns. "
-            "A file already loaded (same SHA-256) is skipped; a file with any invalid value is rejected whole "
-            "and fails this asset with the file, row, column and problem."
+            "A file already loaded (same SHA-256) is skipped. Rows failing a check go to "
+            f"quarantine.{spec.name} and the rest of the file loads; a file that cannot be read, or whose "
+            "failing rows exceed max_rejected_share (config/sources.yaml), is refused whole and fails this asset "
+            "with the file, row, column and problem."
         ),
+        check_specs=[
+            dg.AssetCheckSpec(quarantine_check, asset=key, description=(
+                f"Warns when rows of the {spec.name} files loaded in this run failed a check and went to "
+                f"quarantine.{spec.name} instead of raw (counts per file, check and column).")),
+            dg.AssetCheckSpec(fresh_check, asset=key, description=(
+                f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
+                "(config/sources.yaml, default 36 hours): the tool's export job stopped.")),
+        ],
     )
     def _ingest(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
         profiles = funnel.load_profiles()
+        settings = funnel.load_config().sources.settings(spec.name)
         with funnel.connect() as con:
             result = ingest_source(con, spec, Path(funnel.inbox_dir), profiles, funnel.timezone, context.run_id,
-                                   context.log)
+                                   context.log, settings.max_rejected_share, funnel.problems_dir)
             total = con.execute(f"SELECT count(*) FROM raw.{spec.name}").fetchone()[0]
+            quarantined = con.execute(
+                f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
+                f"count(*) AS problems, count(DISTINCT q.row_number) AS \"rows\" FROM quarantine.{spec.name} q "
+                "JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run GROUP BY ALL ORDER BY ALL",
+                {"run": context.run_id},
+            ).df()
         files_md = "\n".join(
-            f"| {o.file_name} | {o.status} | {o.rows} | {o.profile or ''} |" for o in result.loaded + result.rejected
+            f"| {o.file_name} | {o.status} | {o.rows} | {o.quarantined} | {o.profile or ''} |"
+            for o in result.loaded + result.rejected
         )
+        rows_quarantined = sum(o.quarantined for o in result.loaded)
         metadata = {
             "files_loaded": len(result.loaded),
             "files_rejected": len(result.rejected),
             "files_already_loaded": result.skipped,
             "rows_loaded": sum(o.rows for o in result.loaded),
+            "rows_quarantined": rows_quarantined,
             "dagster/row_count": total,
-            "files": dg.MetadataValue.md("| file | status | rows | profile |\n|---|---|---|---|\n" + files_md)
+            "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
+                                         "|---|---|---|---|---|\n" + files_md)
             if files_md else dg.MetadataValue.md("no new files"),
         }
         if result.rejected:
             raise dg.Failure(
-                description=f"{len(result.rejected)} {spec.name} file(s) rejected; nothing of them was loaded. "
-                "Fix or remove them in the inbox and re-run.\n" + "\n".join(o.message for o in result.rejected),
+                description=f"{len(result.rejected)} {spec.name} file(s) refused; nothing of them was loaded and "
+                "the published warehouse keeps its last good data. Fix the file (or export it again) and put it "
+                "back in the inbox, or remove it; the next run picks it up.\n"
+                + "\n".join(o.message for o in result.rejected),
                 metadata=metadata,
             )
-        return dg.MaterializeResult(metadata=metadata)
+        checks = [
+            dg.AssetCheckResult(
+                check_name=quarantine_check, passed=not rows_quarantined, severity=dg.AssetCheckSeverity.WARN,
+                metadata={"rows_quarantined": rows_quarantined,
+                          "files": sum(1 for o in result.loaded if o.quarantined),
+                          "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
+                                                          if not quarantined.empty else "none"),
+                          "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
+            freshness(Path(funnel.inbox_dir), spec.name, settings.max_age_hours, fresh_check),
+        ]
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _ingest
 

@@ -17,7 +17,7 @@ from assets.marts import MART_ASSETS
 from assets.target_plan import target_plan_asset
 from pipelines.resources import FunnelResource
 
-PUBLISHED_SCHEMAS = ("marts", "ops")
+PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
 
 
 def _quote(text: str) -> str:

@@ -78,7 +78,7 @@ def _print_progress(result) -> list[str]:
             ev = event.event_specific_data
             status = "pass" if ev.passed else ("WARN" if ev.severity == dg.AssetCheckSeverity.WARN else "FAIL")
             print(f"  check   {ev.check_name:52} {status}")
-            if not ev.passed and ev.severity != dg.AssetCheckSeverity.WARN:
+            if not ev.passed and ev.blocking:  # a failed blocking check stopped the publish
                 failed.append(ev.check_name)
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             err = event.event_specific_data.error

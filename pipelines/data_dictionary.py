@@ -20,16 +20,17 @@ from pathlib import Path
 
 import duckdb
 
+from assets.publish import PUBLISHED_SCHEMAS
 from pipelines import settings
 
 REGENERATE_COMMAND = ".venv/bin/funnel docs"
 DEFAULT_OUT = settings.PROJECT_ROOT / "docs" / "metrics.md"
 CLI_WAREHOUSE = settings.DEFAULT_WAREHOUSE_PATH  # the path analysts open, as in the README
 
-# Contract section 5 order; other marts follow alphabetically, then every ops table.
+# Contract section 5 order; other marts follow alphabetically, then every ops and quarantine table.
 MARTS_ORDER = ("channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win", "channel_roi", "stage_velocity",
                "target_plan", "bottlenecks", "cohort_roi", "pipeline_velocity")
-SCHEMAS = ("marts", "ops")
+SCHEMAS = PUBLISHED_SCHEMAS
 
 # Reference warehouse: the sample exports the dictionary is rendered from.
 REFERENCE_MONTHS = 18

@@ -28,6 +28,10 @@ class FunnelResource(dg.ConfigurableResource):
     def working_path(self) -> Path:
         return settings.working_database_path(self.warehouse_path)
 
+    @property
+    def problems_dir(self) -> Path:
+        return settings.problems_dir(self.warehouse_path)
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.working_path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,13 @@ def working_database_path(published: str | Path) -> Path:
     return published.with_name(published.stem + ".work.duckdb")
 
 
+def problems_dir(published: str | Path) -> Path:
+    """Where the problems of each refused or partly quarantined file are written as CSV, for ops
+    to open in a spreadsheet: `<problems dir>/<source>/<file>.problems.csv`."""
+    published = Path(published)
+    return published.with_name(published.stem + ".problems")
+
+
 def timezone() -> str:
     """Time zone of timestamps without an offset, and of the month grain."""
     return os.environ.get("FUNNEL_TIMEZONE") or DEFAULT_TIMEZONE

@@ -201,11 +201,48 @@ class TargetsConfig(_Strict):
     targets: list[Target] = []
 
 
+class SourceSettings(_Strict):
+    """How strict the load of one inbox source is, and how old its newest file may get."""
+
+    max_rejected_share: float | None = Field(default=None, ge=0, le=1)
+    max_age_hours: float | None = Field(default=None, gt=0)
+
+
+DEFAULT_SOURCE_SETTINGS = SourceSettings(max_rejected_share=0.05, max_age_hours=36)
+
+
+class SourcesConfig(_Strict):
+    defaults: SourceSettings = DEFAULT_SOURCE_SETTINGS
+    sources: dict[str, SourceSettings] = {}
+
+    def settings(self, source: str) -> SourceSettings:
+        """The source's own values, else the file's defaults, else the built-in ones."""
+        own = self.sources.get(source, SourceSettings())
+        return SourceSettings(**{
+            k: next(v for v in (getattr(own, k), getattr(self.defaults, k), getattr(DEFAULT_SOURCE_SETTINGS, k))
+                    if v is not None)
+            for k in SourceSettings.model_fields
+        })
+
+
+def load_sources_config(config_dir: str | Path, known: set[str]) -> SourcesConfig:
+    """`<config>/sources.yaml` when present (it is optional), else the defaults."""
+    path = Path(config_dir) / "sources.yaml"
+    if not path.is_file():
+        return SourcesConfig()
+    cfg = load_yaml_model(path, SourcesConfig)
+    for name in cfg.sources:
+        if name not in known:
+            raise ConfigError(f"{path}: key sources.{name}: unknown source (known: {', '.join(sorted(known))})")
+    return cfg
+
+
 @dataclass(frozen=True)
 class FunnelConfig:
     channels: ChannelsConfig
     stages: StagesConfig
     targets: TargetsConfig
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     # GA4 source -> SOURCE_CATEGORY_* (search, social, video, shopping, AI assistant sites).
     source_categories: dict[str, str] = field(default_factory=dict)
 
@@ -253,10 +290,13 @@ def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
 
 
 def load_config(config_dir: str | Path) -> FunnelConfig:
+    from schemas import SOURCES  # the source modules import this one
+
     d = Path(config_dir)
     return FunnelConfig(
         channels=load_yaml_model(d / "channels.yaml", ChannelsConfig),
         stages=load_yaml_model(d / "stages.yaml", StagesConfig),
         targets=load_yaml_model(d / "targets.yaml", TargetsConfig),
+        sources=load_sources_config(d, set(SOURCES)),
         source_categories=load_source_categories(d),
     )

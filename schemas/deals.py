@@ -14,7 +14,7 @@ DEALS = SourceSpec(
         C("deal_source", comment="Raw source of the deal itself; used when no lead links."),
         C("amount", "money", non_negative=True, comment="Deal amount."),
         C("currency", comment="Currency code of amount as exported."),
-        C("close_date", "date", comment="Close date (actual for won/lost deals)."),
+        C("close_date", "date", future_ok=True, comment="Close date (actual for won/lost deals)."),
         C("company", comment="Account name (an organisation, not a person)."),
         C("owner", pii=True),
         C("pipeline", comment="CRM pipeline name."),

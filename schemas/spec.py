@@ -9,6 +9,7 @@ schema can say which raw value did not parse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandera.pandas as pa
 
@@ -41,6 +42,9 @@ _PANDAS_DTYPES = {
     "number": "float64",
 }
 EARLIEST_DATE = "2000-01-01"
+# A longer text value is no field of a real export: an unbalanced quote swallowed
+# the lines after it, or the file is broken. 32,767 is the most an Excel cell holds.
+MAX_TEXT_LENGTH = 32_767
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class ColumnSpec:
     nullable: bool = True  # empty values allowed
     non_negative: bool = False
     pii: bool = False  # personal data: read for validation only, never stored
+    future_ok: bool = False  # a date that may lie ahead (an open deal's expected close date)
     comment: str = ""
 
 
@@ -76,8 +81,12 @@ class SourceSpec:
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 
-    def pandera_schema(self, present: set[str]) -> pa.DataFrameSchema:
-        """The schema of one file's parsed frame (only the columns the file has)."""
+    def pandera_schema(self, present: set[str], latest: datetime) -> pa.DataFrameSchema:
+        """The schema of one file's parsed frame (only the columns the file has).
+
+        `latest` is the last moment a past date may have (local time, now plus a
+        day of slack for time zones); a later date in a column that records
+        something that happened is refused."""
         cols: dict[str, pa.Column] = {}
         frame_checks: list[pa.Check] = list(self.extra_checks)
         for c in self.columns:
@@ -90,6 +99,10 @@ class SourceSpec:
                 checks.append(
                     pa.Check(lambda s: s.isna() | (s >= EARLIEST_DATE), name="not_before_2000")
                 )
+                if not c.future_ok:
+                    checks.append(pa.Check(lambda s, t=latest: s.isna() | (s <= t), name="not_in_future"))
+            if c.kind == "text" and not c.pii:
+                checks.append(pa.Check(lambda s: s.isna() | (s.str.len() <= MAX_TEXT_LENGTH), name="max_length"))
             cols[c.name] = pa.Column(
                 _PANDAS_DTYPES[c.kind],
                 nullable=c.nullable,

@@ -274,8 +274,10 @@ def test_engaged_sessions_above_sessions_is_one_problem_in_column_engaged_sessio
 
     result = ingest(con, inbox, "ga4_sessions")
 
-    assert result.rejected[0].message == (
-        "ga4_sessions/bad.csv: row 1, column engaged_sessions: engaged_sessions is greater than sessions (value '4')")
+    assert result.rejected[0].message.splitlines() == [
+        "ga4_sessions/bad.csv: 1 of its 1 rows (100.0%) fail a check, more than the 5% allowed for ga4_sessions "
+        "(max_rejected_share in config/sources.yaml); the whole file was refused and nothing of it was loaded",
+        "ga4_sessions/bad.csv: row 1, column engaged_sessions: engaged_sessions is greater than sessions (value '4')"]
     assert rows(con, "SELECT row_number, column_name, raw_value, problem FROM ops.load_errors") == [
         (1, "engaged_sessions", "4", "engaged_sessions is greater than sessions")]
 

@@ -3,6 +3,7 @@ CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS staging;
 CREATE SCHEMA IF NOT EXISTS marts;
 CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SCHEMA IF NOT EXISTS quarantine;
 CREATE SEQUENCE IF NOT EXISTS ops.load_id_seq START 1;
 
 CREATE TABLE IF NOT EXISTS ops.load_log (
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
 -- Columns added after the first release, for working databases created before them.
 ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS rows_skipped BIGINT;
 ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS header_line BIGINT;
-COMMENT ON TABLE ops.load_log IS 'One row per inbox file a run tried to load: loaded (its rows are in raw), or rejected (none are, see ops.load_errors). A file whose sha256 was already loaded for its source is skipped and not logged again.';
+ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS rows_quarantined BIGINT;
+COMMENT ON TABLE ops.load_log IS 'One row per inbox file a run tried to load: loaded (its valid rows are in raw, rows failing a check in quarantine.<source>), or rejected (none are, see ops.load_errors). A file whose sha256 was already loaded for its source is skipped and not logged again.';
 COMMENT ON COLUMN ops.load_log.load_id IS 'Load sequence number; later loads of the same source are newer snapshots when file_modified_at ties.';
 COMMENT ON COLUMN ops.load_log.source IS 'Inbox source folder: ga4_sessions, leads, deals or spend.';
 COMMENT ON COLUMN ops.load_log.file_name IS 'Path of the file relative to the inbox.';
@@ -37,6 +39,7 @@ COMMENT ON COLUMN ops.load_log.profile IS 'Export profile the file was read with
 COMMENT ON COLUMN ops.load_log.encoding IS 'Detected text encoding.';
 COMMENT ON COLUMN ops.load_log.rows_read IS 'Data rows read from the table (totals and footer excluded).';
 COMMENT ON COLUMN ops.load_log.rows_loaded IS 'Rows written to the raw table (0 when rejected).';
+COMMENT ON COLUMN ops.load_log.rows_quarantined IS 'Rows that failed a check and went to quarantine.<source> instead of raw; rows_loaded + rows_quarantined = rows_read for a loaded file.';
 COMMENT ON COLUMN ops.load_log.rows_skipped IS 'Rows left out as total rows (GA4 Grand total, an ad platform''s summary row) or footer lines (Salesforce Grand Totals and copyright); not data.';
 COMMENT ON COLUMN ops.load_log.header_line IS 'Line of the file holding the header of the table read (1 unless the file has a preamble or several tables).';
 COMMENT ON COLUMN ops.load_log.status IS 'loaded or rejected.';
@@ -54,6 +57,8 @@ CREATE TABLE IF NOT EXISTS ops.load_errors (
     raw_value VARCHAR,
     problem VARCHAR NOT NULL
 );
+ALTER TABLE ops.load_errors ADD COLUMN IF NOT EXISTS record_key VARCHAR;
+ALTER TABLE ops.load_errors ADD COLUMN IF NOT EXISTS recorded_at TIMESTAMP;
 COMMENT ON TABLE ops.load_errors IS 'Every problem found in a rejected file: file, data row (1 = first row under the header), column, failed check and raw value.';
 COMMENT ON COLUMN ops.load_errors.load_id IS 'The ops.load_log row of the attempt.';
 COMMENT ON COLUMN ops.load_errors.source IS 'Inbox source folder.';
@@ -63,3 +68,5 @@ COMMENT ON COLUMN ops.load_errors.column_name IS 'Canonical column the problem i
 COMMENT ON COLUMN ops.load_errors.check_name IS 'Name of the pandera check that failed.';
 COMMENT ON COLUMN ops.load_errors.raw_value IS 'The value as exported (first 200 characters).';
 COMMENT ON COLUMN ops.load_errors.problem IS 'What is wrong, in words.';
+COMMENT ON COLUMN ops.load_errors.record_key IS 'Key of the record the row holds (lead_id, deal_id), when the source has one.';
+COMMENT ON COLUMN ops.load_errors.recorded_at IS 'When the problem was found (UTC).';
