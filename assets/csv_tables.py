@@ -27,6 +27,7 @@ from schemas.config import normalize_value
 from schemas.profiles import TRUE_VALUES, Match, Profile
 
 SNIFF_BYTES = 1 << 16
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 # A cell starting with one of these is run as a formula by Excel and LibreOffice
 # (CSV injection); a leading apostrophe makes it plain text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -62,6 +63,11 @@ def detect_encoding(path: Path) -> str:
     writes it), decided for the whole file; anything else is refused."""
     with path.open("rb") as f:
         head = f.read(4)
+    if head.startswith(b"PK\x03\x04"):
+        raise FileRejected("is a ZIP archive, probably an Excel workbook (.xlsx) renamed: open it in Excel and "
+                           "save it as \"CSV UTF-8\"")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRejected("is an old Excel workbook (.xls), not CSV: open it in Excel and save it as \"CSV UTF-8\"")
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -75,7 +81,11 @@ def detect_encoding(path: Path) -> str:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     if b"\x00" in block:
                         raise FileRejected("is binary (contains NUL bytes), not a CSV export")
-                    decoder.decode(block)
+                    text = decoder.decode(block)
+                    if encoding == "cp932" and PRIVATE_USE.search(text):
+                        # Python's cp932 maps the bytes A0, FD-FF and user-defined codes to
+                        # private-use characters: such a file is Latin-1 or the like, not Japanese.
+                        raise UnicodeDecodeError(encoding, b"", 0, 1, "private-use character")
                 decoder.decode(b"", final=True)
             return encoding
         except UnicodeDecodeError:
@@ -160,6 +170,7 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
     footer: list[str] = []
     if layout.footer_after_blank_line and table.body is None:
         table, footer = _cut_at_blank_line(path, encoding, table)
+    _refuse_unclosed_quote(path, encoding, table)
     source = io.BytesIO(table.body) if table.body is not None else path
     try:
         data = pacsv.read_csv(
@@ -231,6 +242,37 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
         result.total_rows += pc.sum(drop).as_py() or 0
         result.table = result.table.filter(pc.invert(drop))
     return result
+
+
+def _refuse_unclosed_quote(path: Path, encoding: str, table: Table) -> None:
+    """A quoted value still open at the end of the file (a truncated download, or a stray
+    quote) would swallow every line after it into one field. An even number of quote
+    characters rules that out cheaply; an odd one is confirmed by Python's strict reader."""
+    if table.body is not None:
+        if table.body.count(b'"') % 2 == 0:
+            return
+        text = io.StringIO(table.body.decode("utf-8"), newline="")
+        first_line = table.header_line + 1
+    else:
+        if encoding.startswith("utf-16"):
+            with path.open(encoding=encoding, newline="") as f:
+                quotes = sum(chunk.count('"') for chunk in iter(lambda: f.read(1 << 20), ""))
+        else:  # in UTF-8 and CP932 the byte 0x22 is always a quote character
+            with path.open("rb") as f:
+                quotes = sum(block.count(b'"') for block in iter(lambda: f.read(1 << 22), b""))
+        if quotes % 2 == 0:
+            return
+        text = path.open(encoding=encoding, newline="")
+        first_line = 1
+    with text:
+        reader = csv.reader(text, delimiter=table.delimiter, strict=True)
+        start = first_line
+        try:
+            for _ in reader:
+                start = first_line + reader.line_num
+        except csv.Error:
+            raise FileRejected(f"has a quoted value opened on line {start} that never closes: the file is "
+                               "truncated or a quote is unbalanced; export it again") from None
 
 
 def _cut_at_blank_line(path: Path, encoding: str, table: Table) -> tuple[Table, list[str]]:

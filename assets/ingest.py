@@ -302,19 +302,30 @@ def load_file(
                        f"(quarantine.{spec.name}), the rest loaded\n" + describe(label, problems))
             _write_problems_csv(problems_dir, spec.name, file_name, problems)
         return FileOutcome(file_name, "loaded", rows_read - len(bad_rows), profile_name, message, len(bad_rows))
+    except OSError as exc:  # vanished, unreadable, a disk error: refused like a bad file, nothing written
+        return _refuse(con, spec, FileRejected(f"cannot be read: {exc.strerror or exc}"), label, log_row,
+                       profile_name, encoding, rows_read, now, problems_dir)
     except FileRejected as rej:
-        message = f"{label}: {rej}" + ("\n" + describe(label, rej.problems) if rej.problems else "")
-        log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
-        con.begin()
-        load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
-        _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
-        _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
-            {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
-             "problem": str(rej)}], now)
-        con.commit()
-        if rej.problems:
-            _write_problems_csv(problems_dir, spec.name, file_name, rej.problems)
-        return FileOutcome(file_name, "rejected", 0, profile_name, message)
+        return _refuse(con, spec, rej, label, log_row, profile_name, encoding, rows_read, now, problems_dir)
+
+
+def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected, label: str, log_row: dict,
+            profile_name: str | None, encoding: str | None, rows_read: int, now: datetime,
+            problems_dir: Path | None) -> FileOutcome:
+    """Log a refused file and its problems; nothing of it reaches raw."""
+    file_name = log_row["file_name"]
+    message = f"{label}: {rej}" + ("\n" + describe(label, rej.problems) if rej.problems else "")
+    log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
+    con.begin()
+    load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+    _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
+    _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
+        {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
+         "problem": str(rej)}], now)
+    con.commit()
+    if rej.problems:
+        _write_problems_csv(problems_dir, spec.name, file_name, rej.problems)
+    return FileOutcome(file_name, "rejected", 0, profile_name, message)
 
 
 def _insert_problems(con: duckdb.DuckDBPyConnection, table: str, load_id: int, source: str, file_name: str,
