@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     failed = _print_progress(result)
     if not result.success or failed:
         print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
+        from pipelines.alerts import Failure, failures_of, record_failure
+
+        failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
+        for alert in record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures):
+            print(f"  alert   {alert['asset_key'] or 'run'}: {alert['webhook']}", file=sys.stderr)
         return 1
     _print_summary(Path(resource_config["warehouse_path"]))
     print(f"\nrun {result.run_id} succeeded")

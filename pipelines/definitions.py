@@ -10,6 +10,7 @@ from assets.marts import MART_ASSETS, MART_CHECKS
 from assets.publish import published_warehouse
 from assets.staging import STAGING_ASSETS
 from assets.target_plan import target_plan_asset
+from pipelines.alerts import record_run_failures
 from pipelines.resources import default_funnel_resource
 
 funnel_job = dg.define_asset_job(
@@ -37,5 +38,6 @@ def defs() -> dg.Definitions:
         asset_checks=MART_CHECKS,
         jobs=[funnel_job],
         schedules=[nightly_schedule],
+        sensors=[record_run_failures],
         resources={"funnel": default_funnel_resource()},
     )

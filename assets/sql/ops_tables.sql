@@ -70,3 +70,22 @@ COMMENT ON COLUMN ops.load_errors.raw_value IS 'The value as exported (first 200
 COMMENT ON COLUMN ops.load_errors.problem IS 'What is wrong, in words.';
 COMMENT ON COLUMN ops.load_errors.record_key IS 'Key of the record the row holds (lead_id, deal_id), when the source has one.';
 COMMENT ON COLUMN ops.load_errors.recorded_at IS 'When the problem was found (UTC).';
+
+CREATE TABLE IF NOT EXISTS ops.alerts (
+    run_id VARCHAR NOT NULL,
+    step_key VARCHAR NOT NULL,
+    job_name VARCHAR,
+    asset_key VARCHAR,
+    error VARCHAR NOT NULL,
+    raised_at TIMESTAMP NOT NULL,
+    webhook VARCHAR,
+    PRIMARY KEY (run_id, step_key)
+);
+COMMENT ON TABLE ops.alerts IS 'One row per failed step of a failed run (run-failure sensor or funnel run), recorded once; posted to FUNNEL_ALERT_WEBHOOK when set.';
+COMMENT ON COLUMN ops.alerts.run_id IS 'Dagster run id (open it in the UI under /runs/<run_id>).';
+COMMENT ON COLUMN ops.alerts.step_key IS 'Failed step; empty when the run failed outside any step.';
+COMMENT ON COLUMN ops.alerts.job_name IS 'Dagster job of the run.';
+COMMENT ON COLUMN ops.alerts.asset_key IS 'Asset the failed step materialises (raw/leads, marts/channel_funnel ...).';
+COMMENT ON COLUMN ops.alerts.error IS 'The error as shown in the UI: for a refused file, the file, row, column, problem and what to do.';
+COMMENT ON COLUMN ops.alerts.raised_at IS 'When the alert was recorded (UTC).';
+COMMENT ON COLUMN ops.alerts.webhook IS 'What happened to the webhook message: sent (HTTP status), refused, not sent (reason), or no webhook configured.';

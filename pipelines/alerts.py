@@ -1,0 +1,157 @@
+"""Failed runs become alerts: a row in `ops.alerts` of the warehouse the run wrote to,
+and, when FUNNEL_ALERT_WEBHOOK is set, a Slack-compatible JSON message.
+
+The run-failure sensor calls this for runs the Dagster daemon sees (the nightly
+schedule, launches from the UI); `funnel run` calls it for its own in-process
+run. An alert is keyed by (run, step), so a failure seen by both is recorded and
+posted once.
+"""
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines import settings
+
+WEBHOOK_ENV = "FUNNEL_ALERT_WEBHOOK"
+MAX_ERROR_CHARS = 2900  # a Slack section holds 3000 characters
+LOCK_WAIT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Failure:
+    step_key: str  # "" for a failure of the run itself
+    asset_key: str | None
+    error: str
+
+
+def failures_of(events) -> list[Failure]:
+    """One Failure per failed step of a run's events (its dg.Failure description when it
+    raised one, which names the file and what to do; else the error message)."""
+    out = []
+    for event in events:
+        if event.event_type != dg.DagsterEventType.STEP_FAILURE:
+            continue
+        data = event.event_specific_data
+        user = getattr(data, "user_failure_data", None)
+        if user is not None and user.description:
+            message = user.description
+        else:
+            err = data.error
+            message = (err.cause.message if err.cause else err.message) if err else "step failed"
+        out.append(Failure(event.step_key, step_assets().get(event.step_key), message.strip()))
+    return out
+
+
+def step_assets() -> dict[str, str]:
+    """Step key -> the asset it materialises (or, for a check, the asset it checks)."""
+    from pipelines.definitions import defs  # the definitions import this module
+
+    d = defs()
+    out = {a.node_def.name: ", ".join(k.to_user_string() for k in a.keys) for a in d.assets or []}
+    for c in d.asset_checks or []:
+        out[c.node_def.name] = ", ".join(sorted({k.asset_key.to_user_string() for k in c.check_keys}))
+    return out
+
+
+def slack_message(run_id: str, job_name: str, failure: Failure, ui_url: str | None = None) -> dict:
+    where = f"asset `{failure.asset_key}`" if failure.asset_key else "the run itself"
+    error = failure.error if len(failure.error) <= MAX_ERROR_CHARS else failure.error[:MAX_ERROR_CHARS] + "..."
+    title = f"funnel sync: run {run_id} of {job_name} failed at {where}"
+    link = f"\n<{ui_url}/runs/{run_id}|Open the run in the Dagster UI>" if ui_url else ""
+    return {
+        "text": f"{title}\n{error}",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*{link}"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"```{error}```"}},
+        ],
+    }
+
+
+def post_webhook(url: str, payload: dict, timeout: float = 10.0) -> str:
+    """POST the JSON; returns what happened, in words, for ops.alerts (never raises)."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return f"sent (HTTP {response.status})"
+    except urllib.error.HTTPError as exc:
+        return f"refused (HTTP {exc.code})"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"not sent ({getattr(exc, 'reason', exc)})"
+
+
+def _connect_with_retry(path: Path) -> duckdb.DuckDBPyConnection:
+    """The working database, waiting while another run holds its write lock."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failures: list[Failure],
+                   webhook_url: str | None = None, ui_url: str | None = None) -> list[dict]:
+    """Insert each failure into ops.alerts once and post the new ones to the webhook."""
+    webhook_url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV)
+    working = settings.working_database_path(warehouse_path)
+    working.parent.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    recorded = []
+    con = _connect_with_retry(working)
+    try:
+        con.execute(OPS_TABLES_SQL.read_text(encoding="utf-8"))
+        for failure in failures:
+            new = con.execute(
+                "INSERT INTO ops.alerts (run_id, step_key, job_name, asset_key, error, raised_at) "
+                "VALUES ($run, $step, $job, $asset, $error, $now) ON CONFLICT DO NOTHING RETURNING run_id",
+                {"run": run_id, "step": failure.step_key, "job": job_name, "asset": failure.asset_key,
+                 "error": failure.error, "now": now},
+            ).fetchall()
+            if not new:
+                continue  # already recorded (by the sensor or by `funnel run`)
+            status = "no webhook configured"
+            if webhook_url:
+                status = post_webhook(webhook_url, slack_message(run_id, job_name, failure, ui_url))
+            con.execute("UPDATE ops.alerts SET webhook = $status WHERE run_id = $run AND step_key = $step",
+                        {"status": status, "run": run_id, "step": failure.step_key})
+            recorded.append({"step_key": failure.step_key, "asset_key": failure.asset_key, "webhook": status})
+    finally:
+        con.close()
+    return recorded
+
+
+OPS_TABLES_SQL = settings.PROJECT_ROOT / "assets" / "sql" / "ops_tables.sql"
+
+
+def _warehouse_of(run: dg.DagsterRun, default: str) -> str:
+    """The warehouse the run wrote to: its run config's funnel resource, else the default."""
+    config = ((run.run_config or {}).get("resources", {}).get("funnel", {}) or {}).get("config", {}) or {}
+    return config.get("warehouse_path") or default
+
+
+@dg.run_failure_sensor(
+    name="record_run_failures",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records every failed run's failed steps in ops.alerts and posts them to FUNNEL_ALERT_WEBHOOK "
+    "(Slack-compatible JSON) when it is set.",
+)
+def record_run_failures(context: dg.RunFailureSensorContext) -> None:
+    run = context.dagster_run
+    failures = failures_of(context.get_step_failure_events())
+    if not failures:
+        failures = [Failure("", None, (context.failure_event.message or "run failed").strip())]
+    recorded = record_failure(_warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
+                              ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
+    context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")

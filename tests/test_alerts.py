@@ -1,0 +1,134 @@
+"""Failed runs become alerts: ops.alerts rows and a Slack-compatible webhook message,
+posted to a local HTTP server on 127.0.0.1; recorded once however often they are seen."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines import settings
+from pipelines.alerts import record_run_failures
+from pipelines.cli import main
+from tests.conftest import run_funnel_job, write_export
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+    status = 200
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"content_type": self.headers["Content-Type"], "json": json.loads(body)})
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("FUNNEL_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    yield handler
+    server.shutdown()
+
+
+def failing_inbox(inbox: Path) -> Path:
+    write_export(inbox, "leads", "leads.csv", "lead_id,created_at,lead_source\nL1,2026-07-03,Webinar\n")
+    write_export(inbox, "deals", "deals_bad.csv", "deal_id,created_at,stage,amount\nD9,2026-07-10,Closed Won,-5\n")
+    return inbox
+
+
+def alerts(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(settings.working_database_path(warehouse)), read_only=True) as con:
+        return con.execute("SELECT run_id, step_key, job_name, asset_key, error, webhook FROM ops.alerts").fetchall()
+
+
+def sensor_context(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance):
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    return dg.build_run_status_sensor_context(
+        sensor_name="record_run_failures", dagster_instance=instance, dagster_run=result.dagster_run,
+        dagster_event=failure).for_run_failure()
+
+
+def run_failing_job(tmp_inbox: Path, wh: Path) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
+    from pipelines.definitions import defs
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs().resolve_job_def("funnel_job").execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"resources": {"funnel": {"config": {
+            "inbox_dir": str(failing_inbox(tmp_inbox)), "config_dir": str(settings.PROJECT_ROOT / "config"),
+            "warehouse_path": str(wh), "timezone": "Asia/Tokyo"}}}})
+    assert not result.success
+    return result, instance
+
+
+def test_the_run_failure_sensor_records_the_failure_and_posts_it_once(tmp_inbox, tmp_path, webhook):
+    wh = tmp_path / "wh" / "funnel.duckdb"
+    result, instance = run_failing_job(tmp_inbox, wh)
+
+    record_run_failures(sensor_context(result, instance))
+    record_run_failures(sensor_context(result, instance))  # the daemon may see a run twice
+
+    assert len(webhook.received) == 1
+    message = webhook.received[0]
+    assert message["content_type"] == "application/json"
+    text = message["json"]["text"]
+    assert text.startswith(f"funnel sync: run {result.run_id} of funnel_job failed at asset `raw/deals`")
+    assert "deals/deals_bad.csv: row 1, column amount: is negative (value '-5')" in text
+    assert [b["type"] for b in message["json"]["blocks"]] == ["section", "section"]
+    [(run_id, step, job, asset, error, status)] = alerts(wh)
+    assert (run_id, step, job, asset, status) == (result.run_id, "raw__deals", "funnel_job", "raw/deals",
+                                                  "sent (HTTP 200)")
+    assert "Fix the file" in error and "deals/deals_bad.csv" in error
+
+
+def test_a_webhook_that_is_down_or_refuses_is_recorded_not_raised(tmp_inbox, tmp_path, webhook, monkeypatch):
+    wh = tmp_path / "wh" / "funnel.duckdb"
+    result, instance = run_failing_job(tmp_inbox, wh)
+    webhook.status = 500
+
+    record_run_failures(sensor_context(result, instance))
+
+    assert [a[5] for a in alerts(wh)] == ["refused (HTTP 500)"]
+    assert len(webhook.received) == 1
+
+
+def test_funnel_run_records_its_own_failure_and_posts_it(tmp_inbox, tmp_path, webhook, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    wh = tmp_path / "w.duckdb"
+
+    assert main(["run", "--inbox", str(failing_inbox(tmp_inbox)), "--warehouse", str(wh)]) == 1
+
+    assert "alert   raw/deals: sent (HTTP 200)" in capsys.readouterr().err
+    assert [(a[1], a[3], a[5]) for a in alerts(wh)] == [("raw__deals", "raw/deals", "sent (HTTP 200)")]
+    assert "deals/deals_bad.csv: row 1, column amount: is negative" in webhook.received[0]["json"]["text"]
+
+
+def test_without_a_webhook_the_alert_is_only_recorded(tmp_inbox, tmp_path, monkeypatch):
+    monkeypatch.delenv("FUNNEL_ALERT_WEBHOOK", raising=False)
+    wh = tmp_path / "wh" / "funnel.duckdb"
+    result, instance = run_failing_job(tmp_inbox, wh)
+
+    record_run_failures(sensor_context(result, instance))
+
+    assert [a[5] for a in alerts(wh)] == ["no webhook configured"]
+
+
+def test_the_sensor_is_part_of_the_definitions_and_running_by_default():
+    from pipelines.definitions import defs
+
+    sensor = defs().resolve_sensor_def("record_run_failures")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
