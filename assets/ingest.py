@@ -17,8 +17,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
+from assets import pii
 from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_table, write_safe_csv
 from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
 from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS, SourceSpec
@@ -102,6 +105,31 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
     return select, params
 
 
+def derive_keys(spec: SourceSpec, table: pa_arrow.Table) -> pa_arrow.Table:
+    """Fill a key column the file lacks (or leaves empty) from the keyed hash of the
+    personal-data column named by its `key_from`; refuse the file without the secret."""
+    for col in spec.columns:
+        if not col.key_from or col.key_from not in table.column_names:
+            continue
+        source = table.column(col.key_from)
+        current = table.column(col.name) if col.name in table.column_names else pa_arrow.chunked_array(
+            [pa_arrow.nulls(table.num_rows, pa_arrow.string())])
+        missing = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(current), ""), True)
+        has_source = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(source), ""), False)
+        if not pc.any(pc.and_(missing, has_source)).as_py():
+            continue
+        try:
+            secret = pii.salt()
+        except pii.MissingSalt as exc:
+            raise FileRejected(f"has rows without {col.name}: {exc}") from None
+        filled = pc.if_else(missing, pii.email_key(source, secret), current)
+        if col.name in table.column_names:
+            table = table.set_column(table.column_names.index(col.name), col.name, filled)
+        else:
+            table = table.append_column(col.name, filled)
+    return table
+
+
 def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.SchemaErrors) -> list[dict]:
     """One dict per (row, column, check) from pandera's failure cases."""
     fc = err.failure_cases
@@ -129,7 +157,8 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
             "record_key": None if row is None or not spec.key else ",".join(str(frame.at[idx, k]) for k in spec.key),
             "column_name": column,
             "check_name": check,
-            "raw_value": None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)[:200],
+            "raw_value": None if value is None or (not isinstance(value, str) and pd.isna(value))
+            else pii.mask(str(value)[:200]),
             "problem": _problem_text(spec, column, check),
         })
     return sorted(problems.values(), key=lambda p: (p["row_number"] or 0, p["column_name"] or ""))
@@ -252,7 +281,7 @@ def load_file(
             label = f"{file_name} (table at line {table.header_line})"
         read = read_table(path, encoding, table, match)
         log_row.update(rows_skipped=read.total_rows + len(read.footer_lines), header_line=table.header_line)
-        incoming = read.table
+        incoming = derive_keys(spec, read.table)
         rows_read = incoming.num_rows
         if rows_read == 0:
             raise FileRejected("has a header but no data rows")
@@ -314,14 +343,14 @@ def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected,
             problems_dir: Path | None) -> FileOutcome:
     """Log a refused file and its problems; nothing of it reaches raw."""
     file_name = log_row["file_name"]
-    message = f"{label}: {rej}" + ("\n" + describe(label, rej.problems) if rej.problems else "")
+    message = f"{label}: {pii.mask(str(rej))}" + ("\n" + describe(label, rej.problems) if rej.problems else "")
     log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
     con.begin()
     load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
     _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
     _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
         {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
-         "problem": str(rej)}], now)
+         "problem": pii.mask(str(rej))}], now)
     con.commit()
     if rej.problems:
         _write_problems_csv(problems_dir, spec.name, file_name, rej.problems)

@@ -7,6 +7,7 @@ that fails before this step leaves the published file as it was.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ import duckdb
 from assets.analytics import ANALYTICS_ASSETS
 from assets.marts import MART_ASSETS
 from assets.target_plan import target_plan_asset
+from assets import pii
 from pipelines.resources import FunnelResource
 
 PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
@@ -25,11 +27,43 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def remove_stale_temp_files(published: Path) -> None:
+    """Remove the temp files (`.<name>.<run_id>.tmp` and its `.wal`) that publishes of earlier
+    runs left when they were killed or failed before their rename. Safe: the caller holds the
+    working database open, so no other process can be publishing this warehouse now."""
+    pattern = re.compile(rf"\.{re.escape(published.name)}\.[^.]+\.tmp(\.wal)?")
+    for path in published.parent.iterdir():
+        if pattern.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+
+
+class PersonalDataFound(Exception):
+    pass
+
+
+def personal_data_in(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, int]]:
+    """(schema.table.column, values) of every text column of `database` holding something
+    that looks like an e-mail address or a phone number (the last guard before publishing)."""
+    found = []
+    columns = con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = $db AND data_type = 'VARCHAR' ORDER BY ALL", {"db": database}).fetchall()
+    for schema, table, column in columns:
+        n = con.execute(
+            f'SELECT count(*) FROM {database}.{schema}.{table} WHERE regexp_matches("{column}", $email) '
+            f'OR regexp_matches("{column}", $phone)', {"email": pii.EMAIL_PATTERN, "phone": pii.PHONE_PATTERN},
+        ).fetchone()[0]
+        if n:
+            found.append((f"{schema}.{table}.{column}", n))
+    return found
+
+
 def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dict[str, int]:
     """Copy the published schemas of the working database into a new file, then
     rename it over `published`. Returns row counts per copied table."""
     published.parent.mkdir(parents=True, exist_ok=True)
     tmp = published.with_name(f".{published.name}.{run_id}.tmp")
+    remove_stale_temp_files(published)
     tmp.unlink(missing_ok=True)
     tables = con.execute(
         "SELECT schema_name, table_name, comment FROM duckdb_tables() "
@@ -39,7 +73,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
     ).fetchall()
     counts = {}
     con.execute(f"ATTACH {_quote(str(tmp))} AS publish_target")
-    try:
+    try:  # on any failure the temp file goes and the published file stays
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA publish_target.{schema}")
         for schema, table, comment in tables:
@@ -55,9 +89,19 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
                     f'COMMENT ON COLUMN publish_target.{schema}.{table}."{column}" IS {_quote(col_comment)}'
                 )
             counts[f"{schema}.{table}"] = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+        found = personal_data_in(con, "publish_target")
+        if found:
+            raise PersonalDataFound(
+                "The warehouse was not published: text columns about to be published hold what looks like personal "
+                "data:\n" + "\n".join(f"{where}: {n} value(s) look like an e-mail address or a phone number"
+                                       for where, n in found)
+                + "\nFind the export column that carries it and leave it out (or mark it pii in schemas/).")
         con.execute("CHECKPOINT publish_target")
-    finally:
+    except BaseException:
         con.execute("DETACH publish_target")
+        tmp.unlink(missing_ok=True)
+        raise
+    con.execute("DETACH publish_target")
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, published)
@@ -76,7 +120,10 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
 def published_warehouse(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     published = Path(funnel.warehouse_path)
     with funnel.connect() as con:
-        counts = publish(con, published, context.run_id)
+        try:
+            counts = publish(con, published, context.run_id)
+        except PersonalDataFound as exc:
+            raise dg.Failure(description=str(exc)) from None
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(published.resolve())),

@@ -32,6 +32,8 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from assets.csv_tables import FORMULA_PREFIXES
+
 __all__ = ["generate_sample_exports"]
 
 JST = timezone(timedelta(hours=9))
@@ -321,6 +323,20 @@ def _day_number(d: date) -> int:
     return (d - date(1970, 1, 1)).days
 
 
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe (as every
+    CSV this project writes, see assets.csv_tables.write_safe_csv)."""
+    out = df
+    for col in df.columns:
+        if df[col].dtype == object:
+            text = df[col].astype("string")
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
+            if risky.any():
+                out = out.copy() if out is df else out
+                out[col] = df[col].where(~risky, "'" + text)
+    return out
+
+
 def _write_csv(frames: pd.DataFrame | Iterable[pd.DataFrame], path: Path, snapshot: date) -> Path:
     """Write one frame, or consecutive chunks of one table (keeps big scales lean)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -328,7 +344,7 @@ def _write_csv(frames: pd.DataFrame | Iterable[pd.DataFrame], path: Path, snapsh
         frames = [frames]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         for i, df in enumerate(frames):
-            df.to_csv(fh, index=False, header=(i == 0), lineterminator="\n")
+            neutralise_formulas(df).to_csv(fh, index=False, header=(i == 0), lineterminator="\n")
     ts = datetime(snapshot.year, snapshot.month, snapshot.day, 6, 0, tzinfo=JST).timestamp()
     os.utime(path, (ts, ts))
     return path

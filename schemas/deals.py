@@ -10,7 +10,10 @@ DEALS = SourceSpec(
         C("deal_id", required=True, nullable=False, comment="Deal (opportunity) identifier of the CRM."),
         C("created_at", "timestamp", required=True, nullable=False, comment="When the deal was created (local time)."),
         C("stage", required=True, nullable=False, comment="Raw deal stage; mapped to open/won/lost through stages.yaml."),
-        C("lead_id", comment="The MA lead this deal came from, when linked."),
+        C("lead_id", key_from="contact_email",
+          comment="The MA lead this deal came from, when linked; else the HMAC of contact_email, which matches the "
+          "key of a lead list keyed by e-mail."),
+        C("contact_email", pii=True),
         C("deal_source", comment="Raw source of the deal itself; used when no lead links."),
         C("amount", "money", non_negative=True, comment="Deal amount."),
         C("currency", comment="Currency code of amount as exported."),

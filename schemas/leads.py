@@ -6,8 +6,11 @@ LEADS = SourceSpec(
     name="leads",
     title="MA lead list",
     key=("lead_id",),
+    substitutes={"lead_id": ("email",)},
     columns=(
-        C("lead_id", required=True, nullable=False, comment="Lead identifier of the MA tool."),
+        C("lead_id", required=True, nullable=False, key_from="email",
+          comment="Lead identifier of the MA tool; for a list without one, hmac:<HMAC-SHA256 of the e-mail address "
+          "with FUNNEL_PII_SALT>."),
         C("created_at", "timestamp", required=True, nullable=False, comment="When the lead was created (local time)."),
         C("lead_source", required=True, comment="Raw lead source value as exported; mapped to a channel in staging."),
         C("lead_source_detail", comment="Free-text detail of the lead source."),

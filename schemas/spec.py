@@ -56,6 +56,8 @@ class ColumnSpec:
     non_negative: bool = False
     pii: bool = False  # personal data: read for validation only, never stored
     future_ok: bool = False  # a date that may lie ahead (an open deal's expected close date)
+    # When empty or absent, the key is HMAC-SHA256(FUNNEL_PII_SALT, this personal-data column).
+    key_from: str | None = None
     comment: str = ""
 
 

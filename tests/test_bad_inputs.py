@@ -289,3 +289,15 @@ def test_the_share_limit_is_configured_per_source(published, tmp_path):
     assert not run_funnel_job(inbox, wh).success  # default 5%: refused
     assert run_funnel_job(inbox, wh, config).success  # 50% for leads: quarantined
     assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(43,)]
+
+
+def test_the_sample_generator_neutralises_formula_cells_too():
+    import pandas as pd
+
+    from pipelines.generate import neutralise_formulas
+
+    df = pd.DataFrame({"campaign": ["=1+1", "spring", None, "@x", "-10%"], "cost": [1, -2, 3, 4, 5]})
+    out = neutralise_formulas(df)
+    assert out["campaign"].tolist() == ["'=1+1", "spring", None, "'@x", "'-10%"]
+    assert out["cost"].tolist() == [1, -2, 3, 4, 5]  # numbers are numbers, not formulas
+    assert df["campaign"].tolist()[0] == "=1+1"  # the caller's frame is left alone
