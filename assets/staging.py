@@ -50,7 +50,7 @@ def value_channel(cfg: FunnelConfig, value) -> tuple[str, str, bool]:
     return (m[0], m[1], True) if m else (cfg.channels.fallback_channel, "unmapped", False)
 
 
-def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig) -> dict[str, int]:
+def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str = "Asia/Tokyo") -> dict[str, int]:
     """Write staging.channel_lookup, deal_stage_map, lifecycle_map, channels, run_settings."""
     rows = []
     for k in con.execute("SELECT DISTINCT lead_source, utm_source, utm_medium, utm_campaign FROM raw.leads").fetchall():
@@ -92,9 +92,9 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig) -> dict[str
     con.execute("CREATE OR REPLACE TABLE staging.channels AS SELECT * FROM channels")
     con.execute(
         "CREATE OR REPLACE TABLE staging.run_settings AS SELECT CAST($rank AS INTEGER) AS mql_stage_rank, "
-        "CAST($threshold AS DOUBLE) AS mql_score_threshold",
+        "CAST($threshold AS DOUBLE) AS mql_score_threshold, CAST($tz AS VARCHAR) AS timezone",
         {"rank": LIFECYCLE_ORDER.index(cfg.stages.mql_rule.lifecycle_at_least) + 1,
-         "threshold": cfg.stages.mql_rule.lead_score_threshold},
+         "threshold": cfg.stages.mql_rule.lead_score_threshold, "tz": tz},
     )
     return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": int((~lookup["mapped"]).sum())
             + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
@@ -114,7 +114,7 @@ def channel_lookup(funnel: FunnelResource) -> dg.MaterializeResult:
     cfg = funnel.load_config()
     with funnel.connect() as con:
         prepare_working_database(con)
-        counts = build_lookups(con, cfg)
+        counts = build_lookups(con, cfg, funnel.timezone)
         return dg.MaterializeResult(metadata={**table_metadata(con, "staging", "channel_lookup"), **counts})
 
 
@@ -125,8 +125,13 @@ staging_sessions = build_sql_asset(
 staging_leads = build_sql_asset(
     "staging", "leads", "staging/leads.sql", [["raw", "leads"], *LOOKUPS], "staging",
     "One row per lead (newest snapshot wins, vanished leads kept) with channel, lifecycle rank and stage history.")
+staging_stage_history = build_sql_asset(
+    "staging", "stage_history", "staging/stage_history.sql", [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "staging",
+    "Every lead's lifecycle stage and every deal's stage as seen in each snapshot: first and last seen, so stage "
+    "dates are known where an export has none (deal close dates fall back to it).")
 staging_deals = build_sql_asset(
-    "staging", "deals", "staging/deals.sql", [["raw", "deals"], ["staging", "leads"], *LOOKUPS], "staging",
+    "staging", "deals", "staging/deals.sql",
+    [["raw", "deals"], ["staging", "leads"], ["staging", "stage_history"], *LOOKUPS], "staging",
     "One row per deal (newest snapshot wins) with outcome (won/lost/open/unknown), close date and channel.")
 staging_spend = build_sql_asset(
     "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
@@ -139,5 +144,5 @@ unmapped_values = build_sql_asset(
     [["staging", t] for t in ("leads", "deals", "spend", "sessions")], "staging",
     "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
 
-STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, staging_deals, staging_spend,
+STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, staging_stage_history, staging_deals, staging_spend,
                   staging_lead_funnel, unmapped_values]

@@ -21,3 +21,7 @@ CREATE OR REPLACE MACRO days_between(a, b) AS
     (epoch(CAST(b AS TIMESTAMP)) - epoch(CAST(a AS TIMESTAMP))) / 86400.0;
 
 CREATE OR REPLACE MACRO month_start(ts) AS CAST(date_trunc('month', ts) AS DATE);
+
+-- A UTC timestamp (file times in ops.load_log) as local time of time zone tz (the configured
+-- one is staging.run_settings.timezone), like every timestamp read from an export.
+CREATE OR REPLACE MACRO local_time(utc, tz) AS timezone(tz, timezone('UTC', utc));

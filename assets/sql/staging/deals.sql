@@ -14,14 +14,18 @@ SELECT d.deal_id, d.created_at, d.stage, coalesce(s.outcome, 'unknown') AS outco
             ELSE 'none' END AS channel_basis,
        d.deal_source, d.amount, d.currency, d.close_date,
        CASE WHEN coalesce(s.outcome, 'unknown') IN ('won', 'lost')
-            THEN coalesce(d.close_date, CAST(d.updated_at AS DATE), CAST(d.created_at AS DATE)) END AS closed_on,
+            THEN coalesce(d.close_date, CAST(h.first_seen_at AS DATE), CAST(d.created_at AS DATE)) END AS closed_on,
        coalesce(s.outcome, 'unknown') IN ('won', 'lost') AND d.close_date IS NULL AS close_date_inferred,
        d.pipeline, d.updated_at, d._source_file, d._source_row
 FROM latest d
 LEFT JOIN staging.deal_stage_map s ON s.raw_value = d.stage
+LEFT JOIN (  -- when the deal was first seen with its final outcome, in any snapshot
+    SELECT record_id, mapped_stage, min(first_seen_at) AS first_seen_at FROM staging.stage_history
+    WHERE record_type = 'deal' GROUP BY ALL
+) h ON h.record_id = d.deal_id AND h.mapped_stage = s.outcome
 LEFT JOIN staging.leads l ON l.lead_id = d.lead_id
 LEFT JOIN staging.channel_lookup c ON c.kind = 'deal' AND c.k1 = d.deal_source;
 COMMENT ON TABLE staging.deals IS 'One row per deal id ever loaded: the newest snapshot wins; deals missing from later snapshots are kept.';
 COMMENT ON COLUMN staging.deals.outcome IS 'won, lost, open, or unknown (stage in no list of stages.yaml; counted as an open opportunity).';
 COMMENT ON COLUMN staging.deals.channel IS 'The linked lead''s channel; else deal_source through channels.yaml; else Unattributed.';
-COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the date of updated_at, else of created_at.';
+COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the day it was first seen won or lost in any snapshot (staging.stage_history: that snapshot''s updated_at, else its file time), else created_at.';

@@ -2,16 +2,17 @@
 -- first snapshot in which it was seen at MQL / SQL (stage history).
 CREATE OR REPLACE TABLE staging.leads AS
 WITH versions AS (
-    SELECT r.*, f.file_modified_at AS snapshot_at, coalesce(m.stage_rank, 1) AS lifecycle_rank
+    SELECT r.*, f.file_modified_at AS snapshot_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_local,
+           coalesce(m.stage_rank, 1) AS lifecycle_rank
     FROM raw.leads r
     JOIN ops.load_log f ON f.load_id = r._load_id
     LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
 ),
 history AS (
     SELECT lead_id,
-        min(coalesce(updated_at, snapshot_at)) FILTER (
+        min(coalesce(updated_at, snapshot_local)) FILTER (
             WHERE lifecycle_rank >= (SELECT mql_stage_rank FROM staging.run_settings)) AS first_seen_mql_at,
-        min(coalesce(updated_at, snapshot_at)) FILTER (WHERE lifecycle_rank >= 3) AS first_seen_sql_at,
+        min(coalesce(updated_at, snapshot_local)) FILTER (WHERE lifecycle_rank >= 3) AS first_seen_sql_at,
         count(*) AS snapshots_seen
     FROM versions GROUP BY lead_id
 ),
@@ -33,5 +34,5 @@ JOIN staging.channel_lookup c
 COMMENT ON TABLE staging.leads IS 'One row per lead id ever loaded: the newest snapshot (by file time) wins; leads missing from later snapshots are kept.';
 COMMENT ON COLUMN staging.leads.channel IS 'Channel name: lead_source through channels.yaml, else utm_source/utm_medium read by GA4''s channel rules; no source at all is Unassigned.';
 COMMENT ON COLUMN staging.leads.lifecycle_rank IS '1 lead, 2 mql, 3 sql, 4 opportunity, 5 customer (stages.yaml; unmapped values read as 1).';
-COMMENT ON COLUMN staging.leads.first_seen_mql_at IS 'updated_at (else file time) of the first snapshot showing the lead at the MQL lifecycle stage or later.';
-COMMENT ON COLUMN staging.leads.first_seen_sql_at IS 'updated_at (else file time) of the first snapshot showing the lead at the SQL lifecycle stage or later.';
+COMMENT ON COLUMN staging.leads.first_seen_mql_at IS 'updated_at (else file time, in the configured time zone) of the first snapshot showing the lead at the MQL lifecycle stage or later.';
+COMMENT ON COLUMN staging.leads.first_seen_sql_at IS 'updated_at (else file time, in the configured time zone) of the first snapshot showing the lead at the SQL lifecycle stage or later.';

@@ -1,0 +1,34 @@
+-- Every record's stage as seen in each snapshot: when a lead was first seen at each
+-- lifecycle stage and a deal in each stage, even where the export has no date for it.
+CREATE OR REPLACE TABLE staging.stage_history AS
+WITH versions AS (
+    SELECT 'lead' AS record_type, r.lead_id AS record_id, r.lifecycle_stage AS stage,
+           coalesce(m.stage, 'lead') AS mapped_stage, r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_at,
+           r._source_file
+    FROM raw.leads r
+    JOIN ops.load_log f ON f.load_id = r._load_id
+    LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
+    WHERE r.lifecycle_stage IS NOT NULL
+    UNION ALL
+    SELECT 'deal', r.deal_id, r.stage, coalesce(s.outcome, 'unknown'), r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)),
+           r._source_file
+    FROM raw.deals r
+    JOIN ops.load_log f ON f.load_id = r._load_id
+    LEFT JOIN staging.deal_stage_map s ON s.raw_value = r.stage
+)
+SELECT record_type, record_id, stage, any_value(mapped_stage) AS mapped_stage,
+       min(coalesce(updated_at, snapshot_at)) AS first_seen_at,
+       max(coalesce(updated_at, snapshot_at)) AS last_seen_at,
+       count(*) AS snapshots,
+       arg_min(_source_file, coalesce(updated_at, snapshot_at)) AS first_seen_in
+FROM versions
+GROUP BY record_type, record_id, stage;
+COMMENT ON TABLE staging.stage_history IS 'One row per lead or deal and raw stage it was ever seen in, over every loaded snapshot: when it was first and last seen there.';
+COMMENT ON COLUMN staging.stage_history.record_type IS 'lead (lifecycle_stage of the MA list) or deal (stage of the CRM export).';
+COMMENT ON COLUMN staging.stage_history.record_id IS 'lead_id or deal_id.';
+COMMENT ON COLUMN staging.stage_history.stage IS 'Raw stage value as exported.';
+COMMENT ON COLUMN staging.stage_history.mapped_stage IS 'Lifecycle stage (lead, mql, sql, opportunity, customer) or deal outcome (open, won, lost, unknown) through stages.yaml.';
+COMMENT ON COLUMN staging.stage_history.first_seen_at IS 'updated_at of the first snapshot showing the record in this stage, else that file''s modification time in the configured time zone: the latest moment it can have entered the stage.';
+COMMENT ON COLUMN staging.stage_history.last_seen_at IS 'updated_at (else file time) of the last snapshot showing the record in this stage.';
+COMMENT ON COLUMN staging.stage_history.snapshots IS 'Snapshots (loaded files) showing the record in this stage.';
+COMMENT ON COLUMN staging.stage_history.first_seen_in IS 'File of the first snapshot showing the record in this stage.';

@@ -1,0 +1,68 @@
+"""Stage history (issue 4): every record's stage as seen in each snapshot, and the
+close date of a deal whose export has none: the first snapshot that shows it closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from tests.conftest import query, run_funnel_job, write_export
+
+
+def ts(day: str) -> float:
+    return dt.datetime.fromisoformat(day + "T06:00:00+09:00").timestamp()
+
+
+def test_deal_close_date_comes_from_the_first_snapshot_showing_it_won(tmp_inbox, tmp_path):
+    write_export(tmp_inbox, "leads", "leads.csv", """
+        lead_id,created_at,lead_source,lifecycle_stage
+        L1,2026-06-01,Webinar,lead
+        """, mtime=ts("2026-06-02"))
+    write_export(tmp_inbox, "leads", "leads_2.csv", """
+        lead_id,created_at,lead_source,lifecycle_stage
+        L1,2026-06-01,Webinar,marketingqualifiedlead
+        """, mtime=ts("2026-06-20"))
+    # no close_date column; D1 open, then won (updated 07-15), still won later (updated 07-20)
+    write_export(tmp_inbox, "deals", "d1.csv", """
+        deal_id,created_at,stage,lead_id,amount,updated_at
+        D1,2026-06-25,Proposal,L1,900000,2026-06-30 09:00
+        D2,2026-06-26,Proposal,L1,100000,
+        """, mtime=ts("2026-07-01"))
+    write_export(tmp_inbox, "deals", "d2.csv", """
+        deal_id,created_at,stage,lead_id,amount,updated_at
+        D1,2026-06-25,Closed Won,L1,900000,2026-07-15 11:00
+        D2,2026-06-26,Closed Lost,L1,100000,
+        """, mtime=ts("2026-08-01"))
+    write_export(tmp_inbox, "deals", "d3.csv", """
+        deal_id,created_at,stage,lead_id,amount,updated_at
+        D1,2026-06-25,Closed Won,L1,900000,2026-07-20 18:00
+        D2,2026-06-26,Closed Lost,L1,100000,
+        """, mtime=ts("2026-09-01"))
+    wh = tmp_path / "wh" / "funnel.duckdb"
+
+    assert run_funnel_job(tmp_inbox, wh).success
+
+    with duckdb.connect(str(wh.with_name("funnel.work.duckdb")), read_only=True) as con:
+        history = con.execute(
+            "SELECT record_type, record_id, stage, mapped_stage, first_seen_at, last_seen_at, snapshots, first_seen_in "
+            "FROM staging.stage_history ORDER BY ALL").fetchall()
+        deals = con.execute("SELECT deal_id, closed_on, close_date_inferred FROM staging.deals ORDER BY 1").fetchall()
+    def local(day: str) -> dt.datetime:  # the file times, 06:00 in Tokyo
+        return dt.datetime.fromisoformat(day + "T06:00:00")
+
+    assert history == [
+        ("deal", "D1", "Closed Won", "won", dt.datetime(2026, 7, 15, 11), dt.datetime(2026, 7, 20, 18), 2,
+         "deals/d2.csv"),
+        ("deal", "D1", "Proposal", "open", dt.datetime(2026, 6, 30, 9), dt.datetime(2026, 6, 30, 9), 1,
+         "deals/d1.csv"),
+        # D2 has no updated_at: the snapshot files' times stand in
+        ("deal", "D2", "Closed Lost", "lost", local("2026-08-01"), local("2026-09-01"), 2, "deals/d2.csv"),
+        ("deal", "D2", "Proposal", "open", local("2026-07-01"), local("2026-07-01"), 1, "deals/d1.csv"),
+        ("lead", "L1", "lead", "lead", local("2026-06-02"), local("2026-06-02"), 1, "leads/leads.csv"),
+        ("lead", "L1", "marketingqualifiedlead", "mql", local("2026-06-20"), local("2026-06-20"), 1, "leads/leads_2.csv"),
+    ]
+    # first seen won on 07-15 (not the newest snapshot's 07-20); D2 first seen lost in the 08-01 file
+    assert deals == [("D1", dt.date(2026, 7, 15), True), ("D2", dt.date(2026, 8, 1), True)]
+    assert query(wh, "SELECT period_start, won, lost FROM marts.deal_to_win WHERE won + lost > 0 ORDER BY 1") == [
+        (dt.date(2026, 7, 1), 1, 0), (dt.date(2026, 8, 1), 0, 1)]
