@@ -26,9 +26,11 @@ KEY_PREFIX = "hmac:"
 # RE2 and Python both accept these (DuckDB's regexp_matches uses RE2).
 EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 # Japanese and international phone numbers written with separators: 03-1234-5678,
-# 090-1234-5678, (03) 1234-5678, +81 3 1234 5678, +81-90-1234-5678.
-PHONE_PATTERN = (r"(\+\d{1,3}[\s\-]?\(?\d{1,4}\)?[\s\-]?\d{1,4}[\s\-]\d{3,4})"
-                 r"|(\(?0\d{1,4}\)?[\s\-]\d{1,4}[\s\-]\d{4})")
+# 090-1234-5678, (03) 1234-5678, +81 3 1234 5678, +81-90-1234-5678; standing alone, not
+# inside a longer run of letters, digits and hyphens (a run id 1a2b-0123-4567-8901-...).
+# RE2 has no look-around: the boundaries are matched as characters.
+PHONE_PATTERN = (r"(^|[^0-9A-Za-z\-])((\+\d{1,3}[\s\-]?\(?\d{1,4}\)?[\s\-]?\d{1,4}[\s\-]\d{3,4})"
+                 r"|(\(?0\d{1,4}\)?[\s\-]\d{1,4}[\s\-]\d{4}))($|[^0-9A-Za-z\-])")
 _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN)
 
@@ -41,7 +43,8 @@ def mask(value: str | None) -> str | None:
     """The value with e-mail addresses and phone numbers replaced by a placeholder."""
     if value is None:
         return None
-    return _PHONE.sub("<phone removed>", _EMAIL.sub("<e-mail removed>", value))
+    return _PHONE.sub(lambda m: m.group(1) + "<phone removed>" + m.group(m.lastindex),
+                      _EMAIL.sub("<e-mail removed>", value))
 
 
 def salt() -> bytes:

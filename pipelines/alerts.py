@@ -9,7 +9,6 @@ posted once.
 
 import json
 import os
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -17,13 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
-import duckdb
-
 from pipelines import settings
+from pipelines.resources import FunnelResource
 
 WEBHOOK_ENV = "FUNNEL_ALERT_WEBHOOK"
 MAX_ERROR_CHARS = 2900  # a Slack section holds 3000 characters
-LOCK_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -89,28 +86,15 @@ def post_webhook(url: str, payload: dict, timeout: float = 10.0) -> str:
         return f"not sent ({getattr(exc, 'reason', exc)})"
 
 
-def _connect_with_retry(path: Path) -> duckdb.DuckDBPyConnection:
-    """The working database, waiting while another run holds its write lock."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        try:
-            return duckdb.connect(str(path))
-        except duckdb.IOException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-
-
 def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failures: list[Failure],
                    webhook_url: str | None = None, ui_url: str | None = None) -> list[dict]:
     """Insert each failure into ops.alerts once and post the new ones to the webhook."""
     webhook_url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV)
-    working = settings.working_database_path(warehouse_path)
-    working.parent.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     recorded = []
-    con = _connect_with_retry(working)
-    try:
+    # The same connection settings as the run's (DuckDB refuses a second configuration of an
+    # open file in one process); it waits and retries while another run holds the lock.
+    with FunnelResource(warehouse_path=str(warehouse_path)).connect() as con:
         con.execute(OPS_TABLES_SQL.read_text(encoding="utf-8"))
         for failure in failures:
             new = con.execute(
@@ -127,8 +111,6 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
             con.execute("UPDATE ops.alerts SET webhook = $status WHERE run_id = $run AND step_key = $step",
                         {"status": status, "run": run_id, "step": failure.step_key})
             recorded.append({"step_key": failure.step_key, "asset_key": failure.asset_key, "webhook": status})
-    finally:
-        con.close()
     return recorded
 
 

@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from assets.analytics import ANALYTICS_ASSETS
+from assets.expectations import GX_CHECKS
 from assets.ingest import INGEST_ASSETS
 from assets.marts import MART_ASSETS, MART_CHECKS
 from assets.publish import published_warehouse
@@ -35,7 +36,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset,
                 published_warehouse],
-        asset_checks=MART_CHECKS,
+        asset_checks=[*MART_CHECKS, *GX_CHECKS],
         jobs=[funnel_job],
         schedules=[nightly_schedule],
         sensors=[record_run_failures],

@@ -114,6 +114,9 @@ def test_personal_data_in_a_bad_value_is_masked_in_quarantine_messages_and_load_
     ("2026-07-03", "2026-07-03"),
     ("Webinar 2026-07", "Webinar 2026-07"),
     ("1,500,000", "1,500,000"),
+    ("Tel:03-1234-5678/FAX:03-1234-5679", "Tel:<phone removed>/FAX:<phone removed>"),
+    ("6a693c3b-0123-4567-8901-734fed380865", "6a693c3b-0123-4567-8901-734fed380865"),  # a run id
+    ("0123-4567-8901-2345", "0123-4567-8901-2345"),
 ])
 def test_mask(value, expected):
     assert pii.mask(value) == expected
@@ -136,3 +139,13 @@ def test_publishing_refuses_a_file_that_would_still_hold_an_address(tmp_inbox, t
     assert "ops.unmapped_values.raw_value: 1 value(s) look like an e-mail address or a phone number" in description
     assert wh.read_bytes() == before
     assert [p.name for p in wh.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_the_publish_scan_finds_addresses_and_phones_but_not_run_ids():
+    from assets.publish import personal_data_in
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA ops; CREATE TABLE ops.t (run_id VARCHAR, note VARCHAR, n INTEGER)")
+    con.execute("INSERT INTO ops.t VALUES ('6a693c3b-0123-4567-8901-734fed380865', 'call 03-1234-5678', 1), "
+                "('f00d0000-0900-1234-5678-000000000000', 'mail ＠ none', 2), ('x', 'a.b@example.co.jp', 3)")
+    assert personal_data_in(con, "memory") == [("ops.t.note", 2)]

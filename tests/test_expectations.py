@@ -1,0 +1,270 @@
+"""Great Expectations suites on the marts (assets/expectations.py): every suite passes
+on a real run and writes Data Docs beside the warehouse; hand-made bad rows fail
+exactly the expectations they break; a failed suite stops the publish."""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+import assets.sql_assets
+from assets.expectations import (
+    GX_CHECKS,
+    SUITES,
+    GxRunner,
+    _prune_old_runs,
+    docs_dir_for,
+    expectations,
+    url_to_path,
+)
+from assets.marts import KEYS
+from tests.conftest import CONFIG_DIR, query, run_funnel_job, write_export
+
+GX_CHECK_NAMES = {f"{m}_expectation_suite" for m in KEYS}
+PUBLISHED = dg.AssetKey(["published", "funnel_duckdb"])
+
+
+def run_job(inbox: Path, warehouse: Path) -> dg.ExecuteInProcessResult:
+    return run_funnel_job(inbox, warehouse, CONFIG_DIR)
+
+
+def test_every_mart_has_its_suite_in_the_definitions():
+    from pipelines.definitions import defs
+
+    present = {k.name for k in defs().resolve_asset_graph().asset_check_keys}
+    assert GX_CHECK_NAMES <= present
+
+
+def gx_evaluations(result: dg.ExecuteInProcessResult) -> dict:
+    return {e.check_name: e for e in result.get_asset_check_evaluations() if e.check_name in GX_CHECK_NAMES}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A small inbox run once through the real job with the GX checks."""
+    root = tmp_path_factory.mktemp("gx docs")  # a space: the Data Docs links must still be valid file URLs
+    inbox = root / "inbox"
+    write_export(inbox, "leads", "leads.csv", """
+        lead_id,created_at,lead_source,lifecycle_stage,mql_at,sql_at
+        L1,2026-07-03 10:00,Webinar,marketingqualifiedlead,2026-07-05,
+        L2,2026-07-04 10:00,展示会,salesqualifiedlead,,2026-07-20
+        L3,2026-08-01 10:00,Webinar,salesqualifiedlead,2026-08-02,2026-08-03
+        L4,2026-08-10 10:00,Webinar,lead,,
+        L5,2026-09-01 10:00,展示会,lead,,
+        """)
+    write_export(inbox, "deals", "deals.csv", """
+        deal_id,created_at,stage,lead_id,deal_source,amount,close_date
+        D1,2026-07-25,Closed Won,L2,,"1,500,000.50",2026-08-30
+        D2,2026-08-05,Closed Lost,L3,,2000000,2026-09-10
+        D3,2026-08-06,Closed Won,,Partner,1000000,2026-09-15
+        D4,2026-08-07,Negotiation,,,500000,
+        """)
+    write_export(inbox, "ga4_sessions", "ga4.csv", """
+        date,session_source,session_medium,sessions
+        2026-07-01,google,organic,200
+        2026-08-01,(direct),(none),50
+        """)
+    write_export(inbox, "spend", "spend.csv", """
+        date,channel,cost
+        2026-07,Webinar,"300,000.25"
+        2026-08,Webinar,200000
+        2026-09,展示会,500000
+        """)
+    wh = root / "warehouse" / "funnel.duckdb"
+    result = run_job(inbox, wh)
+    return inbox, wh, result
+
+
+def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
+    _, wh, result = published
+    assert result.success
+    evaluations = gx_evaluations(result)
+    assert set(evaluations) == GX_CHECK_NAMES
+    docs = docs_dir_for(wh)
+    assert docs == wh.parent.resolve() / "gx" / "funnel"
+    assert (docs / "index.html").is_file()
+    for name, ev in evaluations.items():
+        md = ev.metadata
+        assert ev.passed, (name, md["failed_expectations"].value)
+        assert ev.blocking
+        assert md["unsuccessful_expectations"].value == 0
+        assert md["evaluated_expectations"].value == md["successful_expectations"].value > 0
+        assert md["failed_expectations"].value == "none"
+        page = url_to_path(md["data_docs"].value)
+        assert page.is_file() and docs in page.parents, page
+        assert page.name == f"marts-{name.removesuffix('_expectation_suite')}.html"
+        assert Path(md["data_docs_path"].value) == page
+        assert url_to_path(md["data_docs_index"].value) == docs / "index.html"
+    # The index of the run lists every suite's validation.
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert all(f"validations/{m}/" in index for m in KEYS)
+    # Reconciliation parameters are the staged totals, and the mart sums match them exactly.
+    totals = evaluations["channel_funnel_expectation_suite"].metadata["staged_totals"].value
+    assert totals["channel_funnel__leads__staged_total"] == 5
+    assert totals["channel_funnel__wins__staged_total"] == 2
+    assert totals["channel_funnel__revenue_cents__staged_total"] == 250_000_050
+    assert query(wh, "SELECT sum(leads), sum(wins), sum(revenue) FROM marts.channel_funnel")[0][:2] == (5, 2)
+    spend = evaluations["channel_roi_expectation_suite"].metadata["staged_totals"].value
+    assert spend["channel_roi__spend_cents__staged_total"] == 100_000_025
+
+
+def test_gx_checks_are_blocking_and_one_per_mart():
+    specs = [spec for check in GX_CHECKS for spec in check.check_specs]
+    assert {s.name for s in specs} == GX_CHECK_NAMES
+    assert all(s.blocking for s in specs)
+    assert {s.asset_key for s in specs} == {dg.AssetKey(["marts", m]) for m in KEYS}
+    assert set(SUITES) == set(KEYS)
+
+
+# --------------------------------------------------------------------------- hand-made frames
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    return GxRunner(tmp_path_factory.mktemp("gx_unit") / "docs", "unit-test")
+
+
+def frame(rows: list[dict], dates: tuple[str, ...]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for d in dates:
+        df[d] = pd.to_datetime(df[d])
+    return df
+
+
+def sums(suite, df: pd.DataFrame, **override) -> dict[str, int]:
+    params = {suite.parameter(c): int(df[c].sum()) for c in suite.reconcile}
+    params.update({suite.parameter(c): v for c, v in override.items()})
+    return params
+
+
+def failed(outcome) -> set[tuple[str, str]]:
+    return {(f["expectation"], f["column"]) for f in outcome.failed}
+
+
+def cohort_row(month, channel, leads, mql, sql, opp, won, rates=(0.5, 0.5, 0.5, 0.5, 0.1)):
+    names = ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate", "opportunity_to_win_rate",
+             "lead_to_win_rate"]
+    return {"cohort_start": month, "channel": channel, "leads": leads, "reached_mql": mql, "reached_sql": sql,
+            "reached_opportunity": opp, "won": won, "revenue": 1000.0 * max(won, 0),
+            **dict(zip(names, rates)), "revenue_cents": 100_000 * max(won, 0)}
+
+
+def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner):
+    suite = SUITES["lead_cohort_funnel"]
+    # Rates are set by hand (the suite bounds them; it does not recompute them from the counts).
+    df = frame([
+        cohort_row("2026-07-01", "Webinar", 10, 6, 4, 2, 1),
+        cohort_row("2026-07-01", "Webinar", 5, 2, 1, 1, 0),                 # duplicate key
+        cohort_row("2026-08-01", "Webinar", 4, 3, 1, 1, 0, rates=(1.5, 0.3, 1.0, 0.0, 0.0)),  # rate 1.5
+        cohort_row("2026-08-01", "Partner", 3, 1, 1, 0, -1, rates=(0.3, 1.0, 0.0, None, None)),  # negative count
+        cohort_row("2026-09-01", "Partner", 1, 1, 1, 1, 3, rates=(1.0, 1.0, 1.0, None, None)),   # won > leads
+    ], ("cohort_start",))
+    # leads do not reconcile: the staged total is one more than the mart's sum.
+    outcome = runner.validate(suite, df, sums(suite, df, leads=int(df["leads"].sum()) + 1))
+    assert not outcome.success
+    assert failed(outcome) == {
+        ("expect_compound_columns_to_be_unique", "cohort_start, channel"),
+        ("expect_column_values_to_be_between", "lead_to_mql_rate"),
+        ("expect_column_values_to_be_between", "won"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "reached_opportunity >= won"),
+        ("expect_column_sum_to_be_between", "leads"),
+    }
+    assert outcome.unsuccessful == 5
+    assert outcome.evaluated == len(expectations(suite)) == outcome.successful + 5
+    counts = {f["column"]: f["unexpected_count"] for f in outcome.failed}
+    assert counts["cohort_start, channel"] == 2
+    assert counts["lead_to_mql_rate"] == counts["won"] == counts["reached_opportunity >= won"] == 1
+    by_column = {f["column"]: f for f in outcome.failed}
+    assert by_column["leads"]["observed"] == 23 and by_column["leads"]["expected"] == "= 24"
+    assert by_column["lead_to_mql_rate"]["observed"] == [1.5]
+    assert url_to_path(outcome.docs_url).is_file()
+
+
+def test_channel_funnel_period_rates_may_exceed_one_but_counts_must_reconcile(runner):
+    suite = SUITES["channel_funnel"]
+    row = {"period_start": "2026-07-01", "channel": "Webinar", "sessions": 10, "leads": 2, "mqls": 3, "sqls": 1,
+           "opportunities": 1, "wins": 1, "revenue": 1000.5, "session_to_lead_rate": 0.2,
+           "lead_to_mql_rate": 1.5, "mql_to_sql_rate": 1 / 3, "sql_to_opportunity_rate": 1.0,
+           "opportunity_to_win_rate": 1.0, "revenue_cents": 100_050}
+    df = frame([row, {**row, "channel": "Partner"}], ("period_start",))
+    assert runner.validate(suite, df, sums(suite, df)).success  # mqls > leads in a month is allowed
+    outcome = runner.validate(suite, df, sums(suite, df, revenue_cents=200_099))  # one cent off
+    assert failed(outcome) == {("expect_column_sum_to_be_between", "revenue_cents")}
+
+
+def test_bottlenecks_suite_allows_one_bottleneck_per_month_and_channel(runner):
+    suite = SUITES["bottlenecks"]
+
+    def row(channel, transition, is_bottleneck):
+        return {"period_start": "2026-07-01", "channel": channel, "transition": transition, "from_count": 4,
+                "to_count": 2, "actual_rate": 0.5, "reference_rate": 0.6, "gap_points": -10.0,
+                "lost_volume": 0.4, "lost_revenue": 1000.0, "is_bottleneck": is_bottleneck}
+
+    good = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", False),
+                  row("Partner", "lead_to_mql", True)], ("period_start",))
+    assert runner.validate(suite, good, {}).success
+    bad = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", True),
+                 {**row("Partner", "lead_to_mql", False), "to_count": 5}], ("period_start",))
+    assert {(e, c.split(" (where")[0]) for e, c in failed(runner.validate(suite, bad, {}))} == {
+        ("expect_compound_columns_to_be_unique", "period_start, channel"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "from_count >= to_count"),
+    }
+
+
+def test_a_missing_column_fails_its_expectations_with_the_reason(runner):
+    suite = SUITES["deal_to_win"]
+    df = frame([{"period_start": "2026-07-01", "channel": "Webinar", "won": 1, "win_rate": 1.0,
+                 "revenue": 10.0, "avg_deal_size": 10.0, "median_days_to_close": 3.0, "revenue_cents": 1000}],
+               ("period_start",))  # no column lost
+    outcome = runner.validate(suite, df, {suite.parameter("won"): 1, suite.parameter("lost"): 0,
+                                          suite.parameter("revenue_cents"): 1000})
+    assert {f["column"] for f in outcome.failed} == {"lost"}
+    assert all('"lost"' in f["observed"] and "does not exist" in f["observed"] for f in outcome.failed)
+
+
+def test_old_validation_pages_are_pruned_to_the_newest_runs(tmp_path):
+    for i in range(4):
+        run = tmp_path / f"run{i}"
+        run.mkdir()
+        os.utime(run, (1_000_000 + i, 1_000_000 + i))
+    _prune_old_runs(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run2", "run3"]
+
+
+# --------------------------------------------------------------------------- blocking
+
+
+def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
+    inbox, first_wh, _ = published
+    wh = tmp_path / "warehouse" / "funnel.duckdb"
+    shutil.copytree(first_wh.parent, wh.parent, ignore=shutil.ignore_patterns("gx"))
+    before, mtime = digest(wh), wh.stat().st_mtime_ns
+
+    real = assets.sql_assets.run_sql_file
+
+    def count_a_lost_deal_twice(con, path):
+        real(con, path)
+        if path.name == "deal_to_win.sql":  # passes the SQL checks (keys unique, win_rate in [0, 1])
+            con.execute("UPDATE marts.deal_to_win SET lost = lost + 1, win_rate = won / (won + lost + 1) "
+                        "WHERE lost > 0")
+
+    monkeypatch.setattr(assets.sql_assets, "run_sql_file", count_a_lost_deal_twice)
+    result = run_job(inbox, wh)
+
+    assert not result.success
+    evaluations = gx_evaluations(result)
+    bad = evaluations["deal_to_win_expectation_suite"]
+    assert not bad.passed
+    assert "lost" in bad.metadata["failed_expectations"].value
+    assert url_to_path(bad.metadata["data_docs"].value).is_file()
+    assert all(ev.passed for name, ev in evaluations.items() if name != "deal_to_win_expectation_suite")
+    assert PUBLISHED not in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
