@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  alert   {alert['asset_key'] or 'run'}: {alert['webhook']}", file=sys.stderr)
         return 1
     _print_summary(Path(resource_config["warehouse_path"]))
+    _print_open_problems(result)
     print(f"\nrun {result.run_id} succeeded")
     return 0
 
@@ -94,6 +95,20 @@ def _print_progress(result) -> list[str]:
             print(f"  FAILED  {event.step_key}\n{message.strip()}", file=sys.stderr)
             failed.append(event.step_key)
     return failed
+
+
+def _print_open_problems(result) -> None:
+    """Failed checks that did not stop the publish (a stale source), with what they say."""
+    import dagster as dg
+
+    failed = [ev for ev in result.get_asset_check_evaluations()
+              if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR and not ev.blocking]
+    if not failed:
+        return
+    print("\nChecks that failed without stopping the publish:")
+    for ev in failed:
+        problem = ev.metadata.get("problem")
+        print(f"  {ev.check_name}: {problem.value if problem is not None else 'see the Dagster UI'}")
 
 
 def _print_summary(warehouse: Path) -> None:
