@@ -47,15 +47,21 @@ def _stage_seconds(home: Path, run_id: str) -> dict[str, float]:
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         entries = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.step_key]
+    # A step that only evaluates checks is a check step (an ingest asset evaluates its own
+    # checks too, but it is a load step); the expectation suites are shown on their own.
+    materializing = {e.dagster_event.step_key for e in entries
+                     if e.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION}
     check_steps = {e.dagster_event.step_key for e in entries
-                   if e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+                   if e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION} - materializing
     starts, totals = {}, defaultdict(float)
     for entry in entries:
         ev = entry.dagster_event
         if ev.event_type == dg.DagsterEventType.STEP_START:
             starts[ev.step_key] = entry.timestamp
         elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            stage = "checks" if ev.step_key in check_steps else STAGES.get(ev.step_key.split("__")[0], "other")
+            stage = STAGES.get(ev.step_key.split("__")[0], "other")
+            if ev.step_key in check_steps:
+                stage = "GX suites" if ev.step_key.endswith("_expectation_suite") else "checks"
             totals[stage] += entry.timestamp - starts.pop(ev.step_key, entry.timestamp)
     return dict(totals)
 
