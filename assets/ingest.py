@@ -1,9 +1,12 @@
 """Inbox -> raw: one asset per source reads every new export file of its folder,
-validates it with the source's pandera schema and appends it to `raw.<source>`.
+validates it with the source's pandera schema and appends its valid rows to
+`raw.<source>`; rows failing a check go to `quarantine.<source>`.
 
 Each file is loaded in one DuckDB transaction together with its `ops.load_log`
-row, so a file is either wholly in raw or not at all. Raw keeps every version of
-every record (one per snapshot file); staging picks the newest.
+row, so a file is either in raw (and quarantine) or not at all: a run killed
+mid-file leaves nothing of it. A file that cannot be read, or whose failing rows
+exceed the source's max_rejected_share, is refused whole. Raw keeps every
+version of every record (one per snapshot file); staging picks the newest.
 """
 
 

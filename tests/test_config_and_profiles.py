@@ -287,3 +287,32 @@ def test_a_malformed_source_category_file_names_file_line_and_column(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_source_categories(tmp_path)
     assert "ga4_source_categories.csv: line 3, column source_category: 'SEARCH' is not one of" in str(err.value)
+
+
+# ---------------------------------------------------------------- sources.yaml
+
+
+def test_sources_yaml_gives_per_source_limits_over_the_defaults(config_dir):
+    (config_dir / "sources.yaml").write_text(
+        "defaults:\n  max_age_hours: 48\nsources:\n  leads:\n    max_rejected_share: 0.2\n", encoding="utf-8")
+    cfg = load_config(config_dir).sources
+    assert (cfg.settings("leads").max_rejected_share, cfg.settings("leads").max_age_hours) == (0.2, 48)
+    assert (cfg.settings("deals").max_rejected_share, cfg.settings("deals").max_age_hours) == (0.05, 48)
+
+
+def test_sources_yaml_is_optional(config_dir):
+    (config_dir / "sources.yaml").unlink()
+    settings = load_config(config_dir).sources.settings("spend")
+    assert (settings.max_rejected_share, settings.max_age_hours) == (0.05, 36)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("sources:\n  lead:\n    max_rejected_share: 0.1\n", "key sources.lead: unknown source (known: deals, ga4_sessions, leads, spend)"),
+    ("sources:\n  leads:\n    max_rejected_share: 1.5\n", "key sources.leads.max_rejected_share: Input should be less than or equal to 1"),
+    ("defaults:\n  max_age_hours: 0\n", "key defaults.max_age_hours: Input should be greater than 0"),
+])
+def test_a_bad_sources_yaml_is_refused_naming_the_key(config_dir, text, words):
+    (config_dir / "sources.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(config_dir)
+    assert str(config_dir / "sources.yaml") in str(err.value) and words in str(err.value)
