@@ -281,6 +281,8 @@ class GxRunner:
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.source = self.context.data_sources.add_pandas("marts")
         self._checkpoints: dict[str, Any] = {}
+        self.validated: set[str] = set()
+        self.any_failed = False
 
     def _checkpoint(self, suite: MartSuite):
         if suite.mart not in self._checkpoints:
@@ -290,10 +292,10 @@ class GxRunner:
             gx_suite = self.context.suites.add(gx.ExpectationSuite(name=suite.mart, expectations=expectations(suite)))
             validation = self.context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite.mart, data=batch, suite=gx_suite))
+            # No UpdateDataDocsAction: it renders the index again for every suite; validate()
+            # renders this validation's and this suite's pages, and the index once per run.
             self._checkpoints[suite.mart] = self.context.checkpoints.add(gx.Checkpoint(
-                name=suite.mart, validation_definitions=[validation],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[SITE_NAME])],
-                result_format="SUMMARY",
+                name=suite.mart, validation_definitions=[validation], actions=[], result_format="SUMMARY",
             ))
         return self._checkpoints[suite.mart]
 
@@ -314,10 +316,18 @@ class GxRunner:
         )
         (identifier, validation), = result.run_results.items()
         stats = validation.statistics
+        self.validated.add(suite.mart)
+        self.any_failed = self.any_failed or not validation.success
+        # The index is rendered after the last suite of the run; once a suite has failed, after
+        # every suite (the run will not reach the marts downstream of the failed one).
+        last = self.validated >= set(KEYS) or self.any_failed
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        self.context.build_data_docs(site_names=[SITE_NAME], build_index=last, resource_identifiers=[
+            identifier, ExpectationSuiteIdentifier(name=suite.mart)])
         docs = self.context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME)
-        index = self.context.get_docs_sites_urls(site_name=SITE_NAME)
         docs_url = self._file_url(docs[0]["site_url"]) if docs and docs[0]["site_url"] else None
-        index_url = self._file_url(index[0]["site_url"]) if index and index[0]["site_url"] else None
+        index_url = (self.docs_dir / "index.html").as_uri()  # rendered by the run's last suite
         _prune_old_runs(self.docs_dir / "validations" / suite.mart, KEEP_RUNS)
         return SuiteOutcome(
             mart=suite.mart, success=bool(validation.success),
