@@ -1,6 +1,7 @@
 """`funnel`: run the pipeline, or generate sample exports.
 
     funnel run [--inbox DIR] [--warehouse PATH] [--config DIR]
+    funnel status [--inbox DIR] [--warehouse PATH] [--config DIR]
     funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM]
     funnel docs [--out docs/metrics.md]
 """
@@ -133,6 +134,14 @@ def _print_summary(warehouse: Path) -> None:
     print(f"  duckdb -readonly {warehouse} -c 'SELECT * FROM marts.channel_funnel LIMIT 10'")
 
 
+def status(args: argparse.Namespace) -> int:
+    from pipelines.status import report
+
+    print(report(_instance(), args.inbox or settings.inbox_dir(), args.config or settings.config_dir(),
+                 args.warehouse or settings.warehouse_path()))
+    return 0
+
+
 def generate(args: argparse.Namespace) -> int:
     from pipelines.generate import generate_sample_exports
 
@@ -164,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     p_gen.add_argument("--end-month", help="last month, YYYY-MM (default: last month)")
     p_gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
     p_gen.set_defaults(func=generate)
+    p_status = sub.add_parser("status", help="last runs, each source's newest file and freshness, what is loaded, "
+                              "failing checks")
+    p_status.add_argument("--inbox", help="inbox folder (FUNNEL_INBOX_DIR, default data/inbox)")
+    p_status.add_argument("--warehouse", help="published DuckDB file (FUNNEL_WAREHOUSE_PATH)")
+    p_status.add_argument("--config", help="configuration folder (FUNNEL_CONFIG_DIR, default config)")
+    p_status.set_defaults(func=status)
     p_docs = sub.add_parser("docs", help="regenerate docs/metrics.md from the warehouse COMMENTs")
     p_docs.add_argument("--out", default="docs/metrics.md", help="output file (default docs/metrics.md)")
     p_docs.set_defaults(func=docs)

@@ -1,0 +1,108 @@
+"""`funnel status`: what ops want to know without opening the UI.
+
+The last runs (from the Dagster instance of dagster.yaml, where `funnel run`
+and the nightly schedule record them), each source's newest inbox file and its
+freshness, what the working database holds per source, and every check whose
+latest evaluation failed.
+"""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines import settings
+
+
+def last_runs(instance: dg.DagsterInstance, limit: int = 5) -> list[tuple]:
+    rows = []
+    for record in instance.get_run_records(limit=limit):
+        run = record.dagster_run
+        start = record.start_time and datetime.fromtimestamp(record.start_time, timezone.utc)
+        end = record.end_time and datetime.fromtimestamp(record.end_time, timezone.utc)
+        took = f"{record.end_time - record.start_time:.0f} s" if record.start_time and record.end_time else ""
+        rows.append((run.run_id[:8], run.job_name, run.status.value,
+                     f"{start:%Y-%m-%d %H:%M} UTC" if start else "", took, "" if end or not start else "running?"))
+    return rows
+
+
+def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> list[tuple]:
+    """(check, asset, severity, what it says) of every check whose latest evaluation failed
+    (a check planned in a run whose asset then failed has no evaluation: the one before counts)."""
+    from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+
+    out = []
+    for key in sorted(check_keys, key=lambda k: k.name):
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES)
+        record = history[0] if history else None
+        if record is None or record.status.value != "FAILED" or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        problem = evaluation.metadata.get("problem")
+        text = problem.value if problem is not None else next(
+            (f"{k}: {v.value}" for k, v in evaluation.metadata.items() if isinstance(v.value, (int, float)) and v.value),
+            "see the Dagster UI")
+        out.append((key.name, key.asset_key.to_user_string(), evaluation.severity.value, str(text)[:160]))
+    return out
+
+
+def loaded_per_source(warehouse: str | Path) -> list[tuple] | str:
+    working = settings.working_database_path(warehouse)
+    if not working.exists():
+        return f"no working database yet ({working})"
+    try:
+        con = duckdb.connect(str(working), read_only=True)
+    except duckdb.IOException:
+        return "the working database is in use by a run; try again when it has finished"
+    with con:
+        return con.execute(
+            "SELECT source, count(*) FILTER (WHERE status = 'loaded') AS files_loaded, "
+            "count(*) FILTER (WHERE status = 'rejected') AS attempts_refused, "
+            "coalesce(sum(rows_loaded), 0) AS rows_loaded, coalesce(sum(rows_quarantined), 0) AS rows_quarantined, "
+            "strftime(max(loaded_at), '%Y-%m-%d %H:%M') AS last_load_utc FROM ops.load_log GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+
+
+def table(header: list[str], rows: list[tuple]) -> str:
+    cells = [header] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse: str) -> str:
+    from assets.ingest import freshness, inbox_files
+    from pipelines.definitions import defs
+    from schemas import SOURCES
+    from schemas.config import load_config
+
+    sources_cfg = load_config(config_dir).sources
+    parts = []
+    runs = last_runs(instance)
+    parts.append("Last runs:\n" + (table(["run", "job", "status", "started", "took", ""], runs) if runs else "  none"))
+    fresh = []
+    for name in SOURCES:
+        limit = sources_cfg.settings(name).max_age_hours
+        check = freshness(Path(inbox), name, limit, f"{name}_newest_export_is_fresh")
+        files = inbox_files(Path(inbox), name)
+        newest = check.metadata.get("newest_file")
+        age = check.metadata.get("age_hours")
+        fresh.append((name, len(files), newest.value if newest else "-", f"{age.value} h" if age else "-",
+                      f"{limit:g} h", "fresh" if check.passed else "STALE"))
+    parts.append(f"Inbox {inbox}:\n" + table(["source", "files", "newest file", "age", "max age", ""], fresh))
+    loaded = loaded_per_source(warehouse)
+    parts.append(f"Loaded into {settings.working_database_path(warehouse)}:\n" + (
+        "  " + loaded if isinstance(loaded, str) else
+        table(["source", "files loaded", "files refused", "rows loaded", "rows quarantined", "last load (UTC)"],
+              loaded)))
+    keys = list(defs().resolve_asset_graph().asset_check_keys)
+    failed = failed_checks(instance, keys)
+    parts.append("Checks failing in their latest evaluation:\n"
+                 + (table(["check", "asset", "severity", "says"], failed) if failed else "  none"))
+    published = Path(warehouse)
+    parts.append(f"Published file: {published.resolve()}" + (
+        f" ({published.stat().st_size / 2**20:,.1f} MiB, replaced "
+        f"{datetime.fromtimestamp(published.stat().st_mtime, timezone.utc):%Y-%m-%d %H:%M} UTC)"
+        if published.exists() else " (not published yet)"))
+    return "\n\n".join(parts)
