@@ -15,6 +15,26 @@ from schemas.config import FunnelConfig, load_config
 from schemas.profiles import Profile, load_profiles
 
 
+# DuckDB writes a new database's file header (three 4 KiB blocks) before anything else.
+DUCKDB_HEADER_BYTES = 3 * 4096
+
+
+def discard_unfinished_database(path: Path) -> None:
+    """A run killed while DuckDB was creating the working database leaves a file shorter
+    than its header: nothing was ever committed to it, and DuckDB refuses to open it.
+    Remove it so that the next run starts afresh. A larger unreadable file is left alone
+    (and the run fails naming it): that is damage to real data, not an unfinished start."""
+    if not path.exists() or path.stat().st_size > DUCKDB_HEADER_BYTES:
+        return
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        if "not a valid DuckDB database file" not in str(exc):
+            return  # locked by a run that is creating it right now, or some other trouble: leave it
+        path.unlink(missing_ok=True)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+
+
 class FunnelResource(dg.ConfigurableResource):
     """Paths of one warehouse. The working database beside the published file holds
     every loaded record and the load log; the published file is what analysts read."""
@@ -35,6 +55,7 @@ class FunnelResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.working_path.parent.mkdir(parents=True, exist_ok=True)
+        discard_unfinished_database(self.working_path)
         with DuckDBResource(database=str(self.working_path)).get_connection() as con:
             yield con
 

@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from pipelines.resources import DUCKDB_HEADER_BYTES
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -304,7 +306,15 @@ def inspect_working_db(wh: Warehouse, scratch: Path) -> dict:
     shutil.copy2(wh.work, copy)
     if Path(f"{wh.work}.wal").exists():
         shutil.copy2(f"{wh.work}.wal", f"{copy}.wal")
-    with duckdb.connect(str(copy), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(copy), read_only=True)
+    except duckdb.IOException as exc:
+        # killed while DuckDB wrote the new file's header: nothing committed; the next run
+        # discards the file (pipelines.resources.discard_unfinished_database)
+        assert "not a valid DuckDB database file" in str(exc) and copy.stat().st_size <= DUCKDB_HEADER_BYTES, exc
+        shutil.rmtree(scratch)
+        return {"exists": True, "unfinished": True, "files_loaded": 0}
+    with con:
         tables = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
         state = {"exists": True, "wal": Path(f"{wh.work}.wal").exists(), "files_loaded": 0, "raw_rows": {}}
         if "ops.load_log" in tables:
@@ -642,3 +652,22 @@ def test_publish_removes_stale_temp_files_of_killed_runs(tmp_path):
     assert [p.name for p in stale if p.exists()] == []
     assert [p.name for p in keep if not p.exists()] == []
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([published.name] + [p.name for p in keep])
+
+
+def test_an_unfinished_working_database_is_discarded_but_a_damaged_one_is_kept(tmp_path):
+    from pipelines.resources import discard_unfinished_database
+
+    unfinished = tmp_path / "a.work.duckdb"
+    unfinished.write_bytes(bytes(4096))  # killed while the header was written
+    Path(f"{unfinished}.wal").write_bytes(b"x")
+    damaged = tmp_path / "b.work.duckdb"
+    damaged.write_bytes(bytes(64 * 1024))  # not a database, and larger than a header: real data may be at stake
+    good = tmp_path / "c.work.duckdb"
+    duckdb.connect(str(good)).close()
+    size = good.stat().st_size
+
+    for path in (unfinished, damaged, good):
+        discard_unfinished_database(path)
+
+    assert not unfinished.exists() and not Path(f"{unfinished}.wal").exists()
+    assert damaged.exists() and good.exists() and good.stat().st_size == size
