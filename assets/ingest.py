@@ -22,9 +22,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
+from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from assets import pii
+from assets.sql_assets import table_metadata
 from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_table, write_safe_csv
 from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
 from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS, SourceSpec
@@ -236,6 +238,8 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     con.execute(QUARANTINE_TABLE.format(source=spec.name))
     for col in spec.stored_columns:
         con.execute(f"ALTER TABLE raw.{spec.name} ADD COLUMN IF NOT EXISTS {col.name} {KIND_TYPES[col.kind]}")
+        if col.comment:  # our own text from schemas/, never data
+            con.execute(f"COMMENT ON COLUMN raw.{spec.name}.{col.name} IS '{col.comment.replace(chr(39), chr(39) * 2)}'")
         if col.kind == "period":
             con.execute(f"ALTER TABLE raw.{spec.name} ADD COLUMN IF NOT EXISTS {col.name}_grain VARCHAR")
 
@@ -457,7 +461,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         key=key,
         group_name="ingest",
         kinds={"duckdb", "pandera", "csv"},
-        owners=["team:funnel-ops"],
+        owners=settings.owners(),
         description=(
             f"{spec.title}: new files of inbox folder `{spec.name}/`, validated with the pandera schema "
             f"`schemas/{spec.name}.py` and appended to raw.{spec.name} with lineage columns. "
@@ -477,11 +481,11 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def _ingest(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
         profiles = funnel.load_profiles()
-        settings = funnel.load_config().sources.settings(spec.name)
+        limits = funnel.load_config().sources.settings(spec.name)
         with funnel.connect() as con:
             result = ingest_source(con, spec, Path(funnel.inbox_dir), profiles, funnel.timezone, context.run_id,
-                                   context.log, settings.max_rejected_share, funnel.problems_dir)
-            total = con.execute(f"SELECT count(*) FROM raw.{spec.name}").fetchone()[0]
+                                   context.log, limits.max_rejected_share, funnel.problems_dir)
+            table = table_metadata(con, "raw", spec.name)  # row count, column schema, preview
             quarantined = con.execute(
                 f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
                 f"count(*) AS problems, count(DISTINCT q.row_number) AS \"rows\" FROM quarantine.{spec.name} q "
@@ -499,7 +503,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             "files_already_loaded": result.skipped,
             "rows_loaded": sum(o.rows for o in result.loaded),
             "rows_quarantined": rows_quarantined,
-            "dagster/row_count": total,
+            **table,
             "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
                                          "|---|---|---|---|---|\n" + files_md)
             if files_md else dg.MetadataValue.md("no new files"),
@@ -520,7 +524,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                           "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
                                                           if not quarantined.empty else "none"),
                           "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
-            freshness(Path(funnel.inbox_dir), spec.name, settings.max_age_hours, fresh_check),
+            freshness(Path(funnel.inbox_dir), spec.name, limits.max_age_hours, fresh_check),
         ]
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

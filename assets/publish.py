@@ -17,6 +17,7 @@ from assets.analytics import ANALYTICS_ASSETS
 from assets.marts import MART_ASSETS
 from assets.target_plan import target_plan_asset
 from assets import pii
+from pipelines import settings
 from pipelines.resources import FunnelResource
 
 PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
@@ -113,7 +114,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
     deps=[a.key for a in [*MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset]] + [dg.AssetKey(["ops", "unmapped_values"])],
     group_name="publish",
     kinds={"duckdb"},
-    owners=["team:funnel-ops"],
+    owners=settings.owners(),
     description="The DuckDB file analysts query (FUNNEL_WAREHOUSE_PATH): schemas marts and ops, with every "
     "COMMENT, replaced atomically after all blocking checks of the marts passed.",
 )

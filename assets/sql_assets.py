@@ -6,6 +6,7 @@ from typing import Sequence
 import dagster as dg
 import duckdb
 
+from pipelines import settings
 from pipelines.resources import FunnelResource
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -49,7 +50,7 @@ def build_sql_asset(
         deps=[dg.AssetKey(list(d)) if not isinstance(d, dg.AssetKey) else d for d in deps],
         group_name=group,
         kinds={"duckdb", "sql"},
-        owners=["team:funnel-ops"],
+        owners=settings.owners(),
         description=description + f"\n\nSQL: `assets/sql/{sql_file}`",
     )
     def _sql_asset(funnel: FunnelResource) -> dg.MaterializeResult:

@@ -12,6 +12,7 @@ import pandas as pd
 from assets.ga4_channel_group import default_channel_group
 from assets.ingest import prepare_working_database
 from assets.sql_assets import build_sql_asset, table_metadata
+from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from schemas.config import LIFECYCLE_ORDER, FunnelConfig
@@ -105,7 +106,7 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str = "
     deps=RAW,
     group_name="staging",
     kinds={"duckdb", "python"},
-    owners=["team:funnel-ops"],
+    owners=settings.owners(),
     description="Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
     "outcome / lifecycle stage of every raw stage value (stages.yaml). Also writes staging.deal_stage_map, "
     "staging.lifecycle_map, staging.channels and staging.run_settings.",

@@ -29,6 +29,7 @@ import dagster as dg
 import duckdb
 
 from assets.sql_assets import table_metadata
+from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas.config import TargetsConfig
 
@@ -582,7 +583,7 @@ def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -
     deps=[dg.AssetKey(["marts", "channel_funnel"])],
     group_name="marts",
     kinds={"duckdb", "python"},
-    owners=["team:funnel-ops"],
+    owners=settings.owners(),
     description="Reverse plan (逆算表) from the revenue targets of config/targets.yaml: per target period, channel "
     "and funnel stage, the wins, opportunities, SQLs, MQLs, leads, sessions (and impressions with a CTR) the "
     "target needs, from rate overrides or the rates observed in marts.channel_funnel over the lookback; with "

@@ -46,6 +46,13 @@ def problems_dir(published: str | Path) -> Path:
     return published.with_name(published.stem + ".problems")
 
 
+def owners() -> list[str]:
+    """Owner of every asset in the Dagster UI: `team:<FUNNEL_OWNER_TEAM>` (default funnel-ops),
+    or an e-mail address of a person."""
+    owner = os.environ.get("FUNNEL_OWNER_TEAM") or "funnel-ops"
+    return [owner if "@" in owner else f"team:{owner}"]
+
+
 def timezone() -> str:
     """Time zone of timestamps without an offset, and of the month grain."""
     return os.environ.get("FUNNEL_TIMEZONE") or DEFAULT_TIMEZONE

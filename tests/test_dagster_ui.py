@@ -1,0 +1,105 @@
+"""What ops see in the Dagster UI, read through Dagster's own GraphQL API after a
+real run (issue 6): descriptions, owners, groups, kinds, column schemas, run
+metadata, check names and a failed load's message."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from tests.conftest import CONFIG_DIR, REPO, write_export
+
+QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    description
+    groupName
+    kinds
+    owners { __typename ... on TeamAssetOwner { team } }
+    assetChecksOrError { ... on AssetChecks { checks { name description } } }
+    assetMaterializations(limit: 1) {
+      runId
+      metadataEntries {
+        label
+        __typename
+        ... on IntMetadataEntry { intValue }
+        ... on MarkdownMetadataEntry { mdStr }
+        ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def graphql(tmp_path_factory):
+    """One real run on a persistent test instance, then the UI's GraphQL API over the same
+    definitions loaded the way `dagster dev` loads them (a code server process)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUNNEL_OWNER_TEAM", "marketing-data")
+        yield from _run_and_query(tmp_path_factory.mktemp("ui") / "inbox")
+
+
+def _run_and_query(tmp_inbox):
+    from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+
+    from pipelines.definitions import defs
+
+    write_export(tmp_inbox, "leads", "leads.csv", "lead_id,created_at,lead_source\n"
+                 + "".join(f"L{i},2026-07-03,Webinar\n" for i in range(1, 30)) + "L99,2031-01-01,Webinar\n")
+    write_export(tmp_inbox, "deals", "deals.csv", "deal_id,created_at,stage,lead_id,amount\nD1,2026-07-10,受注,L1,5\n")
+    with dg.instance_for_test() as instance:
+        result = defs().resolve_job_def("funnel_job").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"resources": {"funnel": {"config": {
+                "inbox_dir": str(tmp_inbox), "config_dir": str(CONFIG_DIR),
+                "warehouse_path": str(tmp_inbox.parent / "wh" / "funnel.duckdb"), "timezone": "Asia/Tokyo"}}}})
+        assert result.success
+        with define_out_of_process_context(str(REPO / "pipelines" / "definitions.py"), "defs", instance) as ctx:
+            response = execute_dagster_graphql(ctx, QUERY)
+            assert not response.errors, response.errors
+            yield result, {"/".join(n["assetKey"]["path"]): n for n in response.data["assetNodes"]}
+
+
+def entries(node: dict) -> dict:
+    [materialization] = node["assetMaterializations"]
+    return {e["label"]: e for e in materialization["metadataEntries"]}
+
+
+def test_every_asset_explains_itself_in_the_ui(graphql):
+    result, nodes = graphql
+    assert {n["groupName"] for n in nodes.values()} == {"ingest", "staging", "marts", "publish"}
+    for key, node in nodes.items():
+        assert node["description"] and len(node["description"]) > 40, key
+        assert node["owners"] == [{"__typename": "TeamAssetOwner", "team": "marketing-data"}], key
+        assert "duckdb" in node["kinds"], key
+        assert node["assetMaterializations"][0]["runId"] == result.run_id, key
+    assert {"pandera", "csv"} <= set(nodes["raw/leads"]["kinds"])
+    # every table asset shows its rows, its columns with their definitions and a preview
+    for key, node in nodes.items():
+        if key == "published/funnel_duckdb":
+            continue
+        meta = entries(node)
+        assert meta["dagster/row_count"]["intValue"] >= 0, key
+        columns = meta["dagster/column_schema"]["schema"]["columns"]
+        assert columns and all(c["type"] for c in columns), key
+        assert meta["preview"]["__typename"] == "MarkdownMetadataEntry", key
+    funnel = {c["name"]: c for c in entries(nodes["marts/channel_funnel"])["dagster/column_schema"]["schema"]["columns"]}
+    assert funnel["mql_to_sql_rate"]["description"] == "sqls / mqls of the same month; NULL when mqls = 0."
+    raw = {c["name"]: c for c in entries(nodes["raw/leads"])["dagster/column_schema"]["schema"]["columns"]}
+    assert raw["lead_source"]["description"].startswith("Raw lead source value")
+
+
+def test_loads_show_files_rows_and_quarantine_and_checks_say_what_they_check(graphql):
+    _, nodes = graphql
+    leads = entries(nodes["raw/leads"])
+    assert (leads["files_loaded"]["intValue"], leads["rows_loaded"]["intValue"],
+            leads["rows_quarantined"]["intValue"], leads["dagster/row_count"]["intValue"]) == (1, 29, 1, 29)
+    assert "| leads/leads.csv | loaded | 29 | 1 | native |" in leads["files"]["mdStr"]
+    checks = {c["name"]: c["description"] for n in nodes.values()
+              for c in (n["assetChecksOrError"] or {}).get("checks", [])}
+    assert {"leads_no_rows_quarantined", "leads_newest_export_is_fresh", "channel_funnel_expectation_suite",
+            "channel_funnel_reconciles_with_inputs", "every_raw_value_mapped"} <= set(checks)
+    assert all(len(d) > 40 for d in checks.values()), [n for n, d in checks.items() if len(d) <= 40]
