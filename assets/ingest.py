@@ -416,16 +416,24 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
         ).fetchall()
     }
     result = SourceLoad()
+    pending = []
     for path in inbox_files(inbox_dir, spec.name):
-        file_name = path.relative_to(inbox_dir).as_posix()
         digest = sha256_of(path)
         if digest in loaded:
+            result.skipped += 1
+        else:
+            pending.append((path, digest))
+    for i, (path, digest) in enumerate(pending, 1):
+        file_name = path.relative_to(inbox_dir).as_posix()
+        if digest in loaded:  # a copy of a file loaded earlier in this run
             result.skipped += 1
             continue
         outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
                             problems_dir)
-        if log:
-            log.info(f"{file_name}: {outcome.status}, {outcome.rows} rows" + (f"\n{outcome.message}" if outcome.message else ""))
+        if log:  # "[i/n] file: ..." is what `funnel run` shows as progress
+            log.info(f"[{i}/{len(pending)}] {file_name}: {outcome.status}, {outcome.rows:,} rows"
+                     + (f", {outcome.quarantined:,} quarantined" if outcome.quarantined else "")
+                     + (f"\n{outcome.message}" if outcome.message else ""))
         (result.loaded if outcome.status == "loaded" else result.rejected).append(outcome)
         if outcome.status == "loaded":
             loaded.add(digest)

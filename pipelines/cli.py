@@ -9,6 +9,7 @@
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
 from pipelines import settings
@@ -25,7 +26,7 @@ def _instance():
 
 
 def run(args: argparse.Namespace) -> int:
-    import dagster as dg
+    from dagster._core.utils import make_new_run_id
 
     from pipelines.definitions import defs
     from schemas.config import ConfigError, load_config
@@ -48,15 +49,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
     job = defs().resolve_job_def("funnel_job")
-    result = job.execute_in_process(
-        instance=_instance(),
-        run_config={
-            "resources": {"funnel": {"config": resource_config}},
-            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
-        },
-        raise_on_error=False,
-    )
-    failed = _print_progress(result)
+    instance = _instance()
+    run_id = make_new_run_id()
+    with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            run_config={
+                "resources": {"funnel": {"config": resource_config}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
+            },
+            raise_on_error=False,
+        )
+    failed = _failures(result)
     if not result.success or failed:
         print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
         from pipelines.alerts import Failure, failures_of, record_failure
@@ -71,31 +76,83 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_progress(result) -> list[str]:
-    """One line per asset and check, in the order they ran; failures with their message."""
+class Progress:
+    """Prints the run's progress while it runs, read back from the instance's event log by a
+    background thread: each inbox file as it is loaded ([i/n] per source, with a bar), each
+    asset as it is materialised and each check as it is evaluated, failures with their message."""
+
+    POLL_SECONDS = 0.3
+
+    def __init__(self, instance, run_id: str):
+        self.instance, self.run_id, self.seen = instance, run_id, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._drain()  # whatever the last poll missed
+
+    def _loop(self):
+        while not self.stop.wait(self.POLL_SECONDS):
+            try:
+                self._drain()
+            except Exception:  # the run's storage is busy: try at the next poll
+                pass
+
+    def _drain(self):
+        entries = self.instance.all_logs(self.run_id)
+        for entry in entries[self.seen:]:
+            line = _progress_line(entry)
+            if line:
+                print(*line[1:], file=sys.stderr if line[0] else sys.stdout, flush=True)
+        self.seen = len(entries)
+
+
+def _progress_line(entry) -> tuple | None:
+    """(to stderr?, text) for one event log entry worth showing, else None."""
     import dagster as dg
 
-    failed = []
-    for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            mat = event.event_specific_data.materialization
-            rows = mat.metadata.get("dagster/row_count")
-            print(f"  ok      {mat.asset_key.to_user_string():32} {'' if rows is None else f'{rows.value:>10,} rows'}")
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            ev = event.event_specific_data
-            status = "pass" if ev.passed else ("WARN" if ev.severity == dg.AssetCheckSeverity.WARN else "FAIL")
-            print(f"  check   {ev.check_name:52} {status}")
-            if not ev.passed and ev.blocking:  # a failed blocking check stopped the publish
-                failed.append(ev.check_name)
-        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            err = event.event_specific_data.error
-            message = err.cause.message if err.cause else err.message
-            user = getattr(event.event_specific_data, "user_failure_data", None)
-            if user is not None and user.description:
-                message = user.description
-            print(f"  FAILED  {event.step_key}\n{message.strip()}", file=sys.stderr)
-            failed.append(event.step_key)
-    return failed
+    event = entry.dagster_event
+    if event is None:
+        if entry.step_key and entry.step_key.startswith("raw__") and entry.user_message.startswith("["):
+            first = entry.user_message.splitlines()[0]
+            done, total = (int(x) for x in first[1:first.index("]")].split("/"))
+            bar = "#" * round(10 * done / total) + "." * (10 - round(10 * done / total))
+            return (False, f"  load    {entry.step_key[5:]:13} {bar} {first}")
+        return None
+    if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        mat = event.event_specific_data.materialization
+        rows = mat.metadata.get("dagster/row_count")
+        return (False, f"  ok      {mat.asset_key.to_user_string():32} {'' if rows is None else f'{rows.value:>10,} rows'}")
+    if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+        ev = event.event_specific_data
+        status = "pass" if ev.passed else ("WARN" if ev.severity == dg.AssetCheckSeverity.WARN else "FAIL")
+        return (False, f"  check   {ev.check_name:52} {status}")
+    if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+        return (True, f"  FAILED  {event.step_key}\n{_failure_message(event).strip()}")
+    return None
+
+
+def _failure_message(event) -> str:
+    data = event.event_specific_data
+    user = getattr(data, "user_failure_data", None)
+    if user is not None and user.description:
+        return user.description
+    err = data.error
+    return err.cause.message if err.cause else err.message
+
+
+def _failures(result) -> list[str]:
+    """Failed steps and failed blocking checks (either stopped the publish)."""
+    import dagster as dg
+
+    failed = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    return failed + [ev.check_name for ev in result.get_asset_check_evaluations() if not ev.passed and ev.blocking]
 
 
 def _print_open_problems(result) -> None:

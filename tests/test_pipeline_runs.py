@@ -69,9 +69,16 @@ def test_funnel_run_writes_the_warehouse_it_is_given(tmp_inbox, tmp_path, monkey
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     wh = tmp_path / "elsewhere" / "mine.duckdb"
-    assert main(["run", "--inbox", str(small_inbox(tmp_inbox)), "--warehouse", str(wh)]) == 0
+    write_export(small_inbox(tmp_inbox), "leads", "leads_2.csv", "lead_id,created_at,lead_source\nL3,2026-07-05,SEO\n")
+    assert main(["run", "--inbox", str(tmp_inbox), "--warehouse", str(wh)]) == 0
     out = capsys.readouterr().out
     assert "Published DuckDB file" in out and str(wh) in out
+    # progress per source file as the run goes, before the asset's line
+    lines = [line.split() for line in out.splitlines()]
+    progress = [line for line in lines if line[:2] == ["load", "leads"]]
+    assert progress == [["load", "leads", "#####.....", "[1/2]", "leads/leads.csv:", "loaded,", "2", "rows"],
+                        ["load", "leads", "##########", "[2/2]", "leads/leads_2.csv:", "loaded,", "1", "rows"]]
+    assert lines.index(progress[-1]) < lines.index(["ok", "raw/leads", "3", "rows"])
     assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel")[0][0] == 1
     assert (tmp_path / "elsewhere" / "mine.work.duckdb").exists()  # state beside the published file
 
