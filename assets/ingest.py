@@ -517,11 +517,13 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             if files_md else dg.MetadataValue.md("no new files"),
         }
         if result.rejected:
+            sheets = funnel.problems_dir / spec.name
+            listed = f"\nEach refused file's problems, one per row, are in {sheets}/." if sheets.is_dir() else ""
             raise dg.Failure(
                 description=f"{len(result.rejected)} {spec.name} file(s) refused; nothing of them was loaded and "
                 "the published warehouse keeps its last good data. Fix the file (or export it again) and put it "
                 "back in the inbox, or remove it; the next run picks it up.\n"
-                + "\n".join(o.message for o in result.rejected),
+                + "\n".join(o.message for o in result.rejected) + listed,
                 metadata=metadata,
             )
         checks = [

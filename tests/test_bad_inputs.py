@@ -260,7 +260,22 @@ def test_a_refused_file_fails_its_asset_in_the_run_and_the_published_file_keeps_
     description = failures[0].event_specific_data.user_failure_data.description
     assert "1 leads file(s) refused" in description and "leads/zz_broken.csv: has a line with" in description
     assert "published warehouse keeps its last good data" in description
+    assert "problems, one per row, are in" not in description  # a cut row is no row problem: no sheet
     assert wh.read_bytes() == before
+
+
+def test_a_refused_file_with_bad_rows_points_ops_to_its_problem_sheet(published):
+    inbox, wh = published
+    put(inbox, "leads", "zz_bad.csv", HEADER + "".join(f"L{i},someday,Webinar,c\n" for i in range(90, 95)))
+
+    result = run_funnel_job(inbox, wh)
+
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    description = failure.event_specific_data.user_failure_data.description
+    sheets = wh.parent / "funnel.problems" / "leads"
+    assert description.endswith(f"Each refused file's problems, one per row, are in {sheets}/.")
+    with (sheets / "leads__zz_bad.csv.problems.csv").open(encoding="utf-8-sig") as f:
+        assert len(f.read().splitlines()) == 1 + 5
 
 
 def test_quarantined_rows_warn_in_the_run_and_are_published(published):
