@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from pipelines import settings
@@ -26,8 +27,6 @@ def _instance():
 
 
 def run(args: argparse.Namespace) -> int:
-    from dagster._core.utils import make_new_run_id
-
     from pipelines.definitions import defs
     from schemas.config import ConfigError, load_config
     from schemas.profiles import load_profiles
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
     job = defs().resolve_job_def("funnel_job")
     instance = _instance()
-    run_id = make_new_run_id()
+    run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
     with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
         result = job.execute_in_process(
             instance=instance,

@@ -30,13 +30,10 @@ def last_runs(instance: dg.DagsterInstance, limit: int = 5) -> list[tuple]:
 def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> list[tuple]:
     """(check, asset, severity, what it says) of every check whose latest evaluation failed
     (a check planned in a run whose asset then failed has no evaluation: the one before counts)."""
-    from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
-
     out = []
     for key in sorted(check_keys, key=lambda k: k.name):
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES)
-        record = history[0] if history else None
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+        record = next((r for r in history if r.status.value != "PLANNED"), None)  # newest first
         if record is None or record.status.value != "FAILED" or record.event is None:
             continue
         evaluation = record.event.dagster_event.event_specific_data
