@@ -48,6 +48,7 @@ import dagster as dg
 
 from assets.marts import BOUNDED_RATES, KEYS
 from assets.target_plan import STAGES
+from schemas.config import LIFECYCLE_ORDER
 from pipelines.resources import FunnelResource
 
 if TYPE_CHECKING:
@@ -180,6 +181,13 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
         ranges={"stage_order": (1, len(STAGES))},
         ordered=(("period_end", "period_start"), ("lookback_end", "lookback_start")),
         in_set={"stage": STAGES},
+    ),
+    MartSuite(
+        "stage_history", keys=tuple(KEYS["stage_history"]),
+        counts=("snapshots",), ranges={"snapshots": (1, None)},
+        ordered=(("last_seen_at", "first_seen_at"),),
+        in_set={"record_type": ("lead", "deal"),
+                "mapped_stage": (*LIFECYCLE_ORDER, "open", "won", "lost", "unknown")},
     ),
 ]}
 

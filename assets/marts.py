@@ -40,6 +40,7 @@ KEYS = {
     "cohort_roi": ["cohort_start", "channel"],
     "pipeline_velocity": ["period_start", "channel"],
     "target_plan": ["period", "channel", "stage"],
+    "stage_history": ["record_type", "record_id", "stage"],
 }
 BOUNDED_RATES = {
     "lead_cohort_funnel": ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",

@@ -126,13 +126,14 @@ staging_sessions = build_sql_asset(
 staging_leads = build_sql_asset(
     "staging", "leads", "staging/leads.sql", [["raw", "leads"], *LOOKUPS], "staging",
     "One row per lead (newest snapshot wins, vanished leads kept) with channel, lifecycle rank and stage history.")
-staging_stage_history = build_sql_asset(
-    "staging", "stage_history", "staging/stage_history.sql", [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "staging",
+# Published (analysts query stage dates), but built from raw: staging.deals reads it.
+stage_history = build_sql_asset(
+    "marts", "stage_history", "marts/stage_history.sql", [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "marts",
     "Every lead's lifecycle stage and every deal's stage as seen in each snapshot: first and last seen, so stage "
     "dates are known where an export has none (deal close dates fall back to it).")
 staging_deals = build_sql_asset(
     "staging", "deals", "staging/deals.sql",
-    [["raw", "deals"], ["staging", "leads"], ["staging", "stage_history"], *LOOKUPS], "staging",
+    [["raw", "deals"], ["staging", "leads"], ["marts", "stage_history"], *LOOKUPS], "staging",
     "One row per deal (newest snapshot wins) with outcome (won/lost/open/unknown), close date and channel.")
 staging_spend = build_sql_asset(
     "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
@@ -145,5 +146,5 @@ unmapped_values = build_sql_asset(
     [["staging", t] for t in ("leads", "deals", "spend", "sessions")], "staging",
     "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
 
-STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, staging_stage_history, staging_deals, staging_spend,
+STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, stage_history, staging_deals, staging_spend,
                   staging_lead_funnel, unmapped_values]

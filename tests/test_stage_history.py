@@ -43,10 +43,11 @@ def test_deal_close_date_comes_from_the_first_snapshot_showing_it_won(tmp_inbox,
 
     assert run_funnel_job(tmp_inbox, wh).success
 
-    with duckdb.connect(str(wh.with_name("funnel.work.duckdb")), read_only=True) as con:
+    with duckdb.connect(str(wh), read_only=True) as con:  # published: analysts query stage dates
         history = con.execute(
             "SELECT record_type, record_id, stage, mapped_stage, first_seen_at, last_seen_at, snapshots, first_seen_in "
-            "FROM staging.stage_history ORDER BY ALL").fetchall()
+            "FROM marts.stage_history ORDER BY ALL").fetchall()
+    with duckdb.connect(str(wh.with_name("funnel.work.duckdb")), read_only=True) as con:
         deals = con.execute("SELECT deal_id, closed_on, close_date_inferred FROM staging.deals ORDER BY 1").fetchall()
     def local(day: str) -> dt.datetime:  # the file times, 06:00 in Tokyo
         return dt.datetime.fromisoformat(day + "T06:00:00")

@@ -20,7 +20,7 @@ SELECT d.deal_id, d.created_at, d.stage, coalesce(s.outcome, 'unknown') AS outco
 FROM latest d
 LEFT JOIN staging.deal_stage_map s ON s.raw_value = d.stage
 LEFT JOIN (  -- when the deal was first seen with its final outcome, in any snapshot
-    SELECT record_id, mapped_stage, min(first_seen_at) AS first_seen_at FROM staging.stage_history
+    SELECT record_id, mapped_stage, min(first_seen_at) AS first_seen_at FROM marts.stage_history
     WHERE record_type = 'deal' GROUP BY ALL
 ) h ON h.record_id = d.deal_id AND h.mapped_stage = s.outcome
 LEFT JOIN staging.leads l ON l.lead_id = d.lead_id
@@ -28,4 +28,4 @@ LEFT JOIN staging.channel_lookup c ON c.kind = 'deal' AND c.k1 = d.deal_source;
 COMMENT ON TABLE staging.deals IS 'One row per deal id ever loaded: the newest snapshot wins; deals missing from later snapshots are kept.';
 COMMENT ON COLUMN staging.deals.outcome IS 'won, lost, open, or unknown (stage in no list of stages.yaml; counted as an open opportunity).';
 COMMENT ON COLUMN staging.deals.channel IS 'The linked lead''s channel; else deal_source through channels.yaml; else Unattributed.';
-COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the day it was first seen won or lost in any snapshot (staging.stage_history: that snapshot''s updated_at, else its file time), else created_at.';
+COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the day it was first seen won or lost in any snapshot (marts.stage_history: that snapshot''s updated_at, else its file time), else created_at.';

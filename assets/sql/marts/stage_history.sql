@@ -1,6 +1,6 @@
 -- Every record's stage as seen in each snapshot: when a lead was first seen at each
 -- lifecycle stage and a deal in each stage, even where the export has no date for it.
-CREATE OR REPLACE TABLE staging.stage_history AS
+CREATE OR REPLACE TABLE marts.stage_history AS
 WITH versions AS (
     SELECT 'lead' AS record_type, r.lead_id AS record_id, r.lifecycle_stage AS stage,
            coalesce(m.stage, 'lead') AS mapped_stage, r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_at,
@@ -23,12 +23,12 @@ SELECT record_type, record_id, stage, any_value(mapped_stage) AS mapped_stage,
        arg_min(_source_file, coalesce(updated_at, snapshot_at)) AS first_seen_in
 FROM versions
 GROUP BY record_type, record_id, stage;
-COMMENT ON TABLE staging.stage_history IS 'One row per lead or deal and raw stage it was ever seen in, over every loaded snapshot: when it was first and last seen there.';
-COMMENT ON COLUMN staging.stage_history.record_type IS 'lead (lifecycle_stage of the MA list) or deal (stage of the CRM export).';
-COMMENT ON COLUMN staging.stage_history.record_id IS 'lead_id or deal_id.';
-COMMENT ON COLUMN staging.stage_history.stage IS 'Raw stage value as exported.';
-COMMENT ON COLUMN staging.stage_history.mapped_stage IS 'Lifecycle stage (lead, mql, sql, opportunity, customer) or deal outcome (open, won, lost, unknown) through stages.yaml.';
-COMMENT ON COLUMN staging.stage_history.first_seen_at IS 'updated_at of the first snapshot showing the record in this stage, else that file''s modification time in the configured time zone: the latest moment it can have entered the stage.';
-COMMENT ON COLUMN staging.stage_history.last_seen_at IS 'updated_at (else file time) of the last snapshot showing the record in this stage.';
-COMMENT ON COLUMN staging.stage_history.snapshots IS 'Snapshots (loaded files) showing the record in this stage.';
-COMMENT ON COLUMN staging.stage_history.first_seen_in IS 'File of the first snapshot showing the record in this stage.';
+COMMENT ON TABLE marts.stage_history IS 'One row per lead or deal and raw stage it was ever seen in, over every loaded snapshot: when it was first and last seen there.';
+COMMENT ON COLUMN marts.stage_history.record_type IS 'lead (lifecycle_stage of the MA list) or deal (stage of the CRM export).';
+COMMENT ON COLUMN marts.stage_history.record_id IS 'lead_id or deal_id.';
+COMMENT ON COLUMN marts.stage_history.stage IS 'Raw stage value as exported.';
+COMMENT ON COLUMN marts.stage_history.mapped_stage IS 'Lifecycle stage (lead, mql, sql, opportunity, customer) or deal outcome (open, won, lost, unknown) through stages.yaml.';
+COMMENT ON COLUMN marts.stage_history.first_seen_at IS 'updated_at of the first snapshot showing the record in this stage, else that file''s modification time in the configured time zone: the latest moment it can have entered the stage.';
+COMMENT ON COLUMN marts.stage_history.last_seen_at IS 'updated_at (else file time) of the last snapshot showing the record in this stage.';
+COMMENT ON COLUMN marts.stage_history.snapshots IS 'Snapshots (loaded files) showing the record in this stage.';
+COMMENT ON COLUMN marts.stage_history.first_seen_in IS 'File of the first snapshot showing the record in this stage.';
