@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
           f"duckdb {duckdb.__version__}")
     print(f"input: scale {args.scale}, {args.months} months, {size_mb:,.0f} MiB of CSV, generated in {gen_s:.1f}s; "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(rows.items())) + " rows")
-    print(f"\n| run | wall s | peak RSS MiB | " + " | ".join(sorted(cold)) + " |")
+    print("\n| run | wall s | peak RSS MiB | " + " | ".join(sorted(cold)) + " |")
     print("|---|---|---|" + "---|" * len(cold))
     for name, wall, rss, st in (("full (cold)", cold_wall, cold_rss, cold), ("nightly, no new files", warm_wall, warm_rss, warm)):
         print(f"| {name} | {wall:.1f} | {rss:,.0f} | " + " | ".join(f"{st.get(k, 0):.1f}" for k in sorted(cold)) + " |")

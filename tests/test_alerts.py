@@ -15,7 +15,7 @@ import pytest
 from pipelines import settings
 from pipelines.alerts import record_run_failures
 from pipelines.cli import main
-from tests.conftest import run_funnel_job, write_export
+from tests.conftest import write_export
 
 
 class _Hook(BaseHTTPRequestHandler):
