@@ -51,7 +51,7 @@ def value_channel(cfg: FunnelConfig, value) -> tuple[str, str, bool]:
     return (m[0], m[1], True) if m else (cfg.channels.fallback_channel, "unmapped", False)
 
 
-def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str = "Asia/Tokyo") -> dict[str, int]:
+def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) -> dict[str, int]:
     """Write staging.channel_lookup, deal_stage_map, lifecycle_map, channels, run_settings."""
     rows = []
     for k in con.execute("SELECT DISTINCT lead_source, utm_source, utm_medium, utm_campaign FROM raw.leads").fetchall():

@@ -37,15 +37,19 @@ def failures_of(events) -> list[Failure]:
     for event in events:
         if event.event_type != dg.DagsterEventType.STEP_FAILURE:
             continue
-        data = event.event_specific_data
-        user = getattr(data, "user_failure_data", None)
-        if user is not None and user.description:
-            message = user.description
-        else:
-            err = data.error
-            message = (err.cause.message if err.cause else err.message) if err else "step failed"
-        out.append(Failure(event.step_key, step_assets().get(event.step_key), message.strip()))
+        out.append(Failure(event.step_key, step_assets().get(event.step_key), failure_message(event).strip()))
     return out
+
+
+def failure_message(event) -> str:
+    """What a failed step says: its dg.Failure description (the file, the problem and what to
+    do) when it raised one, else the error's message."""
+    data = event.event_specific_data
+    user = getattr(data, "user_failure_data", None)
+    if user is not None and user.description:
+        return user.description
+    err = data.error
+    return (err.cause.message if err.cause else err.message) if err else "step failed"
 
 
 def step_assets() -> dict[str, str]:
@@ -94,8 +98,10 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
     recorded = []
     # The same connection settings as the run's (DuckDB refuses a second configuration of an
     # open file in one process); it waits and retries while another run holds the lock.
+    from assets.ingest import prepare_working_database  # already imported wherever a run was defined
+
     with FunnelResource(warehouse_path=str(warehouse_path)).connect() as con:
-        con.execute(OPS_TABLES_SQL.read_text(encoding="utf-8"))
+        prepare_working_database(con)
         for failure in failures:
             new = con.execute(
                 "INSERT INTO ops.alerts (run_id, step_key, job_name, asset_key, error, raised_at) "
@@ -114,7 +120,6 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
     return recorded
 
 
-OPS_TABLES_SQL = settings.PROJECT_ROOT / "assets" / "sql" / "ops_tables.sql"
 
 
 def _warehouse_of(run: dg.DagsterRun, default: str) -> str:

@@ -133,17 +133,10 @@ def _progress_line(entry) -> tuple | None:
         status = "pass" if ev.passed else ("WARN" if ev.severity == dg.AssetCheckSeverity.WARN else "FAIL")
         return (False, f"  check   {ev.check_name:52} {status}")
     if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-        return (True, f"  FAILED  {event.step_key}\n{_failure_message(event).strip()}")
+        from pipelines.alerts import failure_message
+
+        return (True, f"  FAILED  {event.step_key}\n{failure_message(event).strip()}")
     return None
-
-
-def _failure_message(event) -> str:
-    data = event.event_specific_data
-    user = getattr(data, "user_failure_data", None)
-    if user is not None and user.description:
-        return user.description
-    err = data.error
-    return err.cause.message if err.cause else err.message
 
 
 def _failures(result) -> list[str]:
