@@ -2,7 +2,8 @@
 
     funnel run [--inbox DIR] [--warehouse PATH] [--config DIR]
     funnel status [--inbox DIR] [--warehouse PATH] [--config DIR]
-    funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM]
+    funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM] [--scale X | --workload large]
+                    [--ga4-rows N] [--leads N] [--deals N] [--spend-rows N]
     funnel docs [--out docs/metrics.md]
 """
 
@@ -192,10 +193,10 @@ def status(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from pipelines.generate import generate_sample_exports
+    from pipelines.generate import generate_sample_exports, size_arguments
 
     written = generate_sample_exports(Path(args.out), months=args.months, seed=args.seed,
-                                      end_month=args.end_month, scale=args.scale)
+                                      end_month=args.end_month, **size_arguments(args, args.scale))
     for source, paths in written.items():
         print(f"{source:14} {len(paths):3} files in {Path(args.out) / source}")
     return 0
@@ -221,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     p_gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p_gen.add_argument("--end-month", help="last month, YYYY-MM (default: last month)")
     p_gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
+    from pipelines.generate import add_size_arguments
+
+    add_size_arguments(p_gen)
     p_gen.set_defaults(func=generate)
     p_status = sub.add_parser("status", help="last runs, each source's newest file and freshness, what is loaded, "
                               "failing checks")

@@ -360,6 +360,48 @@ def _snapshot_months(months: int, count: int, literal: tuple[int, ...] | None) -
     return sorted(set(picks))
 
 
+def _ga4_replicas(rows: float, day_factor: np.ndarray, email_factor: np.ndarray, scale: float,
+                  n_days: int) -> int:
+    """Landing-page variants per page that give about `rows` GA4 rows: a page's traffic
+    split over r variants fills r * sum(1 - exp(-lambda / r)) day cells on average
+    (lambda as in the generator below, without its noise)."""
+    base = np.array([b for *_, pages, _s in GA4_COMBOS for _p, b in pages])
+    email = np.array([c[3] == "Email" for c in GA4_COMBOS for _ in c[4]])
+    start = np.array([c[5] for c in GA4_COMBOS for _ in c[4]])
+    lam = day_factor[:, None] * base[None, :] * scale
+    lam[:, email] *= email_factor[:, None]
+    lam *= np.arange(n_days)[:, None] >= (start * n_days)[None, :]
+    if rows >= lam.sum():
+        raise ValueError(f"{rows:,.0f} GA4 rows is more than the sessions of scale {scale:g}: raise scale")
+    lo, hi = 1, 2
+    while hi * (1 - np.exp(-lam / hi)).sum() < rows:
+        lo, hi = hi, hi * 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if mid * (1 - np.exp(-lam / mid)).sum() < rows else (lo, mid)
+    return lo
+
+
+def _ad_group_rows(rng: np.random.Generator, ads: pd.DataFrame, days: np.ndarray,
+                   rows: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Exactly `rows` ad spend rows: each campaign's day split evenly over k ad groups
+    (campaign "<name>/ag01".., cost and counts divided in whole units), then rows
+    left out at random. Also returns the day index of each row."""
+    k = max(1, -(-rows // max(len(ads), 1)))
+    if rows < 0 or len(ads) * k < rows:
+        raise ValueError(f"cannot make {rows:,} ad spend rows from {len(ads):,}")
+    rep = np.repeat(np.arange(len(ads)), k)
+    group = np.tile(np.arange(k), len(ads))
+    out = ads.iloc[rep].reset_index(drop=True)
+    if k > 1:
+        out["campaign"] = out["campaign"] + np.array([f"/ag{g + 1:02d}" for g in range(k)], dtype=object)[group]
+        for col in ("cost", "impressions", "clicks"):
+            v = out[col].to_numpy(np.int64)
+            out[col] = v // k + (group < v % k)
+    keep = np.sort(rng.choice(len(out), size=rows, replace=False))
+    return out.iloc[keep].reset_index(drop=True), days[rep][keep]
+
+
 # --------------------------------------------------------------------------
 # The generator
 # --------------------------------------------------------------------------
@@ -370,8 +412,19 @@ def generate_sample_exports(
     seed: int = 7,
     end_month: str | None = None,
     scale: float = 1.0,
+    *,
+    ga4_rows: int | None = None,
+    leads: int | None = None,
+    deals: int | None = None,
+    spend_rows: int | None = None,
 ) -> dict[str, list[Path]]:
     """Writes out_dir/{ga4_sessions,leads,deals,spend}/*.csv; returns the paths written per source.
+
+    Volumes follow `scale`, unless given as exact counts: `ga4_rows` GA4 rows
+    (landing-page variants are added, then rows left out at random), `leads`
+    distinct leads over all snapshots (left out at random; scale must give at
+    least as many), `deals` distinct deals (beyond those of leads, deals entered
+    in the CRM directly), `spend_rows` spend rows (ad rows split into ad groups).
 
     `end_month` ("YYYY-MM") is the last month of data, inclusive (default: the
     month before this one). The content is a pure function of (months, seed,
@@ -423,7 +476,8 @@ def generate_sample_exports(
     email_factor = 0.25 + 5.0 * send + 2.0 * after1 + 0.8 * after2
 
     # ---- GA4 cells: combo x landing page x replica --------------------------
-    replicas = max(1, int(round(scale)))
+    replicas = max(1, int(round(scale))) if ga4_rows is None else \
+        _ga4_replicas(ga4_rows * 1.03, day_factor, email_factor, scale, n_days)
     cells: list[tuple[int, str, float, str]] = []  # (combo index, landing page, base, base page)
     for ci, (_src, _med, _camp, _grp, pages, _start) in enumerate(GA4_COMBOS):
         for page, base in pages:
@@ -472,6 +526,12 @@ def generate_sample_exports(
     blank_month[rng.choice(months, size=n_blank, replace=False)] = True
 
     rd, rc = np.nonzero(sessions)  # GA4 rows, in date then cell order
+    if ga4_rows is not None:  # exactly `ga4_rows` of them, picked at random
+        if len(rd) < ga4_rows:
+            raise ValueError(f"the GA4 traffic of scale {scale:g} fills only {len(rd):,} rows, "
+                             f"fewer than the {ga4_rows:,} asked for: raise scale")
+        pick = np.sort(rng.choice(len(rd), size=ga4_rows, replace=False))
+        rd, rc = rd[pick], rc[pick]
 
     # ---- leads: web ---------------------------------------------------------
     ld, lc = np.nonzero(leads_cell)
@@ -566,6 +626,14 @@ def generate_sample_exports(
     campaign = np.concatenate(seg_campaign)[order]
     detail = np.concatenate(seg_detail)[order]
     n_leads = len(created)
+    if leads is not None:  # exactly `leads` of them, picked at random
+        if n_leads < leads:
+            raise ValueError(f"scale {scale:g} gives {n_leads:,} leads, fewer than the {leads:,} asked for: "
+                             f"raise scale to about {scale * leads / n_leads * 1.02:.0f}")
+        pick = np.sort(rng.choice(n_leads, size=leads, replace=False))
+        created, ch, utm_src, utm_med, utm_camp, campaign, detail = (
+            a[pick] for a in (created, ch, utm_src, utm_med, utm_camp, campaign, detail))
+        n_leads = leads
 
     # ---- leads: raw source spellings ---------------------------------------
     lead_source = np.empty(n_leads, dtype=object)
@@ -641,8 +709,12 @@ def generate_sample_exports(
     l2 = np.nonzero(second)[0]
     range_end = (last_day + 1) * DAY - 1
     n_lead_deals = int((deal_t[l1] <= range_end).sum() + (deal2_t[l2] <= range_end).sum())
-    n_src = rng.poisson(n_lead_deals * 0.08 / 0.90)
-    n_none = rng.poisson(n_lead_deals * 0.02 / 0.90)
+    if deals is None:
+        n_src = rng.poisson(n_lead_deals * 0.08 / 0.90)
+        n_none = rng.poisson(n_lead_deals * 0.02 / 0.90)
+    else:  # deals beyond those of leads were entered in the CRM directly (80% with a deal source)
+        n_src = int(round(max(0, deals - n_lead_deals) * 0.8))
+        n_none = max(0, deals - n_lead_deals) - n_src
     src_channels = np.array([CH["Partner"], CH["Event"], CH["Outbound"], CH["Direct"], CH["Referral"]])
     src_ch = src_channels[rng.choice(len(src_channels), n_src, p=[0.35, 0.2, 0.25, 0.1, 0.1])]
     day_w = trend * DOW_FACTOR[dow] * holiday
@@ -653,6 +725,8 @@ def generate_sample_exports(
     d_lead = np.concatenate([l1, l2, np.full(n_src + n_none, -1)])
     d_ch = np.concatenate([ch[l1], ch[l2], src_ch, np.full(n_none, UNATTRIBUTED)])
     keep = d_created <= range_end  # deals after the last month are not known yet
+    if deals is not None and keep.sum() > deals:  # more deals from leads than asked for: drop some
+        keep[rng.choice(np.nonzero(keep)[0], int(keep.sum()) - deals, replace=False)] = False
     d_order = np.argsort(d_created[keep], kind="stable")
     d_created, d_lead, d_ch = d_created[keep][d_order], d_lead[keep][d_order], d_ch[keep][d_order]
     n_deals = len(d_created)
@@ -819,6 +893,10 @@ def generate_sample_exports(
         "clicks": clicks[sd, sk],
         "currency": "JPY",
     }, columns=SPEND_COLUMNS)
+    if spend_rows is not None:
+        n_offline = sum(1 for m in range(months) for chan, *_ in OFFLINE_SPEND
+                        if chan != "展示会" or ((start_ord + m) % 12 + 1) in EVENT_MONTHS)
+        ads, sd = _ad_group_rows(rng, ads, sd, spend_rows - n_offline)
     row_year = (d64[sd].astype("datetime64[Y]").astype(np.int64) + 1970)
     end_date = _month_end(end_ord)
     for year in range(start_ord // 12, end_ord // 12 + 1):
@@ -860,6 +938,32 @@ def _company_names(numbers: np.ndarray) -> np.ndarray:
     return np.where(style < 7, a, np.where(style < 9, b, c)).astype(object)
 
 
+# Named workloads of `make bench` (docs/BENCHMARKS.md). Counts are exact; leads and
+# deals are distinct records over all snapshot files (about 2.4 and 2 rows each).
+WORKLOADS: dict[str, dict] = {
+    "small": {"scale": 10.0},
+    "large": {"scale": 103.0, "ga4_rows": 3_000_000, "leads": 1_000_000, "deals": 150_000, "spend_rows": 20_000},
+}
+
+
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), help="a named workload (overrides --scale)")
+    parser.add_argument("--ga4-rows", type=int, help="exact number of GA4 rows")
+    parser.add_argument("--leads", type=int, help="exact number of distinct leads")
+    parser.add_argument("--deals", type=int, help="exact number of distinct deals")
+    parser.add_argument("--spend-rows", type=int, help="exact number of spend rows")
+
+
+def size_arguments(args: argparse.Namespace, scale: float) -> dict:
+    """Keyword arguments of generate_sample_exports from a parser with add_size_arguments:
+    the named workload, then any count given on its own."""
+    sizes = {"scale": scale, **WORKLOADS.get(args.workload or "", {})}
+    for name in ("ga4_rows", "leads", "deals", "spend_rows"):
+        if getattr(args, name) is not None:
+            sizes[name] = getattr(args, name)
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write deterministic sample exports (native profile).")
     parser.add_argument("--out", type=Path, required=True)
@@ -867,8 +971,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--end-month", default=None, help="YYYY-MM, last month of data (inclusive)")
     parser.add_argument("--scale", type=float, default=1.0)
+    add_size_arguments(parser)
     args = parser.parse_args(argv)
-    written = generate_sample_exports(args.out, args.months, args.seed, args.end_month, args.scale)
+    written = generate_sample_exports(args.out, args.months, args.seed, args.end_month,
+                                      **size_arguments(args, args.scale))
     for source, paths in written.items():
         print(f"{source}: {len(paths)} files")
         for path in paths:
