@@ -11,6 +11,7 @@ version of every record (one per snapshot file); staging picks the newest.
 
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +46,7 @@ class FileOutcome:
     profile: str | None = None
     message: str = ""
     quarantined: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # read, parse, validate, load (what was reached)
 
 
 @dataclass
@@ -52,6 +54,15 @@ class SourceLoad:
     loaded: list[FileOutcome] = field(default_factory=list)
     rejected: list[FileOutcome] = field(default_factory=list)
     skipped: int = 0
+    hash_seconds: float = 0.0
+
+    def seconds(self) -> dict[str, float]:
+        """Time spent per ingest stage over the files of this load (for `funnel bench`)."""
+        total = {"hash": self.hash_seconds, "read": 0.0, "parse": 0.0, "validate": 0.0, "load": 0.0}
+        for outcome in self.loaded + self.rejected:
+            for stage, sec in outcome.seconds.items():
+                total[stage] += sec
+        return {stage: round(sec, 3) for stage, sec in total.items()}
 
 
 def prepare_working_database(con: duckdb.DuckDBPyConnection) -> None:
@@ -271,6 +282,14 @@ def load_file(
                    file_modified_at=modified, profile=None, encoding=None, rows_read=0, rows_skipped=None,
                    header_line=None, run_id=run_id, loaded_at=now)
     problems: list[dict] = []
+    seconds: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now_ = time.perf_counter()
+        seconds[stage] = now_ - clock[0]
+        clock[0] = now_
+
     try:
         if stat.st_size == 0:
             raise FileRejected("is empty (0 bytes)")
@@ -293,17 +312,20 @@ def load_file(
         if rows_read == 0:
             raise FileRejected("has a header but no data rows")
         present = set(incoming.column_names) - {"_source_row"}
+        lap("read")
         con.register("incoming", incoming)
         try:
             select, params = parse_sql(spec, present, tz, match.source.formats)
             con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + select, params or None)
         finally:
             con.unregister("incoming")
+        lap("parse")
         frame = con.sql("SELECT * FROM parsed").df()
         try:
             spec.pandera_schema(present, latest).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as err:
             problems = pandera_problems(spec, frame, err)
+        lap("validate")
         whole = [p for p in problems if p["row_number"] is None]
         bad_rows = sorted({p["row_number"] for p in problems if p["row_number"] is not None})
         if whole:
@@ -337,7 +359,9 @@ def load_file(
             message = (f"{label}: {len(bad_rows):,} of {rows_read:,} rows quarantined "
                        f"(quarantine.{spec.name}), the rest loaded\n" + describe(label, problems))
             _write_problems_csv(problems_dir, spec.name, file_name, problems)
-        return FileOutcome(file_name, "loaded", rows_read - len(bad_rows), profile_name, message, len(bad_rows))
+        lap("load")
+        return FileOutcome(file_name, "loaded", rows_read - len(bad_rows), profile_name, message, len(bad_rows),
+                           seconds)
     except OSError as exc:  # vanished, unreadable, a disk error: refused like a bad file, nothing written
         return _refuse(con, spec, FileRejected(f"cannot be read: {exc.strerror or exc}"), label, log_row,
                        profile_name, encoding, rows_read, now, problems_dir)
@@ -417,12 +441,14 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
     }
     result = SourceLoad()
     pending = []
+    start = time.perf_counter()
     for path in inbox_files(inbox_dir, spec.name):
         digest = sha256_of(path)
         if digest in loaded:
             result.skipped += 1
         else:
             pending.append((path, digest))
+    result.hash_seconds = time.perf_counter() - start
     for i, (path, digest) in enumerate(pending, 1):
         file_name = path.relative_to(inbox_dir).as_posix()
         if digest in loaded:  # a copy of a file loaded earlier in this run
@@ -511,6 +537,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             "files_already_loaded": result.skipped,
             "rows_loaded": sum(o.rows for o in result.loaded),
             "rows_quarantined": rows_quarantined,
+            "seconds": dg.MetadataValue.json(result.seconds()),
             **table,
             "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
                                          "|---|---|---|---|---|\n" + files_md)
