@@ -1,0 +1,260 @@
+"""What an analyst would write: the core marts from the inbox CSVs with plain pandas.
+
+    python -m pipelines.baselines.pandas_baseline --inbox DIR --lookups DIR --out FILE.pickle
+
+Reads every export file whole (only the columns it needs), newest file last, keeps
+the newest row per lead / deal / GA4 key / spend key, maps raw values through the
+lookup CSVs of `lookups.py` and groups by month and channel. Money is Decimal.
+Writes a pickle of {mart name: DataFrame}. No validation, no Dagster.
+"""
+
+import argparse
+import pickle
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CENT = Decimal("0.01")
+TIMESTAMP_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
+
+
+def text(s: pd.Series) -> pd.Series:
+    s = s.str.replace("\u3000", " ").str.strip(" ")
+    return s.mask(s == "")
+
+
+def timestamps(s: pd.Series, tz: str) -> pd.Series:
+    """Local timestamps from the formats the exports use; +09:00 style offsets converted to tz."""
+    s = text(s)
+    out = pd.to_datetime(s, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    offset = out.isna() & s.str.contains(r"[+-]\d\d:\d\d$", na=False)
+    if offset.any():
+        out[offset] = (pd.to_datetime(s[offset], format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+                       .dt.tz_convert(tz).dt.tz_localize(None))
+    for fmt in TIMESTAMP_FORMATS:
+        left = out.isna() & s.notna()
+        if not left.any():
+            break
+        out[left] = pd.to_datetime(s[left], format=fmt, errors="coerce")
+    return out
+
+
+def yen(s: pd.Series) -> pd.Series:
+    return text(s).str.replace(r"[¥,円]", "", regex=True).map(lambda v: Decimal(v) if isinstance(v, str) else None)
+
+
+def month(s: pd.Series) -> pd.Series:
+    return s.dt.to_period("M").dt.to_timestamp()
+
+
+def read_source(inbox: Path, source: str, columns: list[str], tz: str) -> pd.DataFrame:
+    """All files of a source, oldest first, with their order and local file time."""
+    paths = sorted((inbox / source).glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+    frames = []
+    for order, path in enumerate(paths):
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c in columns)
+        df["file_order"] = order
+        df["file_local"] = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC").tz_convert(tz).tz_localize(None)
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    for col in columns:
+        if col not in df:
+            df[col] = ""
+    return df
+
+
+def rate(n: pd.Series, d: pd.Series) -> pd.Series:
+    return (n / d.where(d != 0)).astype(float)
+
+
+def per(amounts: pd.Series, units: pd.Series) -> list:
+    return [None if a is None or pd.isna(u) or u == 0 else (a / int(u)).quantize(CENT, ROUND_HALF_UP)
+            for a, u in zip(amounts, units)]
+
+
+def decimal_sum(s: pd.Series) -> Decimal:
+    return sum((v for v in s if isinstance(v, Decimal)), Decimal(0))
+
+
+def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
+    settings = pd.read_csv(lookups / "run_settings.csv").iloc[0]
+    tz, mql_rank, mql_score = settings["timezone"], int(settings["mql_stage_rank"]), settings["mql_score_threshold"]
+    lookup = pd.read_csv(lookups / "channel_lookup.csv", dtype=str, keep_default_na=False, na_values=[""])
+    keys = ["k1", "k2", "k3", "k4"]
+    lifecycle_rank = pd.read_csv(lookups / "lifecycle_map.csv", dtype={"raw_value": str}).set_index("raw_value")["stage_rank"]
+    outcome_of = pd.read_csv(lookups / "deal_stage_map.csv", dtype=str).set_index("raw_value")["outcome"]
+
+    # leads: newest version, first time seen at MQL / SQL, channel
+    leads = read_source(inbox, "leads", ["lead_id", "created_at", "lead_source", "utm_source", "utm_medium",
+                                         "utm_campaign", "lifecycle_stage", "lead_score", "mql_at", "sql_at",
+                                         "updated_at"], tz)
+    for col in ["lead_id", "lead_source", "utm_source", "utm_medium", "utm_campaign", "lifecycle_stage"]:
+        leads[col] = text(leads[col])
+    for col in ["created_at", "mql_at", "sql_at", "updated_at"]:
+        leads[col] = timestamps(leads[col], tz)
+    leads["lead_score"] = pd.to_numeric(text(leads["lead_score"]), errors="coerce")
+    leads["lifecycle_rank"] = leads["lifecycle_stage"].map(lifecycle_rank).fillna(1)
+    seen = leads["updated_at"].fillna(leads["file_local"])
+    history = pd.DataFrame({
+        "first_seen_mql_at": seen.where(leads["lifecycle_rank"] >= mql_rank).groupby(leads["lead_id"]).min(),
+        "first_seen_sql_at": seen.where(leads["lifecycle_rank"] >= 3).groupby(leads["lead_id"]).min(),
+    })
+    leads = leads.sort_values("file_order", kind="stable").drop_duplicates("lead_id", keep="last")
+    leads = leads.join(history, on="lead_id")
+    leads = leads.merge(lookup[lookup["kind"] == "lead"][keys + ["channel"]],
+                        left_on=["lead_source", "utm_source", "utm_medium", "utm_campaign"], right_on=keys)
+
+    # deals: newest version, outcome, close day, channel
+    deals = read_source(inbox, "deals", ["deal_id", "created_at", "stage", "lead_id", "deal_source", "amount",
+                                         "close_date", "updated_at"], tz)
+    for col in ["deal_id", "stage", "lead_id", "deal_source"]:
+        deals[col] = text(deals[col])
+    for col in ["created_at", "close_date", "updated_at"]:
+        deals[col] = timestamps(deals[col], tz)
+    deals["close_date"] = deals["close_date"].dt.normalize()
+    deals["outcome"] = deals["stage"].map(outcome_of).fillna("unknown")
+    deals["amount"] = yen(deals["amount"])
+    first_seen = (deals["updated_at"].fillna(deals["file_local"])
+                  .groupby([deals["deal_id"], deals["outcome"]]).min().rename("first_seen_at"))
+    deals = deals.sort_values("file_order", kind="stable").drop_duplicates("deal_id", keep="last")
+    deals = deals.join(first_seen, on=["deal_id", "outcome"])
+    closed = deals["outcome"].isin(["won", "lost"])
+    deals["closed_on"] = (deals["close_date"].fillna(deals["first_seen_at"].dt.normalize())
+                          .fillna(deals["created_at"].dt.normalize()).where(closed))
+    lead_channel = leads.set_index("lead_id")["channel"]
+    deals["lead_linked"] = deals["lead_id"].isin(lead_channel.index)
+    source_channel = deals["deal_source"].map(lookup[lookup["kind"] == "deal"].set_index("k1")["channel"])
+    deals["channel"] = np.where(deals["lead_linked"], deals["lead_id"].map(lead_channel),
+                                np.where(deals["deal_source"].notna(), source_channel, "Unattributed"))
+    won_deals = deals[deals["outcome"] == "won"]
+
+    # each lead's funnel
+    linked = deals[deals["lead_linked"]]
+    funnel = leads.join(pd.DataFrame({
+        "first_opportunity_at": linked.groupby("lead_id")["created_at"].min(),
+        "won_deals": linked["outcome"].eq("won").groupby(linked["lead_id"]).sum(),
+        "won_revenue": won_deals[won_deals["lead_linked"]].groupby("lead_id")["amount"].agg(decimal_sum),
+    }), on="lead_id")
+    funnel["won"] = funnel["won_deals"].fillna(0) > 0
+    funnel["won_revenue"] = funnel["won_revenue"].map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
+    funnel["reached_opportunity"] = funnel["first_opportunity_at"].notna() | (funnel["lifecycle_rank"] >= 4)
+    funnel["reached_sql"] = (funnel["reached_opportunity"] | funnel["sql_at"].notna()
+                             | funnel["first_seen_sql_at"].notna() | (funnel["lifecycle_rank"] >= 3))
+    first_opp = funnel["first_opportunity_at"]
+    sql_date = (funnel["sql_at"].fillna(funnel["first_seen_sql_at"]).fillna(first_opp)
+                .fillna(funnel["updated_at"]).fillna(funnel["created_at"]))
+    sql_date = sql_date.where(first_opp.isna() | (sql_date <= first_opp), first_opp)
+    funnel["sql_date"] = sql_date.where(sql_date >= funnel["created_at"], funnel["created_at"]).where(funnel["reached_sql"])
+    funnel["reached_mql"] = (funnel["reached_sql"] | funnel["mql_at"].notna() | funnel["first_seen_mql_at"].notna()
+                             | (funnel["lifecycle_rank"] >= mql_rank)
+                             | (funnel["lead_score"] >= mql_score).fillna(False))
+    mql_date = (funnel["mql_at"].fillna(funnel["first_seen_mql_at"]).fillna(funnel["sql_date"])
+                .fillna(funnel["updated_at"]).fillna(funnel["created_at"]))
+    mql_date = mql_date.where(funnel["sql_date"].isna() | (mql_date <= funnel["sql_date"]), funnel["sql_date"])
+    funnel["mql_date"] = mql_date.where(mql_date >= funnel["created_at"], funnel["created_at"]).where(funnel["reached_mql"])
+
+    # GA4 sessions: rows of the newest file holding each dimension key
+    ga4 = read_source(inbox, "ga4_sessions", ["date", "session_source", "session_medium", "session_campaign",
+                                              "session_default_channel_group", "landing_page", "sessions"], tz)
+    dims = ["session_source", "session_medium", "session_campaign", "session_default_channel_group", "landing_page"]
+    for col in dims:
+        ga4[col] = text(ga4[col])
+    ga4["date"] = timestamps(ga4["date"], tz).dt.normalize()
+    ga4["sessions"] = text(ga4["sessions"]).astype("int64")
+    ga4 = ga4[ga4["file_order"] == ga4.groupby(["date", *dims], dropna=False)["file_order"].transform("max")]
+    ga4 = ga4.merge(lookup[lookup["kind"] == "ga4_session"][keys + ["channel"]], left_on=dims[:4], right_on=keys)
+
+    # spend: rows of the newest file holding each (day or month, raw channel, campaign)
+    spend = read_source(inbox, "spend", ["date", "channel", "campaign", "cost"], tz)
+    spend["raw_channel"], spend["campaign"], spend["cost"] = text(spend["channel"]), text(spend["campaign"]), yen(spend["cost"])
+    day = timestamps(spend["date"], tz)
+    spend["daily"] = day.notna()
+    spend["date"] = day.fillna(pd.to_datetime(text(spend["date"]), format="%Y-%m", errors="coerce")).dt.normalize()
+    spend = spend[spend["file_order"] == spend.groupby(["date", "daily", "raw_channel", "campaign"], dropna=False)[
+        "file_order"].transform("max")]
+    spend["channel"] = spend["raw_channel"].map(lookup[lookup["kind"] == "spend"].set_index("k1")["channel"])
+    spend["period_start"] = month(spend["date"])
+
+    # channel_funnel
+    mqls, sqls = funnel[funnel["reached_mql"]], funnel[funnel["reached_sql"]]
+    by = ["period_start", "channel"]
+    counts = pd.concat({
+        "sessions": ga4.groupby([month(ga4["date"]).rename("period_start"), "channel"])["sessions"].sum(),
+        "leads": funnel.groupby([month(funnel["created_at"]).rename("period_start"), "channel"]).size(),
+        "mqls": mqls.groupby([month(mqls["mql_date"]).rename("period_start"), "channel"]).size(),
+        "sqls": sqls.groupby([month(sqls["sql_date"]).rename("period_start"), "channel"]).size(),
+        "opportunities": deals.groupby([month(deals["created_at"]).rename("period_start"), "channel"]).size(),
+        "wins": won_deals.groupby([month(won_deals["closed_on"]).rename("period_start"), "channel"]).size(),
+        "spend_rows": spend.groupby(by).size(),
+    }, axis=1)
+    revenue = won_deals.groupby([month(won_deals["closed_on"]).rename("period_start"), "channel"])["amount"].agg(decimal_sum)
+    months = pd.date_range(counts.index.get_level_values(0).min(), counts.index.get_level_values(0).max(), freq="MS")
+    grid = pd.MultiIndex.from_product([months, sorted(counts.index.get_level_values(1).unique())], names=by)
+    cf = counts.reindex(grid).fillna(0).astype("int64").drop(columns="spend_rows")
+    cf["revenue"] = revenue.reindex(grid).map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
+    cf["session_to_lead_rate"] = rate(cf["leads"], cf["sessions"])
+    cf["lead_to_mql_rate"] = rate(cf["mqls"], cf["leads"])
+    cf["mql_to_sql_rate"] = rate(cf["sqls"], cf["mqls"])
+    cf["sql_to_opportunity_rate"] = rate(cf["opportunities"], cf["sqls"])
+    cf["opportunity_to_win_rate"] = rate(cf["wins"], cf["opportunities"])
+
+    # channel_roi
+    roi = cf[["leads", "mqls", "opportunities", "wins", "revenue"]].copy()
+    spent = spend.groupby(by)["cost"].agg(decimal_sum).reindex(grid)
+    roi.insert(0, "spend", spent.map(lambda v: v if isinstance(v, Decimal) else Decimal(0)))
+    spent = spent.map(lambda v: v if isinstance(v, Decimal) else None)
+    roi["cpa"] = per(spent, roi["leads"])
+    roi["cost_per_mql"] = per(spent, roi["mqls"])
+    roi["cost_per_opportunity"] = per(spent, roi["opportunities"])
+    roi["cac"] = per(spent, roi["wins"])
+    roi["roas"] = [None if s is None or s == 0 else float(r) / float(s) for r, s in zip(roi["revenue"], spent)]
+    roi["roi"] = [None if s is None or s == 0 else float(r - s) / float(s) for r, s in zip(roi["revenue"], spent)]
+
+    # lead_cohort_funnel
+    cohort = funnel.assign(cohort_start=month(funnel["created_at"])).groupby(["cohort_start", "channel"]).agg(
+        leads=("lead_id", "size"), reached_mql=("reached_mql", "sum"), reached_sql=("reached_sql", "sum"),
+        reached_opportunity=("reached_opportunity", "sum"), won=("won", "sum"), revenue=("won_revenue", decimal_sum))
+    cohort["lead_to_mql_rate"] = rate(cohort["reached_mql"], cohort["leads"])
+    cohort["mql_to_sql_rate"] = rate(cohort["reached_sql"], cohort["reached_mql"])
+    cohort["sql_to_opportunity_rate"] = rate(cohort["reached_opportunity"], cohort["reached_sql"])
+    cohort["opportunity_to_win_rate"] = rate(cohort["won"], cohort["reached_opportunity"])
+    cohort["lead_to_win_rate"] = rate(cohort["won"], cohort["leads"])
+
+    # mql_to_sql
+    days = (mqls["sql_date"] - mqls["mql_date"]).dt.total_seconds() / 86400
+    m2s = mqls.assign(period_start=month(mqls["mql_date"]), days=days.where(mqls["reached_sql"])).groupby(by).agg(
+        mqls=("lead_id", "size"), became_sql=("reached_sql", "sum"), median_days_mql_to_sql=("days", "median"))
+    m2s["mql_to_sql_rate"] = rate(m2s["became_sql"], m2s["mqls"])
+
+    # deal_to_win
+    closed_deals = deals[closed].assign(period_start=month(deals.loc[closed, "closed_on"]))
+    is_won = closed_deals["outcome"] == "won"
+    closed_deals["won_amount"] = closed_deals["amount"].where(is_won)
+    closed_deals["days"] = ((closed_deals["closed_on"] - closed_deals["created_at"]).dt.total_seconds() / 86400).where(is_won)
+    d2w = closed_deals.assign(is_won=is_won, is_lost=closed_deals["outcome"] == "lost").groupby(by).agg(
+        won=("is_won", "sum"), lost=("is_lost", "sum"), revenue=("won_amount", decimal_sum),
+        median_days_to_close=("days", "median"))
+    d2w["win_rate"] = rate(d2w["won"], d2w["won"] + d2w["lost"])
+    d2w["avg_deal_size"] = per(d2w["revenue"], d2w["won"])
+
+    return {name: df.reset_index() for name, df in (
+        ("channel_funnel", cf), ("channel_roi", roi), ("lead_cohort_funnel", cohort), ("mql_to_sql", m2s),
+        ("deal_to_win", d2w))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inbox", type=Path, required=True)
+    parser.add_argument("--lookups", type=Path, required=True, help="folder of pipelines.baselines.lookups CSVs")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    marts = compute_marts(args.inbox, args.lookups)
+    with args.out.open("wb") as f:
+        pickle.dump(marts, f)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
