@@ -36,7 +36,9 @@ ui: $(STAMP)
 clean:
 	rm -rf data/inbox data/warehouse data/dagster
 
-## make bench: time a full run and a nightly re-run on generated exports (SCALE=10 by default)
-SCALE ?= 10
+## make bench: time a full run, the floor and pandas baselines and a nightly run on generated exports
+## (docs/BENCHMARKS.md). WORKLOAD=large (default: 3M GA4 rows, 1M leads) or small; SCALE=x instead of a workload.
+WORKLOAD ?= large
+SCALE ?=
 bench: $(STAMP)
-	$(BIN)/funnel bench --scale $(SCALE)
+	$(BIN)/funnel bench --workload $(WORKLOAD) $(if $(SCALE),--scale $(SCALE))

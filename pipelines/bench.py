@@ -1,13 +1,28 @@
-"""`funnel bench`: time a full pipeline run on generated exports of a given scale.
+"""`funnel bench`: time the pipeline against two baselines on generated exports (issue 7).
 
-Measures, for one cold run (`funnel run` in a fresh process on an empty
-warehouse) and one nightly re-run with no new files: wall time from process
-start to published file, peak resident memory of that process, and the time
-and throughput of each stage, read back from the run's Dagster event log.
-No test asserts any of these numbers; they are printed for docs/BENCHMARKS.md.
+    funnel bench [--workload large|small] [--scale X] [--out data/bench] [--no-pandas]
+
+1. Generates the workload's exports (pipelines/generate.py: WORKLOADS).
+2. Full run: `funnel run` in a fresh process on an empty warehouse; wall time from
+   process start to published file, the process's peak RSS (wait4), and the time and
+   rows per second of each stage, read back from the run's Dagster event log (the
+   ingest assets record their read / parse / validate / load seconds as metadata).
+3. Baselines on the same files, each in its own process: the floor (one bare DuckDB
+   SQL script, pipelines/baselines/floor.sql) and an analyst's pandas script. Both
+   take the value mappings as lookup CSVs built from the configuration by our own
+   code first (timed on its own line). Their marts must equal the published ones
+   (counts and money exactly): a mismatch ends the benchmark with exit status 1,
+   naming table, row and column.
+4. Nightly run: one more day of exports is dropped into the inbox (a GA4 day, a day
+   of new and changed leads and deals, a day of ad spend) and `funnel run` runs again
+   on the same warehouse. The floor recomputes everything from the files and must
+   match again.
+
+No test asserts any of these numbers; they go into docs/BENCHMARKS.md.
 """
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -15,95 +30,318 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-STAGES = {"raw": "read+validate+load", "staging": "staging", "ops": "staging", "marts": "marts",
-          "published": "publish"}
+from pipelines import settings
+
+STAGE_OF_PREFIX = {"raw": "ingest", "staging": "staging", "ops": "staging", "marts": "marts", "published": "publish"}
+INGEST_STAGES = ("hash", "read", "parse", "validate", "load")
+STAGE_ORDER = ("hash", "read", "parse", "validate", "load", "ingest other", "staging", "marts", "checks",
+               "GX suites", "publish", "outside steps")
+# What each stage's rows are: the rows it reads.
+STAGE_ROWS = {"read": "input", "parse": "input", "validate": "input", "load": "input",
+              "staging": "raw", "marts": "staging", "checks": "marts", "GX suites": "marts", "publish": "published"}
+TARGET_FLOOR_RATIO, TARGET_RSS_MIB, TARGET_NIGHTLY_SHARE = 2.0, 2048, 0.15
+END_MONTH = "2026-09"
+JST = 9  # hours: file times of the generated exports are 06:00 Asia/Tokyo
 
 
-def _run(inbox: Path, warehouse: Path, home: Path) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, run id) of one `funnel run` in its own process."""
-    env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
-    log = home / "last_run.log"
+def _measure(args: list[str], log: Path, env: dict | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one command in its own process; its output goes to `log`."""
     start = time.perf_counter()
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox),
-                                 "--warehouse", str(warehouse)], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.PROJECT_ROOT)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS (KiB on Linux)
     wall = time.perf_counter() - start
-    text = log.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.stderr.write(text)
-        raise SystemExit("benchmark run failed")
-    run_id = next(line.split()[1] for line in text.splitlines() if line.startswith("run ") and "succeeded" in line)
-    return wall, usage.ru_maxrss / 1024, run_id
+        sys.stderr.write(log.read_text())
+        raise SystemExit(f"benchmark step failed: {' '.join(args)} (output above and in {log})")
+    return wall, usage.ru_maxrss / 1024
 
 
-def _stage_seconds(home: Path, run_id: str) -> dict[str, float]:
+def _pipeline_run(inbox: Path, warehouse: Path, home: Path, name: str) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, run id) of one `funnel run` in its own process."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
+    log = home / f"{name}.log"
+    wall, rss = _measure([sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox),
+                          "--warehouse", str(warehouse)], log, env)
+    run_id = next(line.split()[1] for line in log.read_text().splitlines()
+                  if line.startswith("run ") and "succeeded" in line)
+    return wall, rss, run_id
+
+
+def stage_figures(home: Path, run_id: str, wall: float) -> tuple[dict[str, float], dict[str, int]]:
+    """Seconds per stage and the rows each stage reads, from the run's event log."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         entries = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.step_key]
-    # A step that only evaluates checks is a check step (an ingest asset evaluates its own
-    # checks too, but it is a load step); the expectation suites are shown on their own.
-    materializing = {e.dagster_event.step_key for e in entries
-                     if e.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION}
-    check_steps = {e.dagster_event.step_key for e in entries
-                   if e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION} - materializing
-    starts, totals = {}, defaultdict(float)
-    for entry in entries:
-        ev = entry.dagster_event
+    materialized = defaultdict(list)  # step key -> metadata of its materializations
+    checking = set()
+    for e in entries:
+        ev = e.dagster_event
+        if ev.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialized[ev.step_key].append({k: v.value for k, v in ev.event_specific_data.materialization.metadata.items()})
+        elif ev.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            checking.add(ev.step_key)
+    seconds: dict[str, float] = defaultdict(float)
+    rows: dict[str, int] = defaultdict(int)
+    starts, in_steps = {}, 0.0
+    for e in entries:
+        ev, key = e.dagster_event, e.dagster_event.step_key
         if ev.event_type == dg.DagsterEventType.STEP_START:
-            starts[ev.step_key] = entry.timestamp
+            starts[key] = e.timestamp
         elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            stage = STAGES.get(ev.step_key.split("__")[0], "other")
-            if ev.step_key in check_steps:
-                stage = "GX suites" if ev.step_key.endswith("_expectation_suite") else "checks"
-            totals[stage] += entry.timestamp - starts.pop(ev.step_key, entry.timestamp)
-    return dict(totals)
+            took = e.timestamp - starts.pop(key, e.timestamp)
+            in_steps += took
+            stage = STAGE_OF_PREFIX.get(key.split("__")[0], "other")
+            if key in checking and key not in materialized:  # a step that only evaluates checks
+                stage = "GX suites" if key.endswith("_expectation_suite") else "checks"
+            if stage == "ingest":
+                split = materialized[key][0].get("seconds", {}) if materialized[key] else {}
+                for part in INGEST_STAGES:
+                    seconds[part] += split.get(part, 0.0)
+                seconds["ingest other"] += took - sum(split.get(part, 0.0) for part in INGEST_STAGES)
+            else:
+                seconds[stage] += took
+    seconds["outside steps"] = wall - in_steps  # process start-up, Dagster's own work, exit
+    for key, metas in materialized.items():
+        prefix = key.split("__")[0]
+        for md in metas:
+            count = md.get("dagster/row_count", 0)
+            if prefix == "raw":
+                rows["input"] += md.get("rows_loaded", 0) + md.get("rows_quarantined", 0)
+                rows["raw"] += count
+            elif prefix in ("staging", "ops"):
+                rows["staging"] += count
+            elif prefix == "marts":
+                rows["marts"] += count
+            elif prefix == "published":
+                rows["published"] += sum(md.get("tables", {}).values())
+    return dict(seconds), dict(rows)
+
+
+def add_next_day(inbox: Path) -> dict[str, int]:
+    """The exports of one more day, as the nightly run finds them in the inbox: the GA4 rows
+    of the day after the newest GA4 day, a lead list of that day's new leads and of leads
+    changed that day (leads still at lifecycle `lead` become MQLs), a deal list of the
+    day's new and changed deals, and the day's ad spend. Built from the newest day of the
+    existing files, shifted by one day. Returns rows written per source."""
+    from pipelines.baselines.pandas_baseline import timestamps
+
+    def newest(source: str) -> pd.DataFrame:
+        path = max((inbox / source).glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+    def ts_text(s: pd.Series) -> pd.Series:
+        return s.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+
+    ga4 = newest("ga4_sessions")
+    last = max(date.fromisoformat(d) for d in ga4["date"])
+    day = last + timedelta(days=1)
+    one_day = pd.Timedelta(days=1)
+    written = {}
+
+    written["ga4_sessions"] = _write_day(ga4[ga4["date"] == last.isoformat()].assign(date=day.isoformat()),
+                                         inbox / "ga4_sessions" / f"ga4_sessions_{day}.csv", day)
+
+    leads = newest("leads")
+    created, updated = timestamps(leads["created_at"], "Asia/Tokyo"), timestamps(leads["updated_at"], "Asia/Tokyo")
+    new = leads[created.dt.date == last].copy()
+    width = len(leads["lead_id"].iloc[0]) - 1
+    first = max(int(i[1:]) for i in leads["lead_id"]) + 1
+    new["lead_id"] = [f"L{n:0{width}d}" for n in range(first, first + len(new))]
+    new["email"] = [f"user{i}@example.com" for i in new["lead_id"]]
+    for col in ("created_at", "mql_at", "sql_at", "disqualified_at", "updated_at"):
+        new[col] = ts_text(timestamps(new[col], "Asia/Tokyo") + one_day)
+    changed = leads[(updated.dt.date == last) & (created.dt.date != last)].copy()
+    changed["updated_at"] = ts_text(updated[changed.index] + one_day)
+    promote = changed["lifecycle_stage"] == "lead"
+    changed.loc[promote, "lifecycle_stage"] = "marketingqualifiedlead"
+    changed.loc[promote, "mql_at"] = changed.loc[promote, "updated_at"]
+    written["leads"] = _write_day(pd.concat([changed, new]), inbox / "leads" / f"leads_{day}.csv", day)
+
+    deals = newest("deals")
+    created, updated = timestamps(deals["created_at"], "Asia/Tokyo"), timestamps(deals["updated_at"], "Asia/Tokyo")
+    new = deals[created.dt.date == last].copy()
+    first = max(int(i[1:]) for i in deals["deal_id"]) + 1
+    width = len(deals["deal_id"].iloc[0]) - 1
+    new["deal_id"] = [f"D{n:0{width}d}" for n in range(first, first + len(new))]
+    new["created_at"] = ts_text(created[new.index] + one_day)
+    new["updated_at"] = new["created_at"]
+    new["stage"], new["close_date"] = "Prospecting", ""
+    changed = deals[(updated.dt.date == last) & (created.dt.date != last)].copy()
+    changed["updated_at"] = ts_text(updated[changed.index] + one_day)
+    written["deals"] = _write_day(pd.concat([changed, new]), inbox / "deals" / f"deals_{day}.csv", day)
+
+    spend = pd.concat(pd.read_csv(p, dtype=str, keep_default_na=False) for p in (inbox / "spend").glob("spend_ads_*.csv"))
+    written["spend"] = _write_day(spend[spend["date"] == last.isoformat()].assign(date=day.isoformat()),
+                                  inbox / "spend" / f"spend_ads_{day}.csv", day)
+    return written
+
+
+def _write_day(df: pd.DataFrame, path: Path, day: date) -> int:
+    df.to_csv(path, index=False, lineterminator="\n")
+    stamp = (datetime(day.year, day.month, day.day, 6) - timedelta(hours=JST) - datetime(1970, 1, 1)).total_seconds()
+    os.utime(path, (stamp, stamp))
+    return len(df)
+
+
+def _check(warehouse: Path, marts: dict, label: str) -> None:
+    from pipelines.baselines.compare import compare_marts
+
+    problems = compare_marts(warehouse, marts, label)
+    if problems:
+        shown = "\n".join(problems[:40]) + (f"\n... and {len(problems) - 40} more" if len(problems) > 40 else "")
+        raise SystemExit(f"MISMATCH: the {label}'s marts differ from the published ones:\n{shown}")
+    print(f"  {label}: every compared mart equals the published one", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.generate import WORKLOADS, generate_sample_exports
+
     parser = argparse.ArgumentParser(prog="funnel bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=10.0, help="sample volume multiplier (default 10)")
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="large",
+                        help="named workload of pipelines/generate.py (default large)")
+    parser.add_argument("--scale", type=float, help="instead of a named workload: the sample at this scale")
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--out", default="data/bench", help="work folder, emptied first (default data/bench)")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     args = parser.parse_args(argv)
-
-    from pipelines.generate import generate_sample_exports
+    sizes = {"scale": args.scale} if args.scale else WORKLOADS[args.workload]
+    workload = f"scale {args.scale:g}" if args.scale else f"workload {args.workload}"
 
     out = Path(args.out).resolve()
     shutil.rmtree(out, ignore_errors=True)
     inbox, home, warehouse = out / "inbox", out / "dagster", out / "warehouse" / "funnel.duckdb"
+    lookups, logs = out / "lookups", out / "logs"
     home.mkdir(parents=True)
+    logs.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    print(f"generating {workload} ({sizes}) into {inbox}", flush=True)
     t = time.perf_counter()
-    generate_sample_exports(inbox, months=args.months, seed=7, end_month="2026-09", scale=args.scale)
+    generate_sample_exports(inbox, months=args.months, seed=7, end_month=END_MONTH, **sizes)
     gen_s = time.perf_counter() - t
     size_mb = sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20
 
-    cold_wall, cold_rss, cold_run = _run(inbox, warehouse, home)
+    print("full run of the pipeline", flush=True)
+    full_wall, full_rss, full_run = _pipeline_run(inbox, warehouse, home, "full_run")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = dict(con.execute("SELECT source, sum(rows_loaded) FROM ops.load_log GROUP BY ALL").fetchall())
-    warm_wall, warm_rss, warm_run = _run(inbox, warehouse, home)
-    cold, warm = _stage_seconds(home, cold_run), _stage_seconds(home, warm_run)
+        rows = dict(con.execute("SELECT source, sum(rows_read) FROM ops.load_log GROUP BY ALL").fetchall())
+        quarantined = con.execute("SELECT sum(rows_quarantined) FROM ops.load_log").fetchone()[0]
+    distinct = {}
+    with duckdb.connect() as con:
+        for source, key in (("leads", "lead_id"), ("deals", "deal_id")):
+            distinct[source] = con.execute(f"SELECT count(DISTINCT {key}) FROM read_csv($f, all_varchar = true)",
+                                           {"f": str(inbox / source / "*.csv")}).fetchone()[0]
 
-    total_rows = sum(rows.values())
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"duckdb {duckdb.__version__}")
-    print(f"input: scale {args.scale}, {args.months} months, {size_mb:,.0f} MiB of CSV, generated in {gen_s:.1f}s; "
-          + ", ".join(f"{k} {v:,}" for k, v in sorted(rows.items())) + " rows")
-    print("\n| run | wall s | peak RSS MiB | " + " | ".join(sorted(cold)) + " |")
-    print("|---|---|---|" + "---|" * len(cold))
-    for name, wall, rss, st in (("full (cold)", cold_wall, cold_rss, cold), ("nightly, no new files", warm_wall, warm_rss, warm)):
-        print(f"| {name} | {wall:.1f} | {rss:,.0f} | " + " | ".join(f"{st.get(k, 0):.1f}" for k in sorted(cold)) + " |")
-    load_s = cold.get("read+validate+load", 0)
-    print(f"\nread+validate+load: {total_rows / load_s:,.0f} rows/s" if load_s else "")
-    print(f"nightly re-run costs {warm_wall / cold_wall:.0%} of the full run")
+    from pipelines.baselines.compare import floor_marts, pandas_marts
+    from pipelines.baselines.lookups import write_lookups
+
+    config_dir = Path(settings.config_dir()).resolve()
+    print("lookups for the baselines", flush=True)
+    t = time.perf_counter()
+    write_lookups(inbox, config_dir, lookups)
+    lookup_s = time.perf_counter() - t
+    print("floor (bare DuckDB)", flush=True)
+    floor_out = out / "floor.duckdb"
+    floor_wall, floor_rss = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
+                                      "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor.log")
+    _check(warehouse, floor_marts(floor_out), "floor")
+    pandas_wall = pandas_rss = None
+    if not args.no_pandas:
+        print("pandas baseline", flush=True)
+        pandas_out = out / "pandas.pickle"
+        pandas_wall, pandas_rss = _measure([sys.executable, "-m", "pipelines.baselines.pandas_baseline", "--inbox",
+                                            str(inbox), "--lookups", str(lookups), "--out", str(pandas_out)],
+                                           logs / "pandas.log")
+        _check(warehouse, pandas_marts(pandas_out), "pandas")
+
+    print("nightly run: one more day of exports", flush=True)
+    added = add_next_day(inbox)
+    night_wall, night_rss, night_run = _pipeline_run(inbox, warehouse, home, "nightly_run")
+    write_lookups(inbox, config_dir, lookups)
+    floor2_wall, floor2_rss = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
+                                        "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor_nightly.log")
+    _check(warehouse, floor_marts(floor_out), "floor")
+
+    full_st, full_rows = stage_figures(home, full_run, full_wall)
+    night_st, night_rows = stage_figures(home, night_run, night_wall)
+    report = _report(
+        workload=workload, sizes=sizes, months=args.months, size_mb=size_mb, gen_s=gen_s, rows=rows, distinct=distinct,
+        quarantined=quarantined, added=added, lookup_s=lookup_s,
+        runs=[("pipeline, full run", full_wall, full_rss), ("floor: bare DuckDB SQL", floor_wall, floor_rss),
+              ("pandas script", pandas_wall, pandas_rss), ("pipeline, nightly (+1 day)", night_wall, night_rss),
+              ("floor on the nightly inbox", floor2_wall, floor2_rss)],
+        stages=[("full", full_st, full_rows, full_wall), ("nightly", night_st, night_rows, night_wall)])
+    print("\n" + report)
+    (out / "report.md").write_text(report + "\n")
+    (out / "figures.json").write_text(json.dumps(
+        {"full": [full_wall, full_rss, full_st, full_rows], "nightly": [night_wall, night_rss, night_st, night_rows],
+         "floor": [floor_wall, floor_rss], "pandas": [pandas_wall, pandas_rss], "lookups_s": lookup_s,
+         "floor_nightly": [floor2_wall, floor2_rss]}, indent=1, default=str))
     return 0
+
+
+def _report(*, workload, sizes, months, size_mb, gen_s, rows, distinct, quarantined, added, lookup_s, runs,
+            stages) -> str:
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {_memory_gib():.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
+        f"pandas {pd.__version__}, load average before: {os.getloadavg()[0]:.2f}",
+        f"input: {workload}, {months} months to {END_MONTH}, {size_mb:,.0f} MiB of CSV, generated in {gen_s:.0f} s; "
+        + ", ".join(f"{k} {v:,} rows" for k, v in sorted(rows.items()))
+        + f"; {distinct['leads']:,} distinct leads, {distinct['deals']:,} distinct deals; {quarantined or 0} rows quarantined",
+        "nightly adds: " + ", ".join(f"{k} {v:,} rows" for k, v in added.items()),
+        f"lookup CSVs for the baselines (raw value -> channel, stage; our own code over the inbox's distinct "
+        f"values): {lookup_s:.1f} s, not counted in either baseline",
+        "",
+        "| run | wall s | peak RSS MiB | wall / floor |",
+        "|---|---:|---:|---:|",
+    ]
+    floor_wall = runs[1][1]
+    for name, wall, rss in runs:
+        if wall is None:
+            lines.append(f"| {name} | not run | | |")
+        else:
+            lines.append(f"| {name} | {wall:,.1f} | {rss:,.0f} | {wall / floor_wall:.2f} |")
+    full_wall, full_rss = runs[0][1], runs[0][2]
+    night_wall, night_rss = runs[3][1], runs[3][2]
+    lines += ["", "| stage | full s | full rows/s | nightly s | nightly rows/s |", "|---|---:|---:|---:|---:|"]
+    (_, full_st, full_rows, _), (_, night_st, night_rows, _) = stages
+    for stage in STAGE_ORDER:
+        cells = []
+        for st, rws in ((full_st, full_rows), (night_st, night_rows)):
+            sec = st.get(stage, 0.0)
+            n = rws.get(STAGE_ROWS.get(stage, ""), 0)
+            cells += [f"{sec:,.1f}", f"{n / sec:,.0f}" if sec > 0.05 and n else ""]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    lines += ["", "rows per stage (what the stage reads): "
+              + "; ".join(f"{run} " + ", ".join(f"{k} {v:,}" for k, v in sorted(rws.items()))
+                          for run, _, rws, _ in stages)]
+    verdict = lambda ok: "holds" if ok else "DOES NOT HOLD"  # noqa: E731
+    lines += [
+        "",
+        f"target: full run within {TARGET_FLOOR_RATIO:g}x the floor: {full_wall / floor_wall:.2f}x, "
+        f"{verdict(full_wall <= TARGET_FLOOR_RATIO * floor_wall)}",
+        f"target: peak RSS under {TARGET_RSS_MIB:,} MiB: full {full_rss:,.0f} MiB, nightly {night_rss:,.0f} MiB, "
+        f"{verdict(max(full_rss, night_rss) < TARGET_RSS_MIB)}",
+        f"target: nightly at most {TARGET_NIGHTLY_SHARE:.0%} of the full run: {night_wall / full_wall:.0%}, "
+        f"{verdict(night_wall <= TARGET_NIGHTLY_SHARE * full_wall)}",
+    ]
+    return "\n".join(lines)
+
+
+def _memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        return 0.0
 
 
 if __name__ == "__main__":
