@@ -1,6 +1,7 @@
 """`funnel bench`: time the pipeline against two baselines on generated exports (issue 7).
 
     funnel bench [--workload large|small] [--scale X] [--out data/bench] [--no-pandas]
+    funnel bench --profile FILE [--source leads]     (cProfile of loading one file)
 
 1. Generates the workload's exports (pipelines/generate.py: WORKLOADS).
 2. Full run: `funnel run` in a fresh process on an empty warehouse; wall time from
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -50,28 +52,37 @@ END_MONTH = "2026-09"
 JST = 9  # hours: file times of the generated exports are 06:00 Asia/Tokyo
 
 
-def _measure(args: list[str], log: Path, env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one command in its own process; its output goes to `log`."""
+@dataclass
+class Measured:
+    wall: float  # seconds, process start to exit
+    rss: float  # peak resident MiB of the process
+    cpu: float  # user + system seconds of the process (threads included)
+    load: tuple[float, float]  # 1-minute load average of the machine at start and at end
+
+
+def _measure(args: list[str], log: Path, env: dict | None = None) -> Measured:
+    """One command in its own process; its output goes to `log`."""
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.PROJECT_ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS (KiB on Linux)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS (KiB on Linux) and CPU time
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.stderr.write(log.read_text())
         raise SystemExit(f"benchmark step failed: {' '.join(args)} (output above and in {log})")
-    return wall, usage.ru_maxrss / 1024
+    return Measured(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, (load, os.getloadavg()[0]))
 
 
-def _pipeline_run(inbox: Path, warehouse: Path, home: Path, name: str) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, run id) of one `funnel run` in its own process."""
+def _pipeline_run(inbox: Path, warehouse: Path, home: Path, name: str) -> tuple[Measured, str]:
+    """One `funnel run` in its own process, and its run id."""
     env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
     log = home / f"{name}.log"
-    wall, rss = _measure([sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox),
-                          "--warehouse", str(warehouse)], log, env)
+    measured = _measure([sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox),
+                         "--warehouse", str(warehouse)], log, env)
     run_id = next(line.split()[1] for line in log.read_text().splitlines()
                   if line.startswith("run ") and "succeeded" in line)
-    return wall, rss, run_id
+    return measured, run_id
 
 
 def stage_figures(home: Path, run_id: str, wall: float) -> tuple[dict[str, float], dict[str, int]]:
@@ -212,7 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--out", default="data/bench", help="work folder, emptied first (default data/bench)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="instead: profile loading this one export file (of --source) and stop")
+    parser.add_argument("--source", default="leads", help="source of --profile FILE (default leads)")
     args = parser.parse_args(argv)
+    if args.profile:
+        print(profile_ingest(args.profile.resolve(), args.source))
+        return 0
     sizes = {"scale": args.scale} if args.scale else WORKLOADS[args.workload]
     workload = f"scale {args.scale:g}" if args.scale else f"workload {args.workload}"
 
@@ -230,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20
 
     print("full run of the pipeline", flush=True)
-    full_wall, full_rss, full_run = _pipeline_run(inbox, warehouse, home, "full_run")
+    full, full_run = _pipeline_run(inbox, warehouse, home, "full_run")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = dict(con.execute("SELECT source, sum(rows_read) FROM ops.load_log GROUP BY ALL").fetchall())
         quarantined = con.execute("SELECT sum(rows_quarantined) FROM ops.load_log").fetchone()[0]
@@ -250,50 +267,47 @@ def main(argv: list[str] | None = None) -> int:
     lookup_s = time.perf_counter() - t
     print("floor (bare DuckDB)", flush=True)
     floor_out = out / "floor.duckdb"
-    floor_wall, floor_rss = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
-                                      "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor.log")
+    floor = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
+                      "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor.log")
     _check(warehouse, floor_marts(floor_out), "floor")
-    pandas_wall = pandas_rss = None
+    pandas = None
     if not args.no_pandas:
         print("pandas baseline", flush=True)
         pandas_out = out / "pandas.pickle"
-        pandas_wall, pandas_rss = _measure([sys.executable, "-m", "pipelines.baselines.pandas_baseline", "--inbox",
-                                            str(inbox), "--lookups", str(lookups), "--out", str(pandas_out)],
-                                           logs / "pandas.log")
+        pandas = _measure([sys.executable, "-m", "pipelines.baselines.pandas_baseline", "--inbox", str(inbox),
+                           "--lookups", str(lookups), "--out", str(pandas_out)], logs / "pandas.log")
         _check(warehouse, pandas_marts(pandas_out), "pandas")
 
     print("nightly run: one more day of exports", flush=True)
     added = add_next_day(inbox)
-    night_wall, night_rss, night_run = _pipeline_run(inbox, warehouse, home, "nightly_run")
+    night, night_run = _pipeline_run(inbox, warehouse, home, "nightly_run")
     write_lookups(inbox, config_dir, lookups)
-    floor2_wall, floor2_rss = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
-                                        "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor_nightly.log")
+    floor2 = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
+                       "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor_nightly.log")
     _check(warehouse, floor_marts(floor_out), "floor")
 
-    full_st, full_rows = stage_figures(home, full_run, full_wall)
-    night_st, night_rows = stage_figures(home, night_run, night_wall)
+    full_st, full_rows = stage_figures(home, full_run, full.wall)
+    night_st, night_rows = stage_figures(home, night_run, night.wall)
+    runs = {"pipeline, full run": full, "floor: bare DuckDB SQL": floor, "pandas script": pandas,
+            "pipeline, nightly (+1 day)": night, "floor on the nightly inbox": floor2}
     report = _report(
-        workload=workload, sizes=sizes, months=args.months, size_mb=size_mb, gen_s=gen_s, rows=rows, distinct=distinct,
-        quarantined=quarantined, added=added, lookup_s=lookup_s,
-        runs=[("pipeline, full run", full_wall, full_rss), ("floor: bare DuckDB SQL", floor_wall, floor_rss),
-              ("pandas script", pandas_wall, pandas_rss), ("pipeline, nightly (+1 day)", night_wall, night_rss),
-              ("floor on the nightly inbox", floor2_wall, floor2_rss)],
-        stages=[("full", full_st, full_rows, full_wall), ("nightly", night_st, night_rows, night_wall)])
+        workload=workload, months=args.months, size_mb=size_mb, gen_s=gen_s, rows=rows, distinct=distinct,
+        quarantined=quarantined, added=added, lookup_s=lookup_s, runs=runs,
+        stages=[("full", full_st, full_rows), ("nightly", night_st, night_rows)])
     print("\n" + report)
     (out / "report.md").write_text(report + "\n")
     (out / "figures.json").write_text(json.dumps(
-        {"full": [full_wall, full_rss, full_st, full_rows], "nightly": [night_wall, night_rss, night_st, night_rows],
-         "floor": [floor_wall, floor_rss], "pandas": [pandas_wall, pandas_rss], "lookups_s": lookup_s,
-         "floor_nightly": [floor2_wall, floor2_rss]}, indent=1, default=str))
+        {"runs": {k: v and v.__dict__ for k, v in runs.items()}, "stages": {"full": [full_st, full_rows],
+         "nightly": [night_st, night_rows]}, "lookups_s": lookup_s}, indent=1))
     return 0
 
 
-def _report(*, workload, sizes, months, size_mb, gen_s, rows, distinct, quarantined, added, lookup_s, runs,
-            stages) -> str:
+def _report(*, workload, months, size_mb, gen_s, rows, distinct, quarantined, added, lookup_s,
+            runs: dict[str, Measured | None], stages) -> str:
     lines = [
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {_memory_gib():.0f} GiB, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
-        f"pandas {pd.__version__}, load average before: {os.getloadavg()[0]:.2f}",
+        f"pandas {pd.__version__}",
         f"input: {workload}, {months} months to {END_MONTH}, {size_mb:,.0f} MiB of CSV, generated in {gen_s:.0f} s; "
         + ", ".join(f"{k} {v:,} rows" for k, v in sorted(rows.items()))
         + f"; {distinct['leads']:,} distinct leads, {distinct['deals']:,} distinct deals; {quarantined or 0} rows quarantined",
@@ -301,19 +315,19 @@ def _report(*, workload, sizes, months, size_mb, gen_s, rows, distinct, quaranti
         f"lookup CSVs for the baselines (raw value -> channel, stage; our own code over the inbox's distinct "
         f"values): {lookup_s:.1f} s, not counted in either baseline",
         "",
-        "| run | wall s | peak RSS MiB | wall / floor |",
-        "|---|---:|---:|---:|",
+        "| run | wall s | CPU s | peak RSS MiB | wall / floor | CPU / floor | load avg start, end |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    floor_wall = runs[1][1]
-    for name, wall, rss in runs:
-        if wall is None:
-            lines.append(f"| {name} | not run | | |")
+    floor = runs["floor: bare DuckDB SQL"]
+    for name, m in runs.items():
+        if m is None:
+            lines.append(f"| {name} | not run | | | | | |")
         else:
-            lines.append(f"| {name} | {wall:,.1f} | {rss:,.0f} | {wall / floor_wall:.2f} |")
-    full_wall, full_rss = runs[0][1], runs[0][2]
-    night_wall, night_rss = runs[3][1], runs[3][2]
+            lines.append(f"| {name} | {m.wall:,.1f} | {m.cpu:,.1f} | {m.rss:,.0f} | {m.wall / floor.wall:.2f} | "
+                         f"{m.cpu / floor.cpu:.2f} | {m.load[0]:.1f}, {m.load[1]:.1f} |")
+    full, night = runs["pipeline, full run"], runs["pipeline, nightly (+1 day)"]
     lines += ["", "| stage | full s | full rows/s | nightly s | nightly rows/s |", "|---|---:|---:|---:|---:|"]
-    (_, full_st, full_rows, _), (_, night_st, night_rows, _) = stages
+    (_, full_st, full_rows), (_, night_st, night_rows) = stages
     for stage in STAGE_ORDER:
         cells = []
         for st, rws in ((full_st, full_rows), (night_st, night_rows)):
@@ -322,19 +336,63 @@ def _report(*, workload, sizes, months, size_mb, gen_s, rows, distinct, quaranti
             cells += [f"{sec:,.1f}", f"{n / sec:,.0f}" if sec > 0.05 and n else ""]
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     lines += ["", "rows per stage (what the stage reads): "
-              + "; ".join(f"{run} " + ", ".join(f"{k} {v:,}" for k, v in sorted(rws.items()))
-                          for run, _, rws, _ in stages)]
+              + "; ".join(f"{run} " + ", ".join(f"{k} {v:,}" for k, v in sorted(rws.items())) for run, _, rws in stages)]
     verdict = lambda ok: "holds" if ok else "DOES NOT HOLD"  # noqa: E731
     lines += [
         "",
-        f"target: full run within {TARGET_FLOOR_RATIO:g}x the floor: {full_wall / floor_wall:.2f}x, "
-        f"{verdict(full_wall <= TARGET_FLOOR_RATIO * floor_wall)}",
-        f"target: peak RSS under {TARGET_RSS_MIB:,} MiB: full {full_rss:,.0f} MiB, nightly {night_rss:,.0f} MiB, "
-        f"{verdict(max(full_rss, night_rss) < TARGET_RSS_MIB)}",
-        f"target: nightly at most {TARGET_NIGHTLY_SHARE:.0%} of the full run: {night_wall / full_wall:.0%}, "
-        f"{verdict(night_wall <= TARGET_NIGHTLY_SHARE * full_wall)}",
+        f"target: full run within {TARGET_FLOOR_RATIO:g}x the floor: {full.wall / floor.wall:.2f}x wall "
+        f"({full.cpu / floor.cpu:.2f}x CPU), {verdict(full.wall <= TARGET_FLOOR_RATIO * floor.wall)}",
+        f"target: peak RSS under {TARGET_RSS_MIB:,} MiB: full {full.rss:,.0f} MiB, nightly {night.rss:,.0f} MiB, "
+        f"{verdict(max(full.rss, night.rss) < TARGET_RSS_MIB)}",
+        f"target: nightly at most {TARGET_NIGHTLY_SHARE:.0%} of the full run: {night.wall / full.wall:.0%} wall "
+        f"({night.cpu / full.cpu:.0%} CPU), {verdict(night.wall <= TARGET_NIGHTLY_SHARE * full.wall)}",
     ]
     return "\n".join(lines)
+
+
+def profile_ingest(path: Path, source: str, top: int = 25) -> str:
+    """cProfile of loading one export file into a fresh working database (the slowest stage),
+    the seconds of each ingest stage, and the size of each form the file takes in memory."""
+    import cProfile
+    import io
+    import pstats
+    import resource
+    import tempfile
+
+    from assets.csv_tables import detect_encoding, find_tables, read_table
+    from assets.ingest import derive_keys, ensure_raw_table, load_file, parse_sql, prepare_working_database
+    from schemas import SOURCES
+    from schemas.profiles import best_match, load_profiles
+
+    spec, profiles = SOURCES[source], load_profiles(settings.config_dir())
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect(str(Path(tmp) / "work.duckdb")) as con:
+        prepare_working_database(con)
+        ensure_raw_table(con, spec)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        outcome = load_file(con, spec, path, path.name, "profile", profiles, "Asia/Tokyo", "profile")
+        profiler.disable()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # the same steps again, to weigh each form of the file
+        encoding = detect_encoding(path)
+        table = find_tables(path, encoding, profiles)[0]
+        match = best_match(profiles, spec.name, table.headers, table.date_range is not None, table.prefix)
+        incoming = derive_keys(spec, read_table(path, encoding, table, match).table)
+        con.register("incoming", incoming)
+        select, params = parse_sql(spec, set(incoming.column_names) - {"_source_row"}, "Asia/Tokyo",
+                                   match.source.formats)
+        con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + select, params or None)
+        con.unregister("incoming")
+        frame = con.sql("SELECT * FROM parsed").df()
+        sizes = (f"arrow text table {incoming.nbytes / 2**20:,.0f} MiB; parsed DuckDB table {len(frame.columns)} "
+                 f"columns; pandas frame {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB (deep)")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    return (f"{path.name}: {outcome.status}, {outcome.rows:,} rows; seconds "
+            + ", ".join(f"{k} {v:.1f}" for k, v in outcome.seconds.items())
+            + f"\npeak RSS {rss_before:,.0f} MiB before, {rss_after:,.0f} MiB after loading; {sizes}\n\n"
+            + out.getvalue())
 
 
 def _memory_gib() -> float:
