@@ -41,4 +41,4 @@ clean:
 WORKLOAD ?= large
 SCALE ?=
 bench: $(STAMP)
-	$(BIN)/funnel bench --workload $(WORKLOAD) $(if $(SCALE),--scale $(SCALE))
+	$(BIN)/funnel bench $(if $(SCALE),--scale $(SCALE),--workload $(WORKLOAD))

@@ -1,6 +1,7 @@
 """`funnel bench`: time the pipeline against two baselines on generated exports (issue 7).
 
-    funnel bench [--workload large|small] [--scale X] [--out data/bench] [--no-pandas]
+    funnel bench [--workload large|small | --scale X] [--ga4-rows N] [--leads N] [--deals N] [--spend-rows N]
+                 [--out data/bench] [--no-pandas]
     funnel bench --profile FILE [--source leads]     (cProfile of loading one file)
 
 1. Generates the workload's exports (pipelines/generate.py: WORKLOADS).
@@ -214,12 +215,11 @@ def _check(warehouse: Path, marts: dict, label: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipelines.generate import WORKLOADS, generate_sample_exports
+    from pipelines.generate import add_size_arguments, generate_sample_exports, size_arguments
 
     parser = argparse.ArgumentParser(prog="funnel bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="large",
-                        help="named workload of pipelines/generate.py (default large)")
     parser.add_argument("--scale", type=float, help="instead of a named workload: the sample at this scale")
+    add_size_arguments(parser)  # --workload (default large unless --scale), --ga4-rows, --leads, --deals, ...
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--out", default="data/bench", help="work folder, emptied first (default data/bench)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
@@ -230,8 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print(profile_ingest(args.profile.resolve(), args.source))
         return 0
-    sizes = {"scale": args.scale} if args.scale else WORKLOADS[args.workload]
-    workload = f"scale {args.scale:g}" if args.scale else f"workload {args.workload}"
+    if args.scale is None and args.workload is None:
+        args.workload = "large"
+    sizes = size_arguments(args, args.scale or 1.0)
+    workload = (f"workload {args.workload}: " if args.workload else "") + ", ".join(
+        f"{k} {v:,}" for k, v in sizes.items())
 
     out = Path(args.out).resolve()
     shutil.rmtree(out, ignore_errors=True)
@@ -240,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     home.mkdir(parents=True)
     logs.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    print(f"generating {workload} ({sizes}) into {inbox}", flush=True)
+    print(f"generating {workload} into {inbox}", flush=True)
     t = time.perf_counter()
     generate_sample_exports(inbox, months=args.months, seed=7, end_month=END_MONTH, **sizes)
     gen_s = time.perf_counter() - t
