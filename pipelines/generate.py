@@ -428,7 +428,7 @@ def generate_sample_exports(
 
     `end_month` ("YYYY-MM") is the last month of data, inclusive (default: the
     month before this one). The content is a pure function of (months, seed,
-    end_month, scale). Each file's mtime is its snapshot date at 06:00
+    end_month, scale and the counts). Each file's mtime is its snapshot date at 06:00
     Asia/Tokyo: a lead/deal snapshot's date, else the last day of the period
     the file covers; file names sort in the same order.
     """
