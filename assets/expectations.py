@@ -46,7 +46,7 @@ from urllib.parse import unquote, urlparse
 
 import dagster as dg
 
-from assets.marts import BOUNDED_RATES, KEYS
+from assets.marts import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS
 from assets.target_plan import STAGES
 from schemas.config import LIFECYCLE_ORDER
 from pipelines.resources import FunnelResource
@@ -181,6 +181,25 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
         ranges={"stage_order": (1, len(STAGES))},
         ordered=(("period_end", "period_start"), ("lookback_end", "lookback_start")),
         in_set={"stage": STAGES},
+    ),
+    MartSuite(
+        "attributed_revenue", keys=tuple(KEYS["attributed_revenue"]),
+        counts=("deals_credited",),
+        non_negative=("attributed_revenue", "revenue_from_touches", "revenue_without_touches"),
+        ordered=(("attributed_revenue", "revenue_from_touches"), ("attributed_revenue", "revenue_without_touches")),
+        in_set={"model": ATTRIBUTION_MODELS},
+    ),
+    MartSuite(
+        "content_influence", keys=tuple(KEYS["content_influence"]),
+        counts=("opportunities", "opportunities_with_touch", "closed_with_touch", "won_with_touch",
+                "closed_without_touch", "won_without_touch", "leads_with_touch", "leads_with_touch_to_opportunity",
+                "leads_without_touch", "leads_without_touch_to_opportunity", "smallest_base"),
+        rates=("pre_opportunity_touch_rate", "win_rate_with_touch", "win_rate_without_touch",
+               "opportunity_rate_with_touch", "opportunity_rate_without_touch"),
+        ordered=(("opportunities", "opportunities_with_touch"), ("opportunities_with_touch", "closed_with_touch"),
+                 ("closed_with_touch", "won_with_touch"), ("closed_without_touch", "won_without_touch"),
+                 ("leads_with_touch", "leads_with_touch_to_opportunity"),
+                 ("leads_without_touch", "leads_without_touch_to_opportunity")),
     ),
     MartSuite(
         "stage_history", keys=tuple(KEYS["stage_history"]),

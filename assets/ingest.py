@@ -441,10 +441,17 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
 
 
 def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: str,
-              now: datetime | None = None) -> dg.AssetCheckResult:
-    """Fails when the newest export file of the source is older than its maximum age."""
+              now: datetime | None = None, optional: bool = False) -> dg.AssetCheckResult:
+    """Fails when the newest export file of the source is older than its maximum age.
+
+    An optional source (touchpoints) with no file at all passes: the marts that need it
+    say so themselves."""
     now = now or datetime.now(timezone.utc)
     files = inbox_files(inbox_dir, source)
+    if not files and optional:
+        return dg.AssetCheckResult(check_name=check_name, passed=True, metadata={
+            "max_age_hours": max_age_hours,
+            "note": f"Optional source: no export in `{source}/` of the inbox, nothing to check."})
     if not files:
         return dg.AssetCheckResult(check_name=check_name, passed=False, metadata={"max_age_hours": max_age_hours, "problem": dg.MetadataValue.md(
             f"No export file in `{source}/` of the inbox: drop the newest export there.")})
@@ -484,7 +491,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 f"quarantine.{spec.name} instead of raw (counts per file, check and column).")),
             dg.AssetCheckSpec(fresh_check, asset=key, description=(
                 f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
-                "(config/sources.yaml, default 36 hours): the tool's export job stopped.")),
+                "(config/sources.yaml, default 36 hours): the tool's export job stopped."
+                + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
@@ -534,7 +542,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                           "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
                                                           if not quarantined.empty else "none"),
                           "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
-            freshness(Path(funnel.inbox_dir), spec.name, limits.max_age_hours, fresh_check),
+            freshness(Path(funnel.inbox_dir), spec.name, limits.max_age_hours, fresh_check, optional=spec.optional),
         ]
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

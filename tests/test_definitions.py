@@ -9,7 +9,7 @@ def test_definitions_load_with_one_job_over_every_asset():
     d = defs()
     job = d.resolve_job_def("funnel_job")
     keys = {k.to_user_string() for k in d.resolve_all_asset_keys()}
-    assert {"raw/ga4_sessions", "raw/leads", "raw/deals", "raw/spend"} <= keys
+    assert {"raw/ga4_sessions", "raw/leads", "raw/deals", "raw/spend", "raw/touchpoints"} <= keys
     assert {f"marts/{m}" for m in ["channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win",
                                    "channel_roi", "stage_velocity"]} <= keys
     assert "published/funnel_duckdb" in keys

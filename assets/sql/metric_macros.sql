@@ -25,3 +25,7 @@ CREATE OR REPLACE MACRO month_start(ts) AS CAST(date_trunc('month', ts) AS DATE)
 -- A UTC timestamp (file times in ops.load_log) as local time of time zone tz (the configured
 -- one is staging.run_settings.timezone), like every timestamp read from an export.
 CREATE OR REPLACE MACRO local_time(utc, tz) AS timezone(tz, timezone('UTC', utc));
+
+-- Whole cents (an integer) as money, exactly.
+CREATE OR REPLACE MACRO cents_to_money(cents) AS
+    CAST(CAST(cents AS DECIMAL(20, 0)) * CAST(0.01 AS DECIMAL(3, 2)) AS DECIMAL(18, 2));
