@@ -22,7 +22,7 @@ touches (channel)                                         before the lead's deal
   X9 2026-04-01 video_view demo_video         unknown lead: in no mart
 """
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
