@@ -7,6 +7,7 @@
 """
 
 import argparse
+import re
 import os
 import sys
 import threading
@@ -113,6 +114,9 @@ class Progress:
         self.seen = len(entries)
 
 
+ROWS_CHECKED = re.compile(r": ([\d,]+) of ([\d,]+) rows checked$")
+
+
 def _progress_line(entry) -> tuple | None:
     """(to stderr?, text) for one event log entry worth showing, else None."""
     import dagster as dg
@@ -122,6 +126,9 @@ def _progress_line(entry) -> tuple | None:
         if entry.step_key and entry.step_key.startswith("raw__") and entry.user_message.startswith("["):
             first = entry.user_message.splitlines()[0]
             done, total = (int(x) for x in first[1:first.index("]")].split("/"))
+            within = ROWS_CHECKED.search(first)  # a large file's checks under way: the bar counts its rows
+            if within:
+                done, total = (int(x.replace(",", "")) for x in within.groups())
             bar = "#" * round(10 * done / total) + "." * (10 - round(10 * done / total))
             return (False, f"  load    {entry.step_key[5:]:13} {bar} {first}")
         return None

@@ -102,3 +102,17 @@ def test_funnel_run_exits_non_zero_with_the_reason(tmp_inbox, tmp_path, monkeypa
     err = capsys.readouterr().err
     assert "deals/deals_bad.csv: row 1, column amount: is negative" in err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_progress_bar_counts_rows_within_a_large_file():
+    from types import SimpleNamespace
+
+    from pipelines.cli import _progress_line
+
+    def line(message):
+        return _progress_line(SimpleNamespace(dagster_event=None, step_key="raw__leads", user_message=message))
+
+    assert line("[2/4] leads/big.csv: 300,000 of 1,000,000 rows checked") == (
+        False, "  load    leads         ###....... [2/4] leads/big.csv: 300,000 of 1,000,000 rows checked")
+    assert line("[2/4] leads/big.csv: loaded, 1,000,000 rows")[1].split()[2] == "#####....."  # files: 2 of 4
+    assert line("not a progress line") is None
