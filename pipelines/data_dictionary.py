@@ -152,6 +152,23 @@ EXAMPLES: dict[str, ExampleQuery] = {
         """,
         ("period_start", "channel", "model", "attributed_revenue"),
     ),
+    "marts.content_influence": ExampleQuery(
+        "Do prospects who watched a video before the first meeting win more often? Each rate next to the "
+        "deals it is made of; content with fewer than 30 closed deals on either side is left out.",
+        """
+        SELECT touch_type, content_id,
+               round(pre_opportunity_touch_rate, 3) AS pre_opportunity_touch_rate,
+               won_with_touch || '/' || closed_with_touch AS won_with,
+               round(win_rate_with_touch, 3) AS win_rate_with,
+               won_without_touch || '/' || closed_without_touch AS won_without,
+               round(win_rate_without_touch, 3) AS win_rate_without
+        FROM marts.content_influence
+        WHERE touch_type = 'video_view' AND least(closed_with_touch, closed_without_touch) >= 30
+        ORDER BY win_rate_with_touch - win_rate_without_touch DESC
+        """,
+        ("touch_type", "content_id", "pre_opportunity_touch_rate", "won_with_touch", "closed_with_touch",
+         "win_rate_with_touch", "won_without_touch", "closed_without_touch", "win_rate_without_touch"),
+    ),
     "marts.bottlenecks": ExampleQuery(
         "The bottlenecks of the latest month.",
         """
