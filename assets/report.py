@@ -551,7 +551,8 @@ def plan_chart(plan: PlanPeriod, labels: Labels) -> Markup:
     # the track is 150% of the required: 100% sits at two thirds
     full = label_w + track_w / 1.5
     body.append(_line(full, 0, full, height - 18, "reference"))
-    body.append(_text(full, height - 4, "100%", "middle", "note"))
+    if plan.elapsed is None or abs(plan.elapsed - 1) > 0.15:  # else the elapsed label says it
+        body.append(_text(full, height - 4, "100%", "middle", "note"))
     if plan.elapsed is not None:
         x = label_w + track_w * plan.elapsed / 1.5
         body.append(_line(x, 0, x, height - 18, "elapsed"))
