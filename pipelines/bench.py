@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 STAGES = {"raw": "read+validate+load", "staging": "staging", "ops": "staging", "marts": "marts",
-          "published": "publish"}
+          "published": "publish", "report": "report"}
 
 
 def _run(inbox: Path, warehouse: Path, home: Path) -> tuple[float, float, str]:

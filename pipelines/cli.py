@@ -38,9 +38,12 @@ def run(args: argparse.Namespace) -> int:
         "warehouse_path": args.warehouse or settings.warehouse_path(),
         "timezone": settings.timezone(),
     }
+    from assets.report import load_report_config
+
     try:  # configuration errors are reported before anything runs
         load_config(resource_config["config_dir"])
         load_profiles(resource_config["config_dir"])
+        load_report_config(resource_config["config_dir"])
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -216,6 +219,7 @@ def _print_summary(warehouse: Path) -> None:
     print(summary.to_string(index=False, na_rep="-"))
     print(f"\nPublished DuckDB file: {warehouse.resolve()}")
     print(f"  duckdb -readonly {warehouse} -c 'SELECT * FROM marts.channel_funnel LIMIT 10'")
+    print(f"Funnel report: {settings.report_path(warehouse).resolve()}")
 
 
 def status(args: argparse.Namespace) -> int:
