@@ -31,7 +31,7 @@ import duckdb
 from assets.sql_assets import table_metadata
 from pipelines import settings
 from pipelines.resources import FunnelResource
-from schemas.config import TargetsConfig
+from schemas.config import Target, TargetsConfig
 
 # Funnel stages from the top (impressions) down to revenue.
 STAGES = ("impressions", "sessions", "leads", "mqls", "sqls", "opportunities", "wins", "revenue")
@@ -82,6 +82,13 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def grain(self) -> str:
+        """fiscal_year (FY2026), fiscal_quarter (2026-Q3) or month (2026-07)."""
+        if self.label.startswith("FY"):
+            return "fiscal_year"
+        return "fiscal_quarter" if "-Q" in self.label else "month"
 
 
 def _add_months(d: date, months: int) -> date:
@@ -410,12 +417,10 @@ def _plan_rows(period: Period, part: ChannelPart, assumptions: Mapping[str, Assu
     return rows
 
 
-def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], today: date,
-                      known_channels: Collection[str] | None = None) -> list[PlanRow]:
-    """Every row of marts.target_plan for `targets` on the channel_funnel rows `funnel`.
-    `known_channels` (when given) are the channel names channel_shares may use."""
-    rows: list[PlanRow] = []
-    months = {r.period_start for r in funnel}
+def target_periods(targets: TargetsConfig) -> list[tuple[str, Target, Period]]:
+    """(where, target, period) of every target of targets.yaml, `where` naming it for messages;
+    a period targeted twice is refused."""
+    result = []
     seen: dict[str, int] = {}
     for i, target in enumerate(targets.targets):
         where = f"targets.yaml: targets[{i}] (period {target.period})"
@@ -423,6 +428,17 @@ def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], tod
         if period.label in seen:
             raise TargetPlanError(f"{where}: period {period.label} is already targeted by targets[{seen[period.label]}]")
         seen[period.label] = i
+        result.append((where, target, period))
+    return result
+
+
+def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], today: date,
+                      known_channels: Collection[str] | None = None) -> list[PlanRow]:
+    """Every row of marts.target_plan for `targets` on the channel_funnel rows `funnel`.
+    `known_channels` (when given) are the channel names channel_shares may use."""
+    rows: list[PlanRow] = []
+    months = {r.period_start for r in funnel}
+    for where, target, period in target_periods(targets):
         revenue = to_decimal(target.revenue).quantize(CENT, ROUND_HALF_UP)
         overrides = {k: to_decimal(v) for k, v in target.rates.items()}
         deal_override = None if target.avg_deal_size is None else to_decimal(target.avg_deal_size)

@@ -11,6 +11,7 @@ from assets.marts import MART_ASSETS, MART_CHECKS
 from assets.publish import published_warehouse
 from assets.staging import STAGING_ASSETS
 from assets.target_plan import target_plan_asset
+from assets.target_settings import TARGET_SETTINGS_ASSETS
 from pipelines.alerts import record_run_failures
 from pipelines.resources import default_funnel_resource
 
@@ -35,7 +36,8 @@ nightly_schedule = dg.ScheduleDefinition(
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset,
-                published_warehouse],
+                published_warehouse,
+                *TARGET_SETTINGS_ASSETS],
         asset_checks=[*MART_CHECKS, *GX_CHECKS],
         jobs=[funnel_job],
         schedules=[nightly_schedule],
