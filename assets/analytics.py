@@ -12,8 +12,9 @@ ANALYTICS = {
     ),
     "cohort_roi": (
         "Per lead-created month and channel: the month's spend against the revenue its leads have produced so far: "
-        "cohort ROAS, ROI, CAC and payback month.",
-        [["staging", "lead_funnel"], ["staging", "deals"], ["staging", "spend"]],
+        "cohort ROAS, ROI, CAC and payback month; with the unit economics of targets.yaml, gross profit, ROMI, LTV "
+        "and LTV/CAC.",
+        [["staging", "lead_funnel"], ["staging", "deals"], ["staging", "spend"], ["staging", "target_settings"]],
     ),
     "pipeline_velocity": (
         "Per month and channel: open opportunities x win rate x average deal size / average sales cycle days, "

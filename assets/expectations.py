@@ -161,8 +161,9 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     MartSuite(
         "cohort_roi", keys=tuple(KEYS["cohort_roi"]),
         counts=("leads", "won"),
-        non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback"),
-        ranges={"cohort_roi": (-1, None)},
+        non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback", "gross_profit", "ltv",
+                      "ltv_to_cac"),
+        ranges={"cohort_roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
         ordered=(("leads", "won"), ("payback_month", "cohort_start")),
         reconcile={"leads": _LEADS, "won": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
                    "spend_cents": _SPEND_CENTS},

@@ -237,20 +237,32 @@ def test_exactly_one_bottleneck_per_period_and_channel_with_lost_revenue(work_db
 #   Aug Webinar: spend 200,000, B3 (lost) B4 (open): ROAS 0.0, ROI -1.0.
 #   Sep Event: spend 50,000 and no lead at all: leads 0, ROAS 0.0, ROI -1.0.
 #   DP1 (Partner) has no lead: it is in no cohort.
+# Unit economics (TARGETS_YAML): gross margin 0.7; one-off amounts, 1 purchase a year over 35 months -> lifetime
+# factor 1 x 35 / 12; LTV multiplier 0.7 x 35 / 12 = 49/24.
+#   gross_profit = revenue x 0.7; romi = (gross_profit - spend) / spend;
+#   ltv = revenue / won x 49/24; ltv_to_cac = ltv / cac = revenue x 49/24 / spend.
+#   Feb Webinar: gross profit 1,400,000.00, ROMI (1.4M - 2M) / 2M = -0.3; LTV 1,000,000 x 49/24 = 2,041,666.666...
+#       -> 2,041,666.67 (a float 0.7 x 35 / 12 would not be exact); LTV/CAC 2,041,666.67 / 1,000,000 = 49/24.
+#   Jul Event: gross profit 1,400,000.00, ROMI (1.4M - 2.5M) / 2.5M = -0.44; LTV 2,000,000 x 49/24 = 4,083,333.33;
+#       LTV/CAC 4,083,333.33 / 2,500,000 = 49/30.
+#   No won customer: LTV and LTV/CAC NULL; no spend: ROMI NULL; no revenue: gross profit 0.00.
 # ---------------------------------------------------------------------------------------------
 def test_cohort_roi_rows(work_db):
     rows = query(work_db, "SELECT * FROM marts.cohort_roi ORDER BY cohort_start, channel")
-    assert rows == [
+    assert rows == [_approx_row(r) for r in [
         (date(2026, 2, 1), "Webinar", Decimal("2000000.00"), 2, 2, Decimal("2000000.00"), 1.0, 0.0,
-         Decimal("1000000.00"), date(2026, 5, 1), 3),
+         Decimal("1000000.00"), date(2026, 5, 1), 3, Decimal("1400000.00"), -0.3, Decimal("2041666.67"), 49 / 24),
         (date(2026, 7, 1), "Event", Decimal("2500000.00"), 2, 1, Decimal("2000000.00"), 0.8, -0.2,
-         Decimal("2500000.00"), None, None),
-        (date(2026, 7, 1), "Webinar", Decimal("300000.00"), 2, 0, D0, 0.0, -1.0, None, None, None),
-        (date(2026, 8, 1), "Email", D0, 1, 0, D0, None, None, None, None, None),
-        (date(2026, 8, 1), "Event", D0, 1, 0, D0, None, None, None, None, None),
-        (date(2026, 8, 1), "Webinar", Decimal("200000.00"), 2, 0, D0, 0.0, -1.0, None, None, None),
-        (date(2026, 9, 1), "Event", Decimal("50000.00"), 0, 0, D0, 0.0, -1.0, None, None, None),
-    ]
+         Decimal("2500000.00"), None, None, Decimal("1400000.00"), -0.44, Decimal("4083333.33"), 49 / 30),
+        (date(2026, 7, 1), "Webinar", Decimal("300000.00"), 2, 0, D0, 0.0, -1.0, None, None, None, D0, -1.0, None,
+         None),
+        (date(2026, 8, 1), "Email", D0, 1, 0, D0, None, None, None, None, None, D0, None, None, None),
+        (date(2026, 8, 1), "Event", D0, 1, 0, D0, None, None, None, None, None, D0, None, None, None),
+        (date(2026, 8, 1), "Webinar", Decimal("200000.00"), 2, 0, D0, 0.0, -1.0, None, None, None, D0, -1.0, None,
+         None),
+        (date(2026, 9, 1), "Event", Decimal("50000.00"), 0, 0, D0, 0.0, -1.0, None, None, None, D0, -1.0, None,
+         None),
+    ]]
 
 
 def test_cohort_revenue_and_spend_reconcile_with_staging(work_db):
@@ -312,7 +324,7 @@ def test_every_table_and_column_has_a_comment(work_db):
     assert all(c and c.strip() for c in tables.values())
     columns = query(work_db, "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts' "
                              "AND table_name IN ?", [list(ANALYTICS_TABLES)])
-    assert len(columns) == 12 + 11 + 9
+    assert len(columns) == 12 + 15 + 9
     assert [(t, c) for t, c, comment in columns if not (comment and comment.strip())] == []
 
 
@@ -320,7 +332,8 @@ def test_money_columns_are_decimal(work_db):
     types = dict(((t, c), ty) for t, c, ty in query(
         work_db, "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'"))
     for key in [("bottlenecks", "lost_revenue"), ("cohort_roi", "spend"), ("cohort_roi", "revenue"),
-                ("cohort_roi", "cac"), ("pipeline_velocity", "avg_deal_size"),
+                ("cohort_roi", "cac"), ("cohort_roi", "gross_profit"), ("cohort_roi", "ltv"),
+                ("pipeline_velocity", "avg_deal_size"),
                 ("pipeline_velocity", "pipeline_velocity")]:
         assert types[key] == "DECIMAL(18,2)", key
 
