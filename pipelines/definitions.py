@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.analytics import ANALYTICS_ASSETS
 from assets.expectations import GX_CHECKS
+from assets.fiscal import FISCAL_ASSETS
 from assets.ingest import INGEST_ASSETS
 from assets.marts import MART_ASSETS, MART_CHECKS
 from assets.publish import published_warehouse
@@ -37,7 +38,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset,
                 published_warehouse,
-                *TARGET_SETTINGS_ASSETS],
+                *TARGET_SETTINGS_ASSETS, *FISCAL_ASSETS],
         asset_checks=[*MART_CHECKS, *GX_CHECKS],
         jobs=[funnel_job],
         schedules=[nightly_schedule],

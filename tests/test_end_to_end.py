@@ -40,8 +40,8 @@ def test_every_asset_materialised_and_every_blocking_check_passed(generated):
     _, _, result = generated
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "published/funnel_duckdb" in materialised
-    # raw, staging (+ marts.stage_history), marts, analytics, target_plan, publish, staging.target_settings
-    assert len(materialised) == 4 + 8 + 6 + 3 + 1 + 1 + 1
+    # raw, staging (+ marts.stage_history), marts, analytics, target_plan, publish, staging.target_settings, fiscal
+    assert len(materialised) == 4 + 8 + 6 + 3 + 1 + 1 + 1 + 6
     evaluations = result.get_asset_check_evaluations()
     assert all(ev.passed for ev in evaluations if ev.blocking)
     # the sample's files are dated at their snapshot days, the newest in 2026-09: long stale by now

@@ -1,6 +1,6 @@
 """staging.target_settings and staging.target_rates from config/targets.yaml: the unit-economics keys are
 validated with the file and key named, the LTV multiplier is an exact fraction, every rate override lands
-with its period and grain."""
+with its period and grain, and the fiscal calendar macro agrees with the target periods."""
 
 from datetime import date
 from fractions import Fraction
@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.target_plan import TargetPlanError
+from assets.sql_assets import SQL_DIR
+from assets.target_plan import TargetPlanError, parse_period
 from assets.target_settings import lifetime_factor, rate_rows, write_target_settings
 from schemas.config import ConfigError, TargetsConfig, load_yaml_model
 
@@ -88,3 +89,31 @@ def test_every_rate_override_with_its_period_and_grain():
     ]
     with pytest.raises(TargetPlanError, match="already targeted"):
         rate_rows(TargetsConfig(targets=[{"period": "2026-07", "revenue": 1}, {"period": "2026-07", "revenue": 2}]))
+
+
+@pytest.mark.parametrize("start_month", [1, 4, 10])
+def test_the_fiscal_calendar_macro_agrees_with_the_target_periods(start_month):
+    months = [date(2025 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(1, 37)]  # 2025-01 .. 2027-12
+    with duckdb.connect() as con:
+        con.execute((SQL_DIR / "metric_macros.sql").read_text(encoding="utf-8"))
+        for month in months:
+            rows = con.execute("SELECT grain, period, period_start, period_end FROM fiscal_periods(?, ?) "
+                               "ORDER BY grain", [month, start_month]).fetchall()
+            assert [g for g, *_ in rows] == ["fiscal_quarter", "fiscal_year"]
+            for grain, label, start, end in rows:
+                period = parse_period(label, start_month)
+                assert (period.grain, period.start, period.end) == (grain, start, end), (month, label)
+                assert start <= month <= end
+
+
+def test_march_and_april_fall_in_different_fiscal_years_from_april():
+    with duckdb.connect() as con:
+        con.execute((SQL_DIR / "metric_macros.sql").read_text(encoding="utf-8"))
+
+        def labels(d: date) -> list[str]:
+            return [p for (p,) in con.execute("SELECT period FROM fiscal_periods(?, 4) ORDER BY grain", [d]).fetchall()]
+
+        assert labels(date(2026, 3, 1)) == ["2025-Q4", "FY2025"]
+        assert labels(date(2026, 4, 1)) == ["2026-Q1", "FY2026"]
+        assert labels(date(2027, 3, 1)) == ["2026-Q4", "FY2026"]
+        assert labels(date(2026, 12, 1)) == ["2026-Q3", "FY2026"]

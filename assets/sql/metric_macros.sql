@@ -46,3 +46,24 @@ CREATE OR REPLACE MACRO month_start(ts) AS CAST(date_trunc('month', ts) AS DATE)
 -- A UTC timestamp (file times in ops.load_log) as local time of time zone tz (the configured
 -- one is staging.run_settings.timezone), like every timestamp read from an export.
 CREATE OR REPLACE MACRO local_time(utc, tz) AS timezone(tz, timezone('UTC', utc));
+
+-- The fiscal quarter and the fiscal year that month d lies in, one row per grain, labelled as
+-- the periods of targets.yaml: FY2026 is the fiscal year starting on the 1st of month
+-- start_month (fiscal_year_start_month) of 2026; 2026-Q3 its third quarter (Q1 = its first
+-- three months). With April, 2027-03 is in FY2026 and 2026-Q4; 2026-04 in FY2026 and 2026-Q1.
+CREATE OR REPLACE MACRO fiscal_periods(d, start_month) AS TABLE
+    WITH f AS (
+        SELECT year(d) - CASE WHEN month(d) < start_month THEN 1 ELSE 0 END AS fiscal_year,
+               (month(d) - start_month + 12) % 12 // 3 + 1 AS quarter
+    ),
+    p AS (
+        SELECT 'fiscal_quarter' AS grain, fiscal_year || '-Q' || quarter AS period,
+               CAST(make_date(fiscal_year, start_month, 1) + to_months(3 * (quarter - 1)) AS DATE) AS period_start,
+               3 AS months
+        FROM f
+        UNION ALL
+        SELECT 'fiscal_year', 'FY' || fiscal_year, make_date(fiscal_year, start_month, 1), 12 FROM f
+    )
+    SELECT grain, period, period_start,
+           CAST(period_start + to_months(months) - INTERVAL 1 DAY AS DATE) AS period_end
+    FROM p;
