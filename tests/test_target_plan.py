@@ -21,7 +21,7 @@ Lookback of 3 months before 2026-06-01 = 2026-03 .. 2026-05:
 """
 
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal as D
 from fractions import Fraction
 from pathlib import Path
