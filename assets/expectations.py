@@ -1,6 +1,7 @@
 """Great Expectations suites on the marts, run as blocking Dagster asset checks.
 
-One expectation suite per mart of `marts.KEYS`, built from the declarative
+One expectation suite per mart of `marts.KEYS` and per fiscal roll-up of
+`fiscal.FISCAL_KEYS` (derived from its monthly mart's), built from the declarative
 `MartSuite` data below (what the COMMENTs of assets/sql/marts/*.sql and
 assets/target_plan.py promise about each column):
 
@@ -28,7 +29,7 @@ pipeline_velocity and target_plan would then wait for a check step that itself
 waits for them (Dagster rejects the job as circular).
 
 great_expectations is imported lazily (the import takes seconds) and one
-ephemeral GX context is built per Dagster run and shared by the ten checks (the
+ephemeral GX context is built per Dagster run and shared by all its checks (the
 in-process executor runs them in one process). Data Docs are written beside the
 warehouse: `<warehouse folder>/gx/<warehouse name>/index.html`, so the default
 warehouse's docs land under data/warehouse/gx/funnel/ and two warehouses never
@@ -46,7 +47,8 @@ from urllib.parse import unquote, urlparse
 
 import dagster as dg
 
-from assets.marts import BOUNDED_RATES, KEYS
+from assets.fiscal import FISCAL_KEYS, GRAINS
+from assets.marts import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS
 from assets.target_plan import STAGES
 from schemas.config import LIFECYCLE_ORDER
 from pipelines.resources import FunnelResource
@@ -161,8 +163,9 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     MartSuite(
         "cohort_roi", keys=tuple(KEYS["cohort_roi"]),
         counts=("leads", "won"),
-        non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback"),
-        ranges={"cohort_roi": (-1, None)},
+        non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback", "gross_profit", "ltv",
+                      "ltv_to_cac"),
+        ranges={"cohort_roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
         ordered=(("leads", "won"), ("payback_month", "cohort_start")),
         reconcile={"leads": _LEADS, "won": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
                    "spend_cents": _SPEND_CENTS},
@@ -183,6 +186,25 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
         in_set={"stage": STAGES},
     ),
     MartSuite(
+        "attributed_revenue", keys=tuple(KEYS["attributed_revenue"]),
+        counts=("deals_credited",),
+        non_negative=("attributed_revenue", "revenue_from_touches", "revenue_without_touches"),
+        ordered=(("attributed_revenue", "revenue_from_touches"), ("attributed_revenue", "revenue_without_touches")),
+        in_set={"model": ATTRIBUTION_MODELS},
+    ),
+    MartSuite(
+        "content_influence", keys=tuple(KEYS["content_influence"]),
+        counts=("opportunities", "opportunities_with_touch", "closed_with_touch", "won_with_touch",
+                "closed_without_touch", "won_without_touch", "leads_with_touch", "leads_with_touch_to_opportunity",
+                "leads_without_touch", "leads_without_touch_to_opportunity", "smallest_base"),
+        rates=("pre_opportunity_touch_rate", "win_rate_with_touch", "win_rate_without_touch",
+               "opportunity_rate_with_touch", "opportunity_rate_without_touch"),
+        ordered=(("opportunities", "opportunities_with_touch"), ("opportunities_with_touch", "closed_with_touch"),
+                 ("closed_with_touch", "won_with_touch"), ("closed_without_touch", "won_without_touch"),
+                 ("leads_with_touch", "leads_with_touch_to_opportunity"),
+                 ("leads_without_touch", "leads_without_touch_to_opportunity")),
+    ),
+    MartSuite(
         "stage_history", keys=tuple(KEYS["stage_history"]),
         counts=("snapshots",), ranges={"snapshots": (1, None)},
         ordered=(("last_seen_at", "first_seen_at"),),
@@ -190,6 +212,25 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
                 "mapped_stage": (*LIFECYCLE_ORDER, "open", "won", "lost", "unknown")},
     ),
 ]}
+
+
+def fiscal_suite(monthly: MartSuite) -> MartSuite:
+    """The suite of marts.<mart>_fiscal (assets/fiscal.py): its monthly mart's promises on the summed
+    rows, keyed by grain and period. Sums are not reconciled here (each month is in both grains);
+    tests/test_fiscal_rollups.py checks them against the monthly marts."""
+    renamed = {"cohort_start": "period_start"}
+    return MartSuite(
+        f"{monthly.mart}_fiscal", keys=tuple(FISCAL_KEYS[f"{monthly.mart}_fiscal"]),
+        counts=monthly.counts, non_negative=monthly.non_negative, rates=monthly.rates, ranges=monthly.ranges,
+        ordered=tuple((renamed.get(a, a), renamed.get(b, b)) for a, b in monthly.ordered)
+        + (("period_end", "period_start"),),
+        in_set={**monthly.in_set, "grain": GRAINS},
+    )
+
+
+SUITES.update({f"{m}_fiscal": fiscal_suite(SUITES[m]) for m in (k.removesuffix("_fiscal") for k in FISCAL_KEYS)})
+# Every mart with a suite: the monthly marts and their fiscal roll-ups.
+CHECKED_MARTS = {**KEYS, **FISCAL_KEYS}
 
 
 def expectations(suite: MartSuite) -> list:
@@ -328,7 +369,7 @@ class GxRunner:
         self.any_failed = self.any_failed or not validation.success
         # The index is rendered after the last suite of the run; once a suite has failed, after
         # every suite (the run will not reach the marts downstream of the failed one).
-        last = self.validated >= set(KEYS) or self.any_failed
+        last = self.validated >= set(CHECKED_MARTS) or self.any_failed
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
         self.context.build_data_docs(site_names=[SITE_NAME], build_index=last, resource_identifiers=[
@@ -496,4 +537,4 @@ def _gx_check(suite: MartSuite) -> dg.AssetChecksDefinition:
 
 # A mart added to KEYS without a suite above still gets its keys and bounded rates checked.
 GX_CHECKS = [_gx_check(SUITES.get(m) or MartSuite(m, keys=tuple(KEYS[m]), rates=tuple(BOUNDED_RATES.get(m, ()))))
-             for m in KEYS]
+             for m in CHECKED_MARTS]

@@ -12,6 +12,7 @@ version of every record (one per snapshot file); staging picks the newest.
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,6 +36,8 @@ from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS
 SQL_DIR = Path(__file__).parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
 MAX_LISTED_PROBLEMS = 20
+# Rows parsed into pandas and validated at a time: memory holds one chunk's frame, not a file's.
+VALIDATE_CHUNK_ROWS = 200_000
 PROBLEM_COLUMNS = ["row_number", "record_key", "column_name", "check_name", "raw_value", "problem"]
 
 
@@ -180,6 +183,31 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
     return sorted(problems.values(), key=lambda p: (p["row_number"] or 0, p["column_name"] or ""))
 
 
+def duplicate_key_problems(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[dict]:
+    """Rows of temp table `parsed` whose record key another row of the file repeats, reported as
+    pandera reports them within a chunk (every copy, check field_uniqueness or unique_key)."""
+    keys = ", ".join(spec.key)
+    check = "field_uniqueness" if len(spec.key) == 1 else "unique_key"
+    column = ",".join(spec.key)
+    rows = con.execute(
+        f"SELECT _source_row, concat_ws(',', {keys}) FROM parsed "
+        f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in spec.key)} "
+        f"QUALIFY count(*) OVER (PARTITION BY {keys}) > 1 ORDER BY _source_row"
+    ).fetchall()
+    return [{"row_number": row, "record_key": key, "column_name": column, "check_name": check,
+             "raw_value": pii.mask(key[:200]) if len(spec.key) == 1 else None,
+             "problem": _problem_text(spec, column, check)} for row, key in rows]
+
+
+def _merge_problems(*lists: list[dict]) -> list[dict]:
+    """One problem per (row, column, check), in row order."""
+    merged: dict[tuple, dict] = {}
+    for problems in lists:
+        for p in problems:
+            merged.setdefault((p["row_number"], p["column_name"], p["check_name"]), p)
+    return sorted(merged.values(), key=lambda p: (p["row_number"] or 0, p["column_name"] or ""))
+
+
 def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
     if check.startswith("parseable:"):
         return KIND_PROBLEM[spec.column(column).kind]
@@ -266,6 +294,7 @@ def load_file(
     run_id: str,
     max_rejected_share: float = 0.05,
     problems_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FileOutcome:
     """Load one export file: its valid rows into raw.<source>, rows failing a check into
     quarantine.<source>, and its ops.load_log row, all in one transaction. The file is
@@ -287,7 +316,7 @@ def load_file(
 
     def lap(stage: str) -> None:
         now_ = time.perf_counter()
-        seconds[stage] = now_ - clock[0]
+        seconds[stage] = seconds.get(stage, 0.0) + now_ - clock[0]  # chunks add up
         clock[0] = now_
 
     try:
@@ -313,19 +342,31 @@ def load_file(
             raise FileRejected("has a header but no data rows")
         present = set(incoming.column_names) - {"_source_row"}
         lap("read")
-        con.register("incoming", incoming)
-        try:
-            select, params = parse_sql(spec, present, tz, match.source.formats)
-            con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + select, params or None)
-        finally:
-            con.unregister("incoming")
-        lap("parse")
-        frame = con.sql("SELECT * FROM parsed").df()
-        try:
-            spec.pandera_schema(present, latest).validate(frame, lazy=True)
-        except pa.errors.SchemaErrors as err:
-            problems = pandera_problems(spec, frame, err)
-        lap("validate")
+        select, params = parse_sql(spec, present, tz, match.source.formats)
+        schema = spec.pandera_schema(present, latest)
+        # Parsed and validated a chunk at a time, so that memory holds one chunk's frame, not the file's.
+        for start in range(0, rows_read, VALIDATE_CHUNK_ROWS):
+            con.register("incoming", incoming.slice(start, VALIDATE_CHUNK_ROWS))
+            try:
+                con.execute(("CREATE OR REPLACE TEMP TABLE parsed AS " if start == 0 else "INSERT INTO parsed ")
+                            + select, params or None)
+            finally:
+                con.unregister("incoming")
+            lap("parse")
+            rows = incoming.column("_source_row").slice(start, VALIDATE_CHUNK_ROWS)  # increasing
+            frame = con.execute("SELECT * FROM parsed WHERE _source_row BETWEEN $first AND $last",
+                                {"first": rows[0].as_py(), "last": rows[-1].as_py()}).df()
+            try:
+                schema.validate(frame, lazy=True)
+            except pa.errors.SchemaErrors as err:
+                problems += pandera_problems(spec, frame, err)
+            del frame
+            lap("validate")
+            if progress and rows_read > VALIDATE_CHUNK_ROWS:
+                progress(min(start + VALIDATE_CHUNK_ROWS, rows_read), rows_read)
+        if rows_read > VALIDATE_CHUNK_ROWS:  # a key repeated across chunks; a column problem seen per chunk
+            problems = _merge_problems(problems, duplicate_key_problems(con, spec) if spec.key else [])
+            lap("validate")
         whole = [p for p in problems if p["row_number"] is None]
         bad_rows = sorted({p["row_number"] for p in problems if p["row_number"] is not None})
         if whole:
@@ -454,10 +495,13 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
         if digest in loaded:  # a copy of a file loaded earlier in this run
             result.skipped += 1
             continue
+        prefix = f"[{i}/{len(pending)}] {file_name}"
+        # a large file also reports how far its checks have got
+        progress = (lambda done, total: log.info(f"{prefix}: {done:,} of {total:,} rows checked")) if log else None
         outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
-                            problems_dir)
+                            problems_dir, progress)
         if log:  # "[i/n] file: ..." is what `funnel run` shows as progress
-            log.info(f"[{i}/{len(pending)}] {file_name}: {outcome.status}, {outcome.rows:,} rows"
+            log.info(f"{prefix}: {outcome.status}, {outcome.rows:,} rows"
                      + (f", {outcome.quarantined:,} quarantined" if outcome.quarantined else "")
                      + (f"\n{outcome.message}" if outcome.message else ""))
         (result.loaded if outcome.status == "loaded" else result.rejected).append(outcome)
@@ -467,10 +511,17 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
 
 
 def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: str,
-              now: datetime | None = None) -> dg.AssetCheckResult:
-    """Fails when the newest export file of the source is older than its maximum age."""
+              now: datetime | None = None, optional: bool = False) -> dg.AssetCheckResult:
+    """Fails when the newest export file of the source is older than its maximum age.
+
+    An optional source (touchpoints) with no file at all passes: the marts that need it
+    say so themselves."""
     now = now or datetime.now(timezone.utc)
     files = inbox_files(inbox_dir, source)
+    if not files and optional:
+        return dg.AssetCheckResult(check_name=check_name, passed=True, metadata={
+            "max_age_hours": max_age_hours,
+            "note": f"Optional source: no export in `{source}/` of the inbox, nothing to check."})
     if not files:
         return dg.AssetCheckResult(check_name=check_name, passed=False, metadata={"max_age_hours": max_age_hours, "problem": dg.MetadataValue.md(
             f"No export file in `{source}/` of the inbox: drop the newest export there.")})
@@ -510,7 +561,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 f"quarantine.{spec.name} instead of raw (counts per file, check and column).")),
             dg.AssetCheckSpec(fresh_check, asset=key, description=(
                 f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
-                "(config/sources.yaml, default 36 hours): the tool's export job stopped.")),
+                "(config/sources.yaml, default 36 hours): the tool's export job stopped."
+                + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
@@ -561,7 +613,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                           "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
                                                           if not quarantined.empty else "none"),
                           "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
-            freshness(Path(funnel.inbox_dir), spec.name, limits.max_age_hours, fresh_check),
+            freshness(Path(funnel.inbox_dir), spec.name, limits.max_age_hours, fresh_check, optional=spec.optional),
         ]
         return dg.MaterializeResult(metadata=metadata, check_results=checks)
 

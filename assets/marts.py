@@ -41,7 +41,10 @@ KEYS = {
     "pipeline_velocity": ["period_start", "channel"],
     "target_plan": ["period", "channel", "stage"],
     "stage_history": ["record_type", "record_id", "stage"],
+    "attributed_revenue": ["period_start", "channel", "model"],
+    "content_influence": ["touch_type", "content_id"],
 }
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped")
 BOUNDED_RATES = {
     "lead_cohort_funnel": ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
                            "opportunity_to_win_rate", "lead_to_win_rate"],
@@ -97,6 +100,32 @@ def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
     )
 
 
+@dg.asset_check(asset=dg.AssetKey(["marts", "attributed_revenue"]), blocking=True,
+                name="attributed_revenue_sums_to_won_revenue",
+                description="Under every attribution model, the revenue of each close month adds up exactly "
+                "(DECIMAL) to the won revenue of that month in staging.deals: no cent lost or made up by the split.")
+def attributed_revenue_sums_to_won_revenue(funnel: FunnelResource) -> dg.AssetCheckResult:
+    with funnel.connect() as con:
+        diffs = con.execute(
+            "WITH won AS (SELECT month_start(closed_on) AS period_start, sum(coalesce(amount, 0)) AS revenue "
+            "FROM staging.deals WHERE outcome = 'won' GROUP BY ALL), "
+            "models AS (SELECT unnest($models) AS model), "
+            "attributed AS (SELECT period_start, model, sum(attributed_revenue) AS attributed "
+            "FROM marts.attributed_revenue GROUP BY ALL) "
+            "SELECT CAST(w.period_start AS VARCHAR), m.model, CAST(w.revenue AS VARCHAR), "
+            "CAST(coalesce(a.attributed, 0) AS VARCHAR) FROM won w CROSS JOIN models m "
+            "LEFT JOIN attributed a ON a.period_start = w.period_start AND a.model = m.model "
+            "WHERE coalesce(a.attributed, 0) <> w.revenue "
+            "UNION ALL SELECT CAST(a.period_start AS VARCHAR), a.model, '0', CAST(a.attributed AS VARCHAR) "
+            "FROM attributed a WHERE a.attributed <> 0 AND NOT EXISTS "
+            "(SELECT 1 FROM won w WHERE w.period_start = a.period_start) ORDER BY 1, 2",
+            {"models": list(ATTRIBUTION_MODELS)},
+        ).fetchall()
+    return dg.AssetCheckResult(passed=not diffs, metadata={
+        "differences": dg.MetadataValue.json([
+            {"period_start": p, "model": m, "won_revenue": r, "attributed": a} for p, m, r, a in diffs[:20]])})
+
+
 def _range_totals_counted_check(table: str, measure: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=dg.AssetKey(["staging", table]), name=f"{table}_range_totals_all_counted",
                     description=f"Warns when range totals of {table} (an export without a date column, dated by its "
@@ -124,4 +153,5 @@ def _range_totals_counted_check(table: str, measure: str) -> dg.AssetChecksDefin
 # exactly in DECIMAL and warn about values and ranges left out.
 MART_CHECKS = [
     channel_funnel_reconciles, channel_roi_spend_reconciles, every_raw_value_mapped,
+    attributed_revenue_sums_to_won_revenue,
     _range_totals_counted_check("sessions", "sessions"), _range_totals_counted_check("spend", "cost")]

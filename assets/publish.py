@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 
 from assets.analytics import ANALYTICS_ASSETS
+from assets.fiscal import FISCAL_ASSETS
 from assets.marts import MART_ASSETS
 from assets.target_plan import target_plan_asset
 from assets import pii
@@ -111,7 +112,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
 
 @dg.asset(
     key=["published", "funnel_duckdb"],
-    deps=[a.key for a in [*MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset]] + [dg.AssetKey(["ops", "unmapped_values"])],
+    deps=[a.key for a in [*MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset, *FISCAL_ASSETS]] + [dg.AssetKey(["ops", "unmapped_values"])],
     group_name="publish",
     kinds={"duckdb"},
     owners=settings.owners(),

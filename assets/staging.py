@@ -46,6 +46,17 @@ def session_channel(cfg: FunnelConfig, source, medium, campaign, given_group) ->
     return group, name or cfg.channels.fallback_channel, name is not None
 
 
+def touch_channel(cfg: FunnelConfig, source, medium, campaign) -> tuple[str, str, bool] | None:
+    """(channel, rule, mapped) of a touch: source and medium read by GA4's channel rules (as a lead's
+    utm values); a source alone matched as a lead-source value (webinar, 展示会); neither: None (the
+    touch then belongs to its lead's channel)."""
+    if not _blank(medium):
+        return lead_channel(cfg, None, source, medium, campaign)
+    if not _blank(source):
+        return lead_channel(cfg, source, None, None, None)
+    return None
+
+
 def value_channel(cfg: FunnelConfig, value) -> tuple[str, str, bool]:
     m = cfg.channels.match_value(value) if not _blank(value) else None
     return (m[0], m[1], True) if m else (cfg.channels.fallback_channel, "unmapped", False)
@@ -63,6 +74,12 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     ).fetchall():
         group, channel, mapped = session_channel(cfg, *k)
         rows.append(("ga4_session", *k, group, channel, "GA4 channel group", mapped))
+    for k in con.execute("SELECT DISTINCT source, medium, campaign FROM raw.touchpoints "
+                         "WHERE source IS NOT NULL OR medium IS NOT NULL").fetchall():
+        found = touch_channel(cfg, *k)
+        if found:
+            channel, rule, mapped = found
+            rows.append(("touch", *k, None, None, channel, rule, mapped))
     for kind, sql in (("deal", "SELECT DISTINCT deal_source FROM raw.deals WHERE deal_source IS NOT NULL"),
                       ("spend", "SELECT DISTINCT channel FROM raw.spend")):
         for (v,) in con.execute(sql).fetchall():
@@ -138,13 +155,17 @@ staging_deals = build_sql_asset(
 staging_spend = build_sql_asset(
     "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
     "Spend rows, newest snapshot per day/month, raw channel and campaign, with channel.")
+staging_touchpoints = build_sql_asset(
+    "staging", "touchpoints", "staging/touchpoints.sql", [["raw", "touchpoints"], ["staging", "leads"], *LOOKUPS],
+    "staging", "One row per distinct touch of a known lead, with its channel (its own source/medium, else the "
+    "lead's) and whether it came before the lead's first opportunity.")
 staging_lead_funnel = build_sql_asset(
     "staging", "lead_funnel", "staging/lead_funnel.sql", [["staging", "leads"], ["staging", "deals"]], "staging",
     "One row per lead with each funnel stage it reached and the effective date of each.")
 unmapped_values = build_sql_asset(
     "ops", "unmapped_values", "staging/unmapped_values.sql",
-    [["staging", t] for t in ("leads", "deals", "spend", "sessions")], "staging",
+    [["staging", t] for t in ("leads", "deals", "spend", "sessions", "touchpoints")], "staging",
     "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
 
 STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, stage_history, staging_deals, staging_spend,
-                  staging_lead_funnel, unmapped_values]
+                  staging_touchpoints, staging_lead_funnel, unmapped_values]

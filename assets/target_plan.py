@@ -31,7 +31,7 @@ import duckdb
 from assets.sql_assets import table_metadata
 from pipelines import settings
 from pipelines.resources import FunnelResource
-from schemas.config import TargetsConfig
+from schemas.config import Target, TargetsConfig
 
 # Funnel stages from the top (impressions) down to revenue.
 STAGES = ("impressions", "sessions", "leads", "mqls", "sqls", "opportunities", "wins", "revenue")
@@ -82,6 +82,13 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def grain(self) -> str:
+        """fiscal_year (FY2026), fiscal_quarter (2026-Q3) or month (2026-07)."""
+        if self.label.startswith("FY"):
+            return "fiscal_year"
+        return "fiscal_quarter" if "-Q" in self.label else "month"
 
 
 def _add_months(d: date, months: int) -> date:
@@ -279,7 +286,7 @@ def choose_assumptions(
 class ChannelPart:
     channel: str
     share: Fraction
-    source: str  # 'target' (All) | 'channel_shares' | 'remainder' (Unallocated) | 'lookback_revenue'
+    source: str  # 'target' (All) | 'channel_shares' | 'remainder' (Unallocated) | 'lookback_wins'
     revenue: Decimal  # the part of the target, to the cent
 
 
@@ -299,14 +306,15 @@ def allocate_cents(total: Decimal, shares: Sequence[tuple[str, Fraction]]) -> di
 def channel_split(
     target_revenue: Decimal,
     channel_shares: Mapping[str, Decimal],
-    lookback_revenue: Mapping[str, Decimal],
+    lookback_wins: Mapping[str, int],
 ) -> list[ChannelPart]:
     """The parts of the target per channel (channel All excluded).
 
     With `channel_shares` (from targets.yaml): each listed channel gets its share as
     given (no normalisation); if they sum to less than 1 the rest is channel
-    'Unallocated'. Otherwise: each channel's share of the won revenue of the lookback,
-    channels without won revenue get no part; no won revenue at all: no parts."""
+    'Unallocated'. Otherwise (CONTRACT section 4, "the lookback's mix of wins"): each
+    channel's share of the wins (won deals, counted) of the lookback; channels without
+    a win get no part; no win at all: no parts."""
     if channel_shares:
         shares = [(c, Fraction(s)) for c, s in sorted(channel_shares.items())]
         rest = 1 - sum(s for _, s in shares)
@@ -315,12 +323,12 @@ def channel_split(
             shares.append((UNALLOCATED, rest))
             sources[UNALLOCATED] = "remainder"
     else:
-        positive = {c: Fraction(v) for c, v in lookback_revenue.items() if v > 0}
+        positive = {c: Fraction(v) for c, v in lookback_wins.items() if v > 0}
         total = sum(positive.values())
         if not total:
             return []
         shares = [(c, v / total) for c, v in sorted(positive.items())]
-        sources = {c: "lookback_revenue" for c, _ in shares}
+        sources = {c: "lookback_wins" for c, _ in shares}
     amounts = allocate_cents(target_revenue, shares)
     return [ChannelPart(c, s, sources[c], amounts[c]) for c, s in shares]
 
@@ -409,12 +417,10 @@ def _plan_rows(period: Period, part: ChannelPart, assumptions: Mapping[str, Assu
     return rows
 
 
-def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], today: date,
-                      known_channels: Collection[str] | None = None) -> list[PlanRow]:
-    """Every row of marts.target_plan for `targets` on the channel_funnel rows `funnel`.
-    `known_channels` (when given) are the channel names channel_shares may use."""
-    rows: list[PlanRow] = []
-    months = {r.period_start for r in funnel}
+def target_periods(targets: TargetsConfig) -> list[tuple[str, Target, Period]]:
+    """(where, target, period) of every target of targets.yaml, `where` naming it for messages;
+    a period targeted twice is refused."""
+    result = []
     seen: dict[str, int] = {}
     for i, target in enumerate(targets.targets):
         where = f"targets.yaml: targets[{i}] (period {target.period})"
@@ -422,6 +428,17 @@ def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], tod
         if period.label in seen:
             raise TargetPlanError(f"{where}: period {period.label} is already targeted by targets[{seen[period.label]}]")
         seen[period.label] = i
+        result.append((where, target, period))
+    return result
+
+
+def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], today: date,
+                      known_channels: Collection[str] | None = None) -> list[PlanRow]:
+    """Every row of marts.target_plan for `targets` on the channel_funnel rows `funnel`.
+    `known_channels` (when given) are the channel names channel_shares may use."""
+    rows: list[PlanRow] = []
+    months = {r.period_start for r in funnel}
+    for where, target, period in target_periods(targets):
         revenue = to_decimal(target.revenue).quantize(CENT, ROUND_HALF_UP)
         overrides = {k: to_decimal(v) for k, v in target.rates.items()}
         deal_override = None if target.avg_deal_size is None else to_decimal(target.avg_deal_size)
@@ -441,12 +458,12 @@ def build_target_plan(targets: TargetsConfig, funnel: Sequence[FunnelMonth], tod
         in_period = [m for m in months if period.start <= m <= period.end]
         all_lookback = stage_totals(funnel, window)
         channels = sorted({r.channel for r in funnel})
-        lookback_revenue = {c: stage_totals(funnel, window, {c})["revenue"] for c in channels}
+        lookback_wins = {c: int(stage_totals(funnel, window, {c})["wins"]) for c in channels}
 
         whole = ChannelPart(ALL, Fraction(1), "target", revenue)
         rows += _plan_rows(period, whole, choose_assumptions(overrides, deal_override, None, all_lookback),
                            stage_totals(funnel, in_period), today, window, where)
-        for part in channel_split(revenue, shares, lookback_revenue):
+        for part in channel_split(revenue, shares, lookback_wins):
             if part.channel == UNALLOCATED:
                 actual = stage_totals(funnel, in_period, set(channels) - set(shares))
                 assumptions = choose_assumptions(overrides, deal_override, None, all_lookback)
@@ -468,8 +485,8 @@ TABLE_COMMENT = (
     "stage, the volume each stage must reach for the target, with the actual to date, gap and pace. Channel All is "
     "the whole target with all-channel rates. The other channels split the target: by channel_shares of "
     "targets.yaml when given (used as given, not normalised; shares must be in [0, 1] and sum to <= 1; the rest "
-    "is channel Unallocated), else by each channel's share of won revenue in the lookback (channels without won "
-    "revenue in the lookback get no rows; without any won revenue only All). Every (period, channel) has all 8 "
+    "is channel Unallocated), else by the lookback's mix of wins: each channel's share of the wins (won deals, "
+    "counted) in the lookback (channels without a win in the lookback get no rows; without any win only All). Every (period, channel) has all 8 "
     "stages. Each channel is rounded up on its own, so channel counts can add up to more than All. Arithmetic is "
     "exact (targets.yaml numbers as decimals from their written form, observed rates as exact ratios of counts): "
     "20 wins at a 25% win rate is 80 opportunities, never 81. Empty when targets.yaml has no targets."
@@ -496,11 +513,11 @@ COLUMNS: list[tuple[str, str, str]] = [
      "channels not listed in channel_shares)."),
     ("channel_share", "DOUBLE",
      "Fraction of the target revenue planned in this channel: 1 for All; the channel_shares value; 1 - sum of "
-     "channel_shares for Unallocated; else the channel's won revenue in the lookback / won revenue of all channels "
-     "in the lookback."),
+     "channel_shares for Unallocated; else the channel's wins in the lookback / wins of all channels in the "
+     "lookback (the mix of wins, counted as won deals: deal size plays no part)."),
     ("share_source", "VARCHAR",
      "Where channel_share comes from: target (All), channel_shares (targets.yaml), remainder (Unallocated), "
-     "lookback_revenue (mix of won revenue in the lookback months)."),
+     "lookback_wins (mix of wins, i.e. won deals counted, in the lookback months)."),
     ("stage", "VARCHAR",
      "Funnel stage: impressions, sessions, leads, mqls, sqls, opportunities, wins, revenue (as in "
      "marts.channel_funnel; impressions only for a plan with a ctr)."),
@@ -548,7 +565,7 @@ COLUMNS: list[tuple[str, str, str]] = [
      "default Asia/Tokyo)."),
     ("lookback_start", "DATE",
      "First month (period_start of marts.channel_funnel) of the lookback the observed rates, avg_deal_size and "
-     f"revenue mix come from: {LOOKBACK_RULE}. NULL when channel_funnel is empty."),
+     f"mix of wins come from: {LOOKBACK_RULE}. NULL when channel_funnel is empty."),
     ("lookback_end", "DATE", "Last month of the lookback (see lookback_start). NULL when channel_funnel is empty."),
 ]
 

@@ -41,10 +41,11 @@ import pandas as pd
 
 from pipelines import settings
 
-STAGE_OF_PREFIX = {"raw": "ingest", "staging": "staging", "ops": "staging", "marts": "marts", "published": "publish"}
+STAGE_OF_PREFIX = {"raw": "ingest", "staging": "staging", "ops": "staging", "marts": "marts", "published": "publish",
+                   "report": "report"}
 INGEST_STAGES = ("hash", "read", "parse", "validate", "load")
 STAGE_ORDER = ("hash", "read", "parse", "validate", "load", "ingest other", "staging", "marts", "checks",
-               "GX suites", "publish", "outside steps")
+               "GX suites", "publish", "report", "outside steps")
 # What each stage's rows are: the rows it reads.
 STAGE_ROWS = {"read": "input", "parse": "input", "validate": "input", "load": "input",
               "staging": "raw", "marts": "staging", "checks": "marts", "GX suites": "marts", "publish": "published"}
@@ -245,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     print(f"generating {workload} into {inbox}", flush=True)
     t = time.perf_counter()
-    generate_sample_exports(inbox, months=args.months, seed=7, end_month=END_MONTH, **sizes)
+    # the workload has no touch exports (an optional source): none are generated
+    generate_sample_exports(inbox, months=args.months, seed=7, end_month=END_MONTH, touchpoints=False, **sizes)
     gen_s = time.perf_counter() - t
     size_mb = sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20
 

@@ -8,6 +8,7 @@
 """
 
 import argparse
+import re
 import os
 import sys
 import threading
@@ -38,9 +39,12 @@ def run(args: argparse.Namespace) -> int:
         "warehouse_path": args.warehouse or settings.warehouse_path(),
         "timezone": settings.timezone(),
     }
+    from assets.report import load_report_config
+
     try:  # configuration errors are reported before anything runs
         load_config(resource_config["config_dir"])
         load_profiles(resource_config["config_dir"])
+        load_report_config(resource_config["config_dir"])
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -62,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             raise_on_error=False,
         )
     failed = _failures(result)
+    _print_run_summary(result)
     if not result.success or failed:
         print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
         from pipelines.alerts import Failure, failures_of, record_failure
@@ -113,6 +118,9 @@ class Progress:
         self.seen = len(entries)
 
 
+ROWS_CHECKED = re.compile(r": ([\d,]+) of ([\d,]+) rows checked$")
+
+
 def _progress_line(entry) -> tuple | None:
     """(to stderr?, text) for one event log entry worth showing, else None."""
     import dagster as dg
@@ -122,6 +130,9 @@ def _progress_line(entry) -> tuple | None:
         if entry.step_key and entry.step_key.startswith("raw__") and entry.user_message.startswith("["):
             first = entry.user_message.splitlines()[0]
             done, total = (int(x) for x in first[1:first.index("]")].split("/"))
+            within = ROWS_CHECKED.search(first)  # a large file's checks under way: the bar counts its rows
+            if within:
+                done, total = (int(x.replace(",", "")) for x in within.groups())
             bar = "#" * round(10 * done / total) + "." * (10 - round(10 * done / total))
             return (False, f"  load    {entry.step_key[5:]:13} {bar} {first}")
         return None
@@ -146,6 +157,33 @@ def _failures(result) -> list[str]:
 
     failed = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     return failed + [ev.check_name for ev in result.get_asset_check_evaluations() if not ev.passed and ev.blocking]
+
+
+def _print_run_summary(result) -> None:
+    """Per source: files loaded, refused and already loaded, rows loaded and quarantined; then the checks."""
+    import dagster as dg
+
+    rows = []
+    for event in result.all_events:
+        if event.step_key and event.step_key.startswith("raw__") and event.event_type in (
+                dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE):
+            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                meta = event.event_specific_data.materialization.metadata
+            else:  # a refused file: the Failure carries the same counts
+                failure = event.event_specific_data.user_failure_data
+                meta = failure.metadata if failure else {}
+            value = {k: (v.value if hasattr(v, "value") else v) for k, v in meta.items()}
+            rows.append((event.step_key[5:], value.get("files_loaded", 0), value.get("files_rejected", 0),
+                         value.get("files_already_loaded", 0), value.get("rows_loaded", 0),
+                         value.get("rows_quarantined", 0)))
+    if rows:
+        print("\nsource         files loaded  refused  already loaded   rows loaded  quarantined")
+        for source, loaded, refused, skipped, n, q in sorted(rows):
+            print(f"{source:14} {loaded:12,} {refused:8,} {skipped:15,} {n:13,} {q:12,}")
+    evaluations = result.get_asset_check_evaluations()
+    warned = sum(1 for ev in evaluations if not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN)
+    failed = sum(1 for ev in evaluations if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR)
+    print(f"checks: {len(evaluations) - warned - failed} passed, {warned} warned, {failed} failed")
 
 
 def _print_open_problems(result) -> None:
@@ -182,6 +220,7 @@ def _print_summary(warehouse: Path) -> None:
     print(summary.to_string(index=False, na_rep="-"))
     print(f"\nPublished DuckDB file: {warehouse.resolve()}")
     print(f"  duckdb -readonly {warehouse} -c 'SELECT * FROM marts.channel_funnel LIMIT 10'")
+    print(f"Funnel report: {settings.report_path(warehouse).resolve()}")
 
 
 def status(args: argparse.Namespace) -> int:

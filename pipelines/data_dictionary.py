@@ -69,6 +69,19 @@ EXAMPLES: dict[str, ExampleQuery] = {
         """,
         ("period_start", "channel", "sessions", "leads", "mqls", "sqls", "opportunities", "wins", "revenue"),
     ),
+    "marts.channel_funnel_fiscal": ExampleQuery(
+        "Per fiscal year and channel, newest year first (every month is in a fiscal_quarter row and a fiscal_year "
+        "row: always filter on grain).",
+        """
+        SELECT period, channel, leads, mqls, sqls, opportunities, wins, revenue,
+               round(lead_to_mql_rate, 3) AS lead_to_mql_rate, round(opportunity_to_win_rate, 3) AS opportunity_to_win_rate
+        FROM marts.channel_funnel_fiscal
+        WHERE grain = 'fiscal_year'
+        ORDER BY period_start DESC, revenue DESC
+        """,
+        ("grain", "period", "period_start", "channel", "leads", "mqls", "sqls", "opportunities", "wins", "revenue",
+         "lead_to_mql_rate", "opportunity_to_win_rate"),
+    ),
     "marts.lead_cohort_funnel": ExampleQuery(
         "Lead-to-win per channel over the cohorts at least 6 months old (younger cohorts are still converting).",
         """
@@ -152,6 +165,23 @@ EXAMPLES: dict[str, ExampleQuery] = {
         """,
         ("period_start", "channel", "model", "attributed_revenue"),
     ),
+    "marts.content_influence": ExampleQuery(
+        "Do prospects who watched a video before the first meeting win more often? Each rate next to the "
+        "deals it is made of; content with fewer than 30 closed deals on either side is left out.",
+        """
+        SELECT touch_type, content_id,
+               round(pre_opportunity_touch_rate, 3) AS pre_opportunity_touch_rate,
+               won_with_touch || '/' || closed_with_touch AS won_with,
+               round(win_rate_with_touch, 3) AS win_rate_with,
+               won_without_touch || '/' || closed_without_touch AS won_without,
+               round(win_rate_without_touch, 3) AS win_rate_without
+        FROM marts.content_influence
+        WHERE touch_type = 'video_view' AND least(closed_with_touch, closed_without_touch) >= 30
+        ORDER BY win_rate_with_touch - win_rate_without_touch DESC
+        """,
+        ("touch_type", "content_id", "pre_opportunity_touch_rate", "won_with_touch", "closed_with_touch",
+         "win_rate_with_touch", "won_without_touch", "closed_without_touch", "win_rate_without_touch"),
+    ),
     "marts.bottlenecks": ExampleQuery(
         "The bottlenecks of the latest month.",
         """
@@ -205,8 +235,9 @@ def _table_order(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | N
 
     def key(row: tuple[str, str, str | None]) -> tuple:
         schema, table, _ = row
-        contract_rank = MARTS_ORDER.index(table) if schema == "marts" and table in MARTS_ORDER else len(MARTS_ORDER)
-        return (SCHEMAS.index(schema), contract_rank, table)
+        base = table.removesuffix("_fiscal")  # a fiscal roll-up right after its monthly mart
+        contract_rank = MARTS_ORDER.index(base) if schema == "marts" and base in MARTS_ORDER else len(MARTS_ORDER)
+        return (SCHEMAS.index(schema), contract_rank, base, table)
 
     return sorted(rows, key=key)
 

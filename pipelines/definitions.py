@@ -6,11 +6,14 @@ import dagster as dg
 
 from assets.analytics import ANALYTICS_ASSETS
 from assets.expectations import GX_CHECKS
+from assets.fiscal import FISCAL_ASSETS
 from assets.ingest import INGEST_ASSETS
 from assets.marts import MART_ASSETS, MART_CHECKS
 from assets.publish import published_warehouse
+from assets.report import funnel_report
 from assets.staging import STAGING_ASSETS
 from assets.target_plan import target_plan_asset
+from assets.target_settings import TARGET_SETTINGS_ASSETS
 from pipelines.alerts import record_run_failures
 from pipelines.resources import default_funnel_resource
 
@@ -18,7 +21,7 @@ funnel_job = dg.define_asset_job(
     "funnel_job",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,  # DuckDB allows one writer: steps share one process
-    description="Inbox -> raw -> staging -> marts -> checks -> published DuckDB file.",
+    description="Inbox -> raw -> staging -> marts -> checks -> published DuckDB file -> funnel report.",
 )
 
 nightly_schedule = dg.ScheduleDefinition(
@@ -35,7 +38,8 @@ nightly_schedule = dg.ScheduleDefinition(
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset,
-                published_warehouse],
+                published_warehouse, funnel_report,
+                *TARGET_SETTINGS_ASSETS, *FISCAL_ASSETS],
         asset_checks=[*MART_CHECKS, *GX_CHECKS],
         jobs=[funnel_job],
         schedules=[nightly_schedule],

@@ -41,7 +41,7 @@ DAY = 86_400
 CHUNK_ROWS = 200_000  # rows per to_csv call for the big snapshot files
 NEVER = np.iinfo(np.int64).max  # "event not reached" in epoch seconds
 
-SOURCES = ("ga4_sessions", "leads", "deals", "spend")
+SOURCES = ("ga4_sessions", "leads", "deals", "spend", "touchpoints")
 
 GA4_COLUMNS = [
     "date", "session_source", "session_medium", "session_campaign",
@@ -59,6 +59,18 @@ DEAL_COLUMNS = [
     "currency", "close_date", "company", "owner", "pipeline", "updated_at",
 ]
 SPEND_COLUMNS = ["date", "channel", "campaign", "cost", "impressions", "clicks", "currency"]
+TOUCH_COLUMNS = ["lead_id", "touched_at", "touch_type", "source", "medium", "campaign", "content_id",
+                 "duration_seconds"]
+# The touch a lead is created by, per channel (else a form submission).
+CREATION_TOUCH = {"Webinar": "webinar_registration", "Event": "event_visit", "Partner": "referral",
+                  "Outbound": "sales_call"}
+# Later touches: (type, source, medium, content ids); empty source and medium = the lead's own channel.
+LATER_TOUCHES = (
+    ("email_click", "newsletter", "email", ("nl_product_update", "nl_case_study", "nl_event_invite")),
+    ("webinar_attendance", "webinar", "", ("webinar_dx_basics", "webinar_cost_cut", "webinar_case_study")),
+    ("video_view", "", "", ("video_product_demo", "video_customer_story", "video_onboarding")),
+    ("whitepaper_download", "google", "organic", ("wp_dx_guide", "wp_roi_checklist")),
+)
 
 
 # --------------------------------------------------------------------------
@@ -417,14 +429,16 @@ def generate_sample_exports(
     leads: int | None = None,
     deals: int | None = None,
     spend_rows: int | None = None,
+    touchpoints: bool = True,
 ) -> dict[str, list[Path]]:
-    """Writes out_dir/{ga4_sessions,leads,deals,spend}/*.csv; returns the paths written per source.
+    """Writes out_dir/{ga4_sessions,leads,deals,spend,touchpoints}/*.csv; returns the paths written per source.
 
     Volumes follow `scale`, unless given as exact counts: `ga4_rows` GA4 rows
     (landing-page variants are added, then rows left out at random), `leads`
     distinct leads over all snapshots (left out at random; scale must give at
     least as many), `deals` distinct deals (beyond those of leads, deals entered
     in the CRM directly), `spend_rows` spend rows (ad rows split into ad groups).
+    `touchpoints=False` leaves the optional touchpoints folder out.
 
     `end_month` ("YYYY-MM") is the last month of data, inclusive (default: the
     month before this one). The content is a pure function of (months, seed,
@@ -773,7 +787,7 @@ def generate_sample_exports(
     disq_txt = _ts_iso(np.where(is_disq, disq_t, 0)).astype(object)
     events = np.column_stack([created, mql_t, sql_t, disq_t, deal_t, lead_won_t, touches])
 
-    written: dict[str, list[Path]] = {s: [] for s in SOURCES}
+    written: dict[str, list[Path]] = {s: [] for s in SOURCES if touchpoints or s != "touchpoints"}
 
     def lead_chunks(rows: np.ndarray, cut: int) -> Iterator[pd.DataFrame]:
         for start in range(0, max(len(rows), 1), CHUNK_ROWS):
@@ -841,6 +855,18 @@ def generate_sample_exports(
             "updated_at": _ts_iso(updated),
         }, columns=DEAL_COLUMNS)
         written["deals"].append(_write_csv(df, out_dir / "deals" / f"deals_{snap.isoformat()}.csv", snap))
+
+    # ---- touchpoints (one file per month) ----------------------------------------
+    if touchpoints:
+        touch = _touchpoints(np.random.default_rng(seed + 101), created, ch, lead_ids, lead_source, utm_src,
+                             utm_med, utm_camp, deal_t, lead_won_t, range_end)
+        touch_month = touch["touched_at"].to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        touch["touched_at"] = _ts_iso(touch["touched_at"].to_numpy().astype("datetime64[s]").astype(np.int64))
+    for m in range(months if touchpoints else 0):
+        snap = _month_end(start_ord + m)
+        part = touch[touch_month == start_ord + m]
+        path = out_dir / "touchpoints" / f"touchpoints_{snap:%Y-%m}.csv"
+        written["touchpoints"].append(_write_csv(part, path, snap))
 
     # ---- GA4 files (one per month) ---------------------------------------------
     row_month = mo_idx[rd]
@@ -926,6 +952,46 @@ def generate_sample_exports(
     }, columns=SPEND_COLUMNS)
     written["spend"].append(_write_csv(offline, out_dir / "spend" / "spend_offline.csv", end_date))
     return written
+
+
+def _touchpoints(rng: np.random.Generator, created: np.ndarray, ch: np.ndarray, lead_ids: np.ndarray,
+                 lead_source: np.ndarray, utm_src: np.ndarray, utm_med: np.ndarray, utm_camp: np.ndarray,
+                 deal_t: np.ndarray, lead_won_t: np.ndarray, range_end: int) -> pd.DataFrame:
+    """Each lead's creation touch, a few later touches, and the product demo video that leads who
+    will win watch more often before their first meeting (what content_influence should find)."""
+    n = len(created)
+    names = np.array([c.name for c in CHANNELS], dtype=object)[ch]
+    first = pd.DataFrame({
+        "lead_id": lead_ids, "t": created,
+        "touch_type": np.array([CREATION_TOUCH.get(x, "form_submission") for x in names], dtype=object),
+        "source": np.where(utm_src != "", utm_src, lead_source), "medium": utm_med, "campaign": utm_camp,
+        "content_id": "", "duration_seconds": ""})
+    k = rng.poisson(1.6, n)
+    who = np.repeat(np.arange(n), k)
+    # later touches over the weeks after creation, stopping at the first meeting when there is one
+    t = created[who] + np.ceil(rng.exponential(12, len(who)) * DAY).astype(np.int64) * rng.integers(1, 4, len(who))
+    kind = rng.choice(len(LATER_TOUCHES), len(who), p=[0.45, 0.2, 0.2, 0.15])
+    content = np.array([LATER_TOUCHES[i][3][j % len(LATER_TOUCHES[i][3])] for i, j in
+                        zip(kind, rng.integers(0, 6, len(who)))], dtype=object)
+    later = pd.DataFrame({
+        "lead_id": lead_ids[who], "t": t,
+        "touch_type": np.array([LATER_TOUCHES[i][0] for i in kind], dtype=object),
+        "source": np.array([LATER_TOUCHES[i][1] for i in kind], dtype=object),
+        "medium": np.array([LATER_TOUCHES[i][2] for i in kind], dtype=object),
+        "campaign": "", "content_id": content,
+        "duration_seconds": np.where(np.isin(kind, [1, 2]), rng.integers(60, 3600, len(who)).astype(str), "")})
+    # the demo video, a few days before the first meeting: 45% of leads who go on to win, 20% of the others
+    has_deal = deal_t < NEVER
+    watch = has_deal & (rng.random(n) < np.where(lead_won_t < NEVER, 0.45, 0.2))
+    idx = np.nonzero(watch)[0]
+    demo = pd.DataFrame({
+        "lead_id": lead_ids[idx], "t": np.maximum(created[idx] + 60, deal_t[idx] - rng.integers(1, 10, len(idx)) * DAY),
+        "touch_type": "video_view", "source": "", "medium": "", "campaign": "", "content_id": "video_product_demo",
+        "duration_seconds": rng.integers(120, 1800, len(idx)).astype(str)})
+    out = pd.concat([first, later, demo], ignore_index=True)
+    out = out[out["t"] <= range_end].sort_values(["t", "lead_id"], kind="stable")
+    out["touched_at"] = out.pop("t").to_numpy().astype("datetime64[s]")
+    return out[TOUCH_COLUMNS].reset_index(drop=True)
 
 
 def _company_names(numbers: np.ndarray) -> np.ndarray:

@@ -46,6 +46,13 @@ def problems_dir(published: str | Path) -> Path:
     return published.with_name(published.stem + ".problems")
 
 
+def report_path(published: str | Path) -> Path:
+    """The funnel report of a warehouse, one self-contained HTML file rewritten by each run:
+    `<warehouse folder>/report/<name>_report.html` (data/warehouse/report/funnel_report.html)."""
+    published = Path(published)
+    return published.parent / "report" / f"{published.stem}_report.html"
+
+
 def owners() -> list[str]:
     """Owner of every asset in the Dagster UI: `team:<FUNNEL_OWNER_TEAM>` (default funnel-ops),
     or an e-mail address of a person."""

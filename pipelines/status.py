@@ -81,12 +81,13 @@ def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse:
     fresh = []
     for name in SOURCES:
         limit = sources_cfg.settings(name).max_age_hours
-        check = freshness(Path(inbox), name, limit, f"{name}_newest_export_is_fresh")
+        check = freshness(Path(inbox), name, limit, f"{name}_newest_export_is_fresh",
+                          optional=SOURCES[name].optional)
         files = inbox_files(Path(inbox), name)
         newest = check.metadata.get("newest_file")
         age = check.metadata.get("age_hours")
         fresh.append((name, len(files), newest.value if newest else "-", f"{age.value} h" if age else "-",
-                      f"{limit:g} h", "fresh" if check.passed else "STALE"))
+                      f"{limit:g} h", "STALE" if not check.passed else "fresh" if files else "optional, none"))
     parts.append(f"Inbox {inbox}:\n" + table(["source", "files", "newest file", "age", "max age", ""], fresh))
     loaded = loaded_per_source(warehouse)
     parts.append(f"Loaded into {settings.working_database_path(warehouse)}:\n" + (

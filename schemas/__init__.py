@@ -4,5 +4,6 @@ from schemas.deals import DEALS
 from schemas.ga4_sessions import GA4_SESSIONS
 from schemas.leads import LEADS
 from schemas.spend import SPEND
+from schemas.touchpoints import TOUCHPOINTS
 
-SOURCES = {s.name: s for s in (GA4_SESSIONS, LEADS, DEALS, SPEND)}
+SOURCES = {s.name: s for s in (GA4_SESSIONS, LEADS, DEALS, SPEND, TOUCHPOINTS)}

@@ -8,10 +8,11 @@ import unicodedata
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 RESERVED_CHANNELS = {"Unattributed", "All"}
 LIFECYCLE_ORDER = ["lead", "mql", "sql", "opportunity", "customer"]
@@ -198,7 +199,35 @@ class Target(_Strict):
 class TargetsConfig(_Strict):
     fiscal_year_start_month: int = Field(default=4, ge=1, le=12)
     lookback_months: int = Field(default=6, ge=1, le=60)
+    # Unit economics of marts.cohort_roi (all optional): gross profit and ROMI need gross_margin;
+    # LTV and LTV/CAC also need customer_lifetime_months (and purchases_per_year for one-off amounts).
+    gross_margin: float | None = Field(default=None, gt=0, le=1)
+    customer_lifetime_months: float | None = Field(default=None, gt=0, le=1200)
+    deal_amount_basis: Literal["one_off", "monthly", "annual"] = "one_off"
+    purchases_per_year: float | None = Field(default=None, gt=0, le=366, validate_default=True)
     targets: list[Target] = []
+
+    @field_validator("customer_lifetime_months")
+    @classmethod
+    def _lifetime_needs_margin(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if v is not None and info.data.get("gross_margin") is None:
+            raise ValueError("needs gross_margin too (LTV = revenue per customer x gross_margin x lifetime factor)")
+        return v
+
+    @field_validator("purchases_per_year")
+    @classmethod
+    def _purchases_for_one_off(cls, v: float | None, info: ValidationInfo) -> float | None:
+        basis, lifetime = info.data.get("deal_amount_basis"), info.data.get("customer_lifetime_months")
+        if v is not None and basis in ("monthly", "annual"):
+            raise ValueError(f"applies only to deal_amount_basis one_off (a {basis} amount recurs by itself); "
+                             "remove it")
+        if v is not None and lifetime is None:
+            raise ValueError("needs customer_lifetime_months (it only serves the LTV)")
+        if v is None and lifetime is not None and basis == "one_off":
+            raise ValueError("needed for the LTV when deal_amount_basis is one_off (a deal amount is paid once): "
+                             "how many such purchases a customer makes a year, e.g. 1; or set deal_amount_basis "
+                             "to monthly or annual when the amount recurs")
+        return v
 
 
 class SourceSettings(_Strict):

@@ -71,6 +71,7 @@ class SourceSpec:
     # A required column may be absent when all of its substitutes are present
     # (GA4 channel-group reports have no source/medium).
     substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    optional: bool = False  # an inbox without this folder is complete (touchpoints)
 
     @property
     def required_columns(self) -> list[str]:

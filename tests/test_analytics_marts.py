@@ -24,11 +24,16 @@ deals   id   created     stage        lead  source   amount     close       chan
 spend   2026-02 Webinar 2,000,000; 2026-07 Webinar 300,000; 2026-07 展示会 (Event) 2,500,000;
         2026-08 Webinar 200,000; 2026-09 展示会 (Event) 50,000
 No GA4 file: marts.channel_funnel spans 2026-02 (first lead, deal, spend) .. 2026-09 (last close, spend).
+targets.yaml (TARGETS_YAML): fiscal year from April; rate overrides FY2026 (2026-04 .. 2027-03) win_rate 0.4,
+mql_to_sql_rate 0.9; 2026-Q2 (2026-07 .. 2026-09) mql_to_sql_rate 0.6; 2026-08 mql_to_sql_rate 0.5. Unit
+economics: gross margin 0.7, one-off deal amounts bought once a year over a 35-month lifetime.
 """
 
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+import shutil
 
 import dagster as dg
 import duckdb
@@ -37,20 +42,54 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.analytics import ANALYTICS_ASSETS
+from assets.fiscal import FISCAL_ASSETS
 from assets.ingest import INGEST_ASSETS
 from assets.marts import MART_ASSETS
 from assets.sql_assets import SQL_DIR
 from assets.staging import STAGING_ASSETS
+from assets.target_settings import TARGET_SETTINGS_ASSETS, write_target_settings
 from pipelines.resources import FunnelResource
 from pipelines.settings import working_database_path
-from tests.conftest import REPO, query, write_export
+from schemas.config import TargetsConfig
+from tests.conftest import CONFIG_DIR, query, write_export
 
 ANALYTICS_TABLES = ("bottlenecks", "cohort_roi", "pipeline_velocity")
+
+TARGETS_YAML = """\
+fiscal_year_start_month: 4
+lookback_months: 6
+gross_margin: 0.7
+customer_lifetime_months: 35
+deal_amount_basis: one_off
+purchases_per_year: 1
+targets:
+  - period: FY2026            # 2026-04-01 .. 2027-03-31
+    revenue: 10000000
+    rates:
+      win_rate: 0.4
+      mql_to_sql_rate: 0.9
+  - period: 2026-Q2           # fiscal Q2 of FY2026: 2026-07-01 .. 2026-09-30
+    revenue: 5000000
+    rates:
+      mql_to_sql_rate: 0.6
+  - period: 2026-08
+    revenue: 2000000
+    rates:
+      mql_to_sql_rate: 0.5
+      session_to_lead_rate: 0.02  # no transition of marts.bottlenecks
+"""
 
 
 @pytest.fixture(scope="module")
 def work_db(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("analytics")
+    return build_work_db(tmp_path_factory.mktemp("analytics"))
+
+
+def build_work_db(root: Path) -> Path:
+    """The fixture inbox of this module's docstring through ingest, staging and every mart; the working database."""
+    config_dir = root / "config"
+    shutil.copytree(CONFIG_DIR, config_dir)
+    (config_dir / "targets.yaml").write_text(TARGETS_YAML, encoding="utf-8")
     inbox = root / "inbox"
     write_export(inbox, "leads", "leads.csv", """
         lead_id,created_at,lead_source,mql_at,sql_at
@@ -84,8 +123,8 @@ def work_db(tmp_path_factory) -> Path:
         """)
     warehouse = root / "warehouse" / "funnel.duckdb"
     result = dg.materialize(
-        [*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS],
-        resources={"funnel": FunnelResource(inbox_dir=str(inbox), config_dir=str(REPO / "config"),
+        [*INGEST_ASSETS, *STAGING_ASSETS, *TARGET_SETTINGS_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, *FISCAL_ASSETS],
+        resources={"funnel": FunnelResource(inbox_dir=str(inbox), config_dir=str(config_dir),
                                             warehouse_path=str(warehouse), timezone="Asia/Tokyo")},
         instance=dg.DagsterInstance.ephemeral(),
     )
@@ -105,49 +144,58 @@ def work_db(tmp_path_factory) -> Path:
 #   Aug Event    s1 1/1  s2 1/0
 #   Aug Email    s1 1/0
 #   Aug Partner                          s4 1/1 (DP1)
-# Reference = all channels, this month and the 5 before (Feb window: Sep-Feb; Jul: Feb-Jul; Aug: Mar-Aug,
-# so February drops out of August):
+# Reference: the rate override of the most specific target period covering the month that sets one for the
+# transition (TARGETS_YAML), else all channels, this month and the 5 before (Feb window: Sep-Feb; Jul: Feb-Jul;
+# Aug: Mar-Aug, so February drops out of August). February lies in FY2025, which has no target.
+#   trailing, all channels:
 #   Feb  s1 2/2 = 1     s2 2/2 = 1    s3 2/2 = 1     s4 2/2 = 1
-#   Jul  s1 (2+2+2)/(2+1+2) = 5/6   s2 (2+2+0)/(2+1+2) = 4/5   s3 (2+1)/(2+2) = 3/4   s4 (2+1)/(2+1) = 1
-#   Aug  s1 (1+2+2+1+0)/(2+2+2+1+1) = 6/8   s2 (0+2+2+0)/(1+2+2+1) = 4/6   s3 (1+2)/(2+2) = 3/4
-#        s4 (1+0+1)/(1+2+1) = 2/4   (with February it would have been 4/6: the window is 6 months, not 7)
+#   Jul  s1 (2+2+2)/(2+1+2) = 5/6   s3 (2+1)/(2+2) = 3/4
+#   Aug  s1 (1+2+2+1+0)/(2+2+2+1+1) = 6/8   s3 (1+2)/(2+2) = 3/4
+#   targets: s2 mql_to_sql: Jul 2026-Q2 0.6 (beats FY2026's 0.9), Aug 2026-08 0.5 (beats 2026-Q2 and FY2026);
+#            s4 win_rate: Jul, Aug FY2026 0.4 (neither 2026-Q2 nor 2026-08 sets one).
+#   (without targets: Jul s2 4/5, s4 1; Aug s2 4/6, s4 2/4)
 # lost_volume = max(0, reference * from - to). lost_revenue = lost_volume x the channel's later-transition
-# rates over the same window (all-channel rate when the channel had nobody entering it) x avg deal size of
-# the channel's won deals closed in the window (all-channel when it closed none).
+# *observed* rates over the same window (all-channel rate when the channel had nobody entering it) x avg deal
+# size of the channel's won deals closed in the window (all-channel when it closed none).
 #   Jul Webinar s1: 5/6*2 - 1 = 2/3 lost MQLs; Webinar Feb-Jul: s2 (2+1)->(2+0) = 2/3, s3 2/2 = 1, s4 2/2 = 1;
 #       deal size: DA1 (Mar) + DA2 (May) = 2,000,000 / 2 = 1,000,000 -> 2/3 * 2/3 * 1,000,000 = 444,444.44
-#   Jul Webinar s2: 4/5*1 - 0 = 0.8 -> 0.8 * 1 * 1 * 1,000,000 = 800,000.00  <- bottleneck
+#   Jul Webinar s2: 0.6*1 - 0 = 0.6 -> 0.6 * 1 * 1 * 1,000,000 = 600,000.00  <- bottleneck
 #   Jul Event s3: 3/4*2 - 1 = 0.5 -> Event s4 Feb-Jul = 1/1; Event closed no win Feb-Jul (DC1 closes in Aug)
 #       -> all-channel deal size Feb-Jul = 1,000,000 -> 500,000.00  <- bottleneck
-#   Aug Webinar s4: 2/4*2 - 0 = 1 -> 1 * 1,000,000 (DA1 Mar + DA2 May, both in Mar-Aug) = 1,000,000.00
-#   Aug Event s2: 4/6*1 - 0 = 2/3 -> Event Mar-Aug: s3 (2+0)->(1+0) = 1/2, s4 1/1 = 1; deal size DC1
-#       2,000,000 -> 2/3 * 1/2 * 2,000,000 = 666,666.67
-#   Aug Email s1: 6/8*1 - 0 = 0.75 -> Email has no MQL/SQL/opportunity in Mar-Aug: all-channel Aug rates
-#       4/6 * 3/4 * 2/4 = 1/4; no won deal: all-channel Mar-Aug deal size (1M + 1M + 2M) / 3 = 1,333,333.33
+#   Aug Webinar s4: 0.4*2 - 0 = 0.8 -> 0.8 * 1,000,000 (DA1 Mar + DA2 May, both in Mar-Aug) = 800,000.00
+#   Aug Event s2: 0.5*1 - 0 = 0.5 -> Event Mar-Aug: s3 (2+0)->(1+0) = 1/2, s4 1/1 = 1; deal size DC1
+#       2,000,000 -> 0.5 * 1/2 * 2,000,000 = 500,000.00
+#   Aug Email s1: 6/8*1 - 0 = 0.75 -> Email has no MQL/SQL/opportunity in Mar-Aug: all-channel observed Aug
+#       rates 4/6 * 3/4 * 2/4 = 1/4; no won deal: all-channel Mar-Aug deal size (1M + 1M + 2M) / 3 = 1,333,333.33
 #       -> 0.75 * 1/4 * 1,333,333.33 = 249,999.9994 -> 250,000.00
 #   every other row is at or above its reference: lost_volume 0, lost_revenue 0.00, never a bottleneck.
 # ---------------------------------------------------------------------------------------------
 D0 = Decimal("0.00")
+T6 = "all_channel_trailing_6_months"
 BOTTLENECKS = [
-    # period, channel, transition, from, to, actual, reference, gap_points, lost_volume, lost_revenue, is_bottleneck
-    (date(2026, 2, 1), "Webinar", "lead_to_mql", 2, 2, 1.0, 1.0, 0.0, 0.0, D0, False),
-    (date(2026, 2, 1), "Webinar", "mql_to_sql", 2, 2, 1.0, 1.0, 0.0, 0.0, D0, False),
-    (date(2026, 2, 1), "Webinar", "sql_to_opportunity", 2, 2, 1.0, 1.0, 0.0, 0.0, D0, False),
-    (date(2026, 2, 1), "Webinar", "opportunity_to_win", 2, 2, 1.0, 1.0, 0.0, 0.0, D0, False),
-    (date(2026, 7, 1), "Event", "lead_to_mql", 2, 2, 1.0, 5 / 6, 100 / 6, 0.0, D0, False),
-    (date(2026, 7, 1), "Event", "mql_to_sql", 2, 2, 1.0, 0.8, 20.0, 0.0, D0, False),
-    (date(2026, 7, 1), "Event", "sql_to_opportunity", 2, 1, 0.5, 0.75, -25.0, 0.5, Decimal("500000.00"), True),
-    (date(2026, 7, 1), "Event", "opportunity_to_win", 1, 1, 1.0, 1.0, 0.0, 0.0, D0, False),
-    (date(2026, 7, 1), "Webinar", "lead_to_mql", 2, 1, 0.5, 5 / 6, -100 / 3, 2 / 3, Decimal("444444.44"), False),
-    (date(2026, 7, 1), "Webinar", "mql_to_sql", 1, 0, 0.0, 0.8, -80.0, 0.8, Decimal("800000.00"), True),
-    (date(2026, 8, 1), "Email", "lead_to_mql", 1, 0, 0.0, 0.75, -75.0, 0.75, Decimal("250000.00"), True),
-    (date(2026, 8, 1), "Event", "lead_to_mql", 1, 1, 1.0, 0.75, 25.0, 0.0, D0, False),
-    (date(2026, 8, 1), "Event", "mql_to_sql", 1, 0, 0.0, 2 / 3, -200 / 3, 2 / 3, Decimal("666666.67"), True),
-    (date(2026, 8, 1), "Partner", "opportunity_to_win", 1, 1, 1.0, 0.5, 50.0, 0.0, D0, False),
-    (date(2026, 8, 1), "Webinar", "lead_to_mql", 2, 2, 1.0, 0.75, 25.0, 0.0, D0, False),
-    (date(2026, 8, 1), "Webinar", "mql_to_sql", 2, 2, 1.0, 2 / 3, 100 / 3, 0.0, D0, False),
-    (date(2026, 8, 1), "Webinar", "sql_to_opportunity", 2, 2, 1.0, 0.75, 25.0, 0.0, D0, False),
-    (date(2026, 8, 1), "Webinar", "opportunity_to_win", 2, 0, 0.0, 0.5, -50.0, 1.0, Decimal("1000000.00"), True),
+    # period, channel, transition, from, to, actual, reference, reference_source, gap_points, lost_volume,
+    # lost_revenue, is_bottleneck
+    (date(2026, 2, 1), "Webinar", "lead_to_mql", 2, 2, 1.0, 1.0, T6, 0.0, 0.0, D0, False),
+    (date(2026, 2, 1), "Webinar", "mql_to_sql", 2, 2, 1.0, 1.0, T6, 0.0, 0.0, D0, False),
+    (date(2026, 2, 1), "Webinar", "sql_to_opportunity", 2, 2, 1.0, 1.0, T6, 0.0, 0.0, D0, False),
+    (date(2026, 2, 1), "Webinar", "opportunity_to_win", 2, 2, 1.0, 1.0, T6, 0.0, 0.0, D0, False),
+    (date(2026, 7, 1), "Event", "lead_to_mql", 2, 2, 1.0, 5 / 6, T6, 100 / 6, 0.0, D0, False),
+    (date(2026, 7, 1), "Event", "mql_to_sql", 2, 2, 1.0, 0.6, "target:2026-Q2", 40.0, 0.0, D0, False),
+    (date(2026, 7, 1), "Event", "sql_to_opportunity", 2, 1, 0.5, 0.75, T6, -25.0, 0.5, Decimal("500000.00"), True),
+    (date(2026, 7, 1), "Event", "opportunity_to_win", 1, 1, 1.0, 0.4, "target:FY2026", 60.0, 0.0, D0, False),
+    (date(2026, 7, 1), "Webinar", "lead_to_mql", 2, 1, 0.5, 5 / 6, T6, -100 / 3, 2 / 3, Decimal("444444.44"), False),
+    (date(2026, 7, 1), "Webinar", "mql_to_sql", 1, 0, 0.0, 0.6, "target:2026-Q2", -60.0, 0.6, Decimal("600000.00"),
+     True),
+    (date(2026, 8, 1), "Email", "lead_to_mql", 1, 0, 0.0, 0.75, T6, -75.0, 0.75, Decimal("250000.00"), True),
+    (date(2026, 8, 1), "Event", "lead_to_mql", 1, 1, 1.0, 0.75, T6, 25.0, 0.0, D0, False),
+    (date(2026, 8, 1), "Event", "mql_to_sql", 1, 0, 0.0, 0.5, "target:2026-08", -50.0, 0.5, Decimal("500000.00"),
+     True),
+    (date(2026, 8, 1), "Partner", "opportunity_to_win", 1, 1, 1.0, 0.4, "target:FY2026", 60.0, 0.0, D0, False),
+    (date(2026, 8, 1), "Webinar", "lead_to_mql", 2, 2, 1.0, 0.75, T6, 25.0, 0.0, D0, False),
+    (date(2026, 8, 1), "Webinar", "mql_to_sql", 2, 2, 1.0, 0.5, "target:2026-08", 50.0, 0.0, D0, False),
+    (date(2026, 8, 1), "Webinar", "sql_to_opportunity", 2, 2, 1.0, 0.75, T6, 25.0, 0.0, D0, False),
+    (date(2026, 8, 1), "Webinar", "opportunity_to_win", 2, 0, 0.0, 0.4, "target:FY2026", -40.0, 0.8,
+     Decimal("800000.00"), True),
 ]
 
 
@@ -157,7 +205,8 @@ def _approx_row(row: tuple) -> tuple:
 
 def test_bottlenecks_rows(work_db):
     rows = query(work_db, "SELECT period_start, channel, transition, from_count, to_count, actual_rate, "
-                          "reference_rate, gap_points, lost_volume, lost_revenue, is_bottleneck FROM marts.bottlenecks "
+                          "reference_rate, reference_source, gap_points, lost_volume, lost_revenue, is_bottleneck "
+                          "FROM marts.bottlenecks "
                           "ORDER BY period_start, channel, array_position(['lead_to_mql', 'mql_to_sql', "
                           "'sql_to_opportunity', 'opportunity_to_win'], transition)")
     assert rows == [_approx_row(r) for r in BOTTLENECKS]
@@ -189,20 +238,32 @@ def test_exactly_one_bottleneck_per_period_and_channel_with_lost_revenue(work_db
 #   Aug Webinar: spend 200,000, B3 (lost) B4 (open): ROAS 0.0, ROI -1.0.
 #   Sep Event: spend 50,000 and no lead at all: leads 0, ROAS 0.0, ROI -1.0.
 #   DP1 (Partner) has no lead: it is in no cohort.
+# Unit economics (TARGETS_YAML): gross margin 0.7; one-off amounts, 1 purchase a year over 35 months -> lifetime
+# factor 1 x 35 / 12; LTV multiplier 0.7 x 35 / 12 = 49/24.
+#   gross_profit = revenue x 0.7; romi = (gross_profit - spend) / spend;
+#   ltv = revenue / won x 49/24; ltv_to_cac = ltv / cac = revenue x 49/24 / spend.
+#   Feb Webinar: gross profit 1,400,000.00, ROMI (1.4M - 2M) / 2M = -0.3; LTV 1,000,000 x 49/24 = 2,041,666.666...
+#       -> 2,041,666.67 (a float 0.7 x 35 / 12 would not be exact); LTV/CAC 2,041,666.67 / 1,000,000 = 49/24.
+#   Jul Event: gross profit 1,400,000.00, ROMI (1.4M - 2.5M) / 2.5M = -0.44; LTV 2,000,000 x 49/24 = 4,083,333.33;
+#       LTV/CAC 4,083,333.33 / 2,500,000 = 49/30.
+#   No won customer: LTV and LTV/CAC NULL; no spend: ROMI NULL; no revenue: gross profit 0.00.
 # ---------------------------------------------------------------------------------------------
 def test_cohort_roi_rows(work_db):
     rows = query(work_db, "SELECT * FROM marts.cohort_roi ORDER BY cohort_start, channel")
-    assert rows == [
+    assert rows == [_approx_row(r) for r in [
         (date(2026, 2, 1), "Webinar", Decimal("2000000.00"), 2, 2, Decimal("2000000.00"), 1.0, 0.0,
-         Decimal("1000000.00"), date(2026, 5, 1), 3),
+         Decimal("1000000.00"), date(2026, 5, 1), 3, Decimal("1400000.00"), -0.3, Decimal("2041666.67"), 49 / 24),
         (date(2026, 7, 1), "Event", Decimal("2500000.00"), 2, 1, Decimal("2000000.00"), 0.8, -0.2,
-         Decimal("2500000.00"), None, None),
-        (date(2026, 7, 1), "Webinar", Decimal("300000.00"), 2, 0, D0, 0.0, -1.0, None, None, None),
-        (date(2026, 8, 1), "Email", D0, 1, 0, D0, None, None, None, None, None),
-        (date(2026, 8, 1), "Event", D0, 1, 0, D0, None, None, None, None, None),
-        (date(2026, 8, 1), "Webinar", Decimal("200000.00"), 2, 0, D0, 0.0, -1.0, None, None, None),
-        (date(2026, 9, 1), "Event", Decimal("50000.00"), 0, 0, D0, 0.0, -1.0, None, None, None),
-    ]
+         Decimal("2500000.00"), None, None, Decimal("1400000.00"), -0.44, Decimal("4083333.33"), 49 / 30),
+        (date(2026, 7, 1), "Webinar", Decimal("300000.00"), 2, 0, D0, 0.0, -1.0, None, None, None, D0, -1.0, None,
+         None),
+        (date(2026, 8, 1), "Email", D0, 1, 0, D0, None, None, None, None, None, D0, None, None, None),
+        (date(2026, 8, 1), "Event", D0, 1, 0, D0, None, None, None, None, None, D0, None, None, None),
+        (date(2026, 8, 1), "Webinar", Decimal("200000.00"), 2, 0, D0, 0.0, -1.0, None, None, None, D0, -1.0, None,
+         None),
+        (date(2026, 9, 1), "Event", Decimal("50000.00"), 0, 0, D0, 0.0, -1.0, None, None, None, D0, -1.0, None,
+         None),
+    ]]
 
 
 def test_cohort_revenue_and_spend_reconcile_with_staging(work_db):
@@ -264,7 +325,7 @@ def test_every_table_and_column_has_a_comment(work_db):
     assert all(c and c.strip() for c in tables.values())
     columns = query(work_db, "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts' "
                              "AND table_name IN ?", [list(ANALYTICS_TABLES)])
-    assert len(columns) == 11 + 11 + 9
+    assert len(columns) == 12 + 15 + 9
     assert [(t, c) for t, c, comment in columns if not (comment and comment.strip())] == []
 
 
@@ -272,7 +333,8 @@ def test_money_columns_are_decimal(work_db):
     types = dict(((t, c), ty) for t, c, ty in query(
         work_db, "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts'"))
     for key in [("bottlenecks", "lost_revenue"), ("cohort_roi", "spend"), ("cohort_roi", "revenue"),
-                ("cohort_roi", "cac"), ("pipeline_velocity", "avg_deal_size"),
+                ("cohort_roi", "cac"), ("cohort_roi", "gross_profit"), ("cohort_roi", "ltv"),
+                ("pipeline_velocity", "avg_deal_size"),
                 ("pipeline_velocity", "pipeline_velocity")]:
         assert types[key] == "DECIMAL(18,2)", key
 
@@ -280,12 +342,14 @@ def test_money_columns_are_decimal(work_db):
 # ---------------------------------------------------------------------------------------------
 # bottlenecks.sql alone, on hand-made staging tables in memory: ties and random data.
 # ---------------------------------------------------------------------------------------------
-def _bottlenecks_on(leads: list[tuple], deals: list[tuple]) -> duckdb.DuckDBPyConnection:
+def _bottlenecks_on(leads: list[tuple], deals: list[tuple],
+                    targets: TargetsConfig = TargetsConfig()) -> duckdb.DuckDBPyConnection:
     """leads: (created_at, channel, reached_mql, reached_sql, reached_opportunity);
-    deals: (created_at, channel, outcome, amount, closed_on)."""
+    deals: (created_at, channel, outcome, amount, closed_on); targets: targets.yaml (no targets: no overrides)."""
     con = duckdb.connect()
+    write_target_settings(con, targets)
     con.execute((SQL_DIR / "metric_macros.sql").read_text(encoding="utf-8"))
-    con.execute("CREATE SCHEMA staging; CREATE SCHEMA marts;"
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging; CREATE SCHEMA marts;"
                 "CREATE TABLE staging.lead_funnel (created_at TIMESTAMP, channel VARCHAR, reached_mql BOOLEAN, "
                 "reached_sql BOOLEAN, reached_opportunity BOOLEAN);"
                 "CREATE TABLE staging.deals (created_at TIMESTAMP, channel VARCHAR, outcome VARCHAR, "

@@ -316,3 +316,36 @@ def test_the_sample_generator_neutralises_formula_cells_too():
     assert out["campaign"].tolist() == ["'=1+1", "spring", None, "'@x", "'-10%"]
     assert out["cost"].tolist() == [1, -2, 3, 4, 5]  # numbers are numbers, not formulas
     assert df["campaign"].tolist()[0] == "=1+1"  # the caller's frame is left alone
+
+
+def test_a_file_checked_in_chunks_gives_exactly_the_problems_of_one_pass(tmp_path, monkeypatch):
+    """Validation runs chunk by chunk (bounded memory); a key repeated in two chunks, a bad value and
+    the rows kept must be what one pass over the whole file gives, and progress reports each chunk."""
+    import assets.ingest as ingest_module
+
+    rows = lead_rows(1, 40).splitlines(keepends=True)
+    rows[1] = "L30,2026-07-03 10:00,Webinar,c0\n"  # row 2 repeats L30 (row 30), far apart
+    rows[6] = "L7,2026-13-45,Webinar,c1\n"  # row 7: not a date
+    put(tmp_path / "inbox", "leads", "big.csv", HEADER + "".join(rows))
+
+    def load(chunk: int | None):
+        if chunk:
+            monkeypatch.setattr(ingest_module, "VALIDATE_CHUNK_ROWS", chunk)
+        con, seen = duckdb.connect(), []
+        result = ingest_source(con, SOURCES["leads"], tmp_path / "inbox", load_profiles(CONFIG_DIR), TZ, "r",
+                               max_rejected_share=0.1, log=type("L", (), {"info": lambda self, m: seen.append(m)})())
+        quarantined = con.execute("SELECT row_number, record_key, column_name, check_name, raw_value, problem "
+                                  "FROM quarantine.leads ORDER BY ALL").fetchall()
+        return [o.rows for o in result.loaded], quarantined, snapshot(con), seen
+
+    whole = load(None)
+    chunked = load(7)
+    assert whole[0] == chunked[0] == [37]  # 40 rows, 3 quarantined: both copies of L30 and row 7
+    assert chunked[1] == whole[1]
+    assert {(r[0], r[3]) for r in whole[1]} == {(2, "field_uniqueness"), (30, "field_uniqueness"),
+                                                 (7, "parseable:created_at")}
+    assert chunked[2] == whole[2]
+    assert [m.split(": ", 1)[1] for m in chunked[3]] == [
+        "7 of 40 rows checked", "14 of 40 rows checked", "21 of 40 rows checked", "28 of 40 rows checked",
+        "35 of 40 rows checked", "40 of 40 rows checked", "loaded, 37 rows, 3 quarantined\n" + chunked[3][-1].split("\n", 1)[1]]
+    assert not any("rows checked" in m for m in whole[3])  # one chunk: nothing to report but the file

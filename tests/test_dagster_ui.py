@@ -25,6 +25,8 @@ QUERY = """
         __typename
         ... on IntMetadataEntry { intValue }
         ... on MarkdownMetadataEntry { mdStr }
+        ... on PathMetadataEntry { path }
+        ... on UrlMetadataEntry { url }
         ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
       }
     }
@@ -70,16 +72,20 @@ def entries(node: dict) -> dict:
 
 def test_every_asset_explains_itself_in_the_ui(graphql):
     result, nodes = graphql
-    assert {n["groupName"] for n in nodes.values()} == {"ingest", "staging", "marts", "publish"}
+    assert {n["groupName"] for n in nodes.values()} == {"ingest", "staging", "marts", "publish", "report"}
     for key, node in nodes.items():
         assert node["description"] and len(node["description"]) > 40, key
         assert node["owners"] == [{"__typename": "TeamAssetOwner", "team": "marketing-data"}], key
-        assert "duckdb" in node["kinds"], key
+        assert ("html" if key == "report/funnel_report" else "duckdb") in node["kinds"], key
         assert node["assetMaterializations"][0]["runId"] == result.run_id, key
     assert {"pandera", "csv"} <= set(nodes["raw/leads"]["kinds"])
+    # the report links its file
+    report = entries(nodes["report/funnel_report"])
+    assert report["path"]["path"].endswith("/wh/report/funnel_report.html")
+    assert report["url"]["url"] == "file://" + report["path"]["path"]
     # every table asset shows its rows, its columns with their definitions and a preview
     for key, node in nodes.items():
-        if key == "published/funnel_duckdb":
+        if key in ("published/funnel_duckdb", "report/funnel_report"):
             continue
         meta = entries(node)
         assert meta["dagster/row_count"]["intValue"] >= 0, key

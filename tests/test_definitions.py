@@ -9,11 +9,12 @@ def test_definitions_load_with_one_job_over_every_asset():
     d = defs()
     job = d.resolve_job_def("funnel_job")
     keys = {k.to_user_string() for k in d.resolve_all_asset_keys()}
-    assert {"raw/ga4_sessions", "raw/leads", "raw/deals", "raw/spend"} <= keys
+    assert {"raw/ga4_sessions", "raw/leads", "raw/deals", "raw/spend", "raw/touchpoints"} <= keys
     assert {f"marts/{m}" for m in ["channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win",
                                    "channel_roi", "stage_velocity"]} <= keys
-    assert "published/funnel_duckdb" in keys
-    assert set(job.asset_layer.executable_asset_keys) >= {dg.AssetKey(["published", "funnel_duckdb"])}
+    assert {"published/funnel_duckdb", "report/funnel_report"} <= keys
+    assert set(job.asset_layer.executable_asset_keys) >= {dg.AssetKey(["published", "funnel_duckdb"]),
+                                                           dg.AssetKey(["report", "funnel_report"])}
 
 
 def test_nightly_schedule_runs_at_two_tokyo_time_and_is_on_by_default():
@@ -28,5 +29,5 @@ def test_every_asset_has_an_owner_a_group_and_a_description():
     d = defs()
     for spec in d.resolve_all_asset_specs():
         assert spec.owners, spec.key
-        assert spec.group_name in {"ingest", "staging", "marts", "publish"}, spec.key
+        assert spec.group_name in {"ingest", "staging", "marts", "publish", "report"}, spec.key
         assert spec.description, spec.key

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from assets.marts import ATTRIBUTION_MODELS
 from pipelines.generate import generate_sample_exports
 from tests.conftest import query, run_funnel_job
 
@@ -40,12 +41,15 @@ def test_every_asset_materialised_and_every_blocking_check_passed(generated):
     _, _, result = generated
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "published/funnel_duckdb" in materialised
-    assert len(materialised) == 4 + 8 + 6 + 3 + 1 + 1  # raw, staging (+ marts.stage_history), marts, analytics, target_plan, publish
+    # raw, staging (+ marts.stage_history), marts, analytics, target_plan, publish, report,
+    # staging.target_settings, fiscal roll-ups
+    assert len(materialised) == 5 + 9 + 6 + 5 + 1 + 1 + 1 + 1 + 7
+    assert "report/funnel_report" in materialised
     evaluations = result.get_asset_check_evaluations()
     assert all(ev.passed for ev in evaluations if ev.blocking)
     # the sample's files are dated at their snapshot days, the newest in 2026-09: long stale by now
     stale = {ev.check_name for ev in evaluations if ev.check_name.endswith("_newest_export_is_fresh")}
-    assert stale == {f"{s}_newest_export_is_fresh" for s in ("ga4_sessions", "leads", "deals", "spend")}
+    assert stale == {f"{s}_newest_export_is_fresh" for s in ("ga4_sessions", "leads", "deals", "spend", "touchpoints")}
     assert not any(ev.passed for ev in evaluations if ev.check_name in stale)
     assert all(ev.passed for ev in evaluations if ev.check_name.endswith("_no_rows_quarantined"))
 
@@ -65,6 +69,25 @@ def test_wins_and_revenue_equal_the_won_deals_of_the_newest_snapshots(generated)
     assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel") == [(len(won), revenue)]
     assert query(wh, "SELECT sum(won), sum(revenue) FROM marts.deal_to_win") == [(len(won), revenue)]
     assert query(wh, "SELECT sum(opportunities) FROM marts.channel_funnel") == [(len(deals),)]
+    # every attribution model hands out exactly the won revenue, no cent more or less
+    assert query(wh, "SELECT model, sum(attributed_revenue) FROM marts.attributed_revenue GROUP BY model "
+                     "ORDER BY model") == [(m, revenue) for m in sorted(ATTRIBUTION_MODELS)]
+
+
+def test_touches_loaded_and_the_planted_demo_video_effect_found(generated):
+    inbox, wh, _ = generated
+    touches = pd.concat(read_all(inbox / "touchpoints"))
+    assert query(wh, "SELECT count(*) FROM marts.content_influence WHERE content_id = '(all)'") == [
+        (touches["touch_type"].nunique(),)]
+    leads = set().union(*(set(df["lead_id"]) for df in read_all(inbox / "leads")))
+    deals = pd.concat(read_all(inbox / "deals")).drop_duplicates("deal_id", keep="last")
+    linked = deals[deals["lead_id"].isin(leads)]
+    (opportunities, with_rate, without_rate), = query(
+        wh, "SELECT opportunities, win_rate_with_touch, win_rate_without_touch FROM marts.content_influence "
+            "WHERE touch_type = 'video_view' AND content_id = 'video_product_demo'")
+    assert opportunities == len(linked)
+    # the generator shows the demo to 45% of leads that go on to win and 20% of the others
+    assert with_rate > without_rate + 0.1
 
 
 def test_spend_and_sessions_equal_the_inputs(generated):

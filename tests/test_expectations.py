@@ -13,6 +13,7 @@ import pytest
 
 import assets.sql_assets
 from assets.expectations import (
+    CHECKED_MARTS,
     GX_CHECKS,
     SUITES,
     GxRunner,
@@ -21,10 +22,9 @@ from assets.expectations import (
     expectations,
     url_to_path,
 )
-from assets.marts import KEYS
 from tests.conftest import CONFIG_DIR, query, run_funnel_job, write_export
 
-GX_CHECK_NAMES = {f"{m}_expectation_suite" for m in KEYS}
+GX_CHECK_NAMES = {f"{m}_expectation_suite" for m in CHECKED_MARTS}  # monthly marts and fiscal roll-ups
 PUBLISHED = dg.AssetKey(["published", "funnel_duckdb"])
 
 
@@ -105,7 +105,7 @@ def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
         assert url_to_path(md["data_docs_index"].value) == docs / "index.html"
     # The index of the run lists every suite's validation.
     index = (docs / "index.html").read_text(encoding="utf-8")
-    assert all(f"validations/{m}/" in index for m in KEYS)
+    assert all(f"validations/{m}/" in index for m in CHECKED_MARTS)
     # Reconciliation parameters are the staged totals, and the mart sums match them exactly.
     totals = evaluations["channel_funnel_expectation_suite"].metadata["staged_totals"].value
     assert totals["channel_funnel__leads__staged_total"] == 5
@@ -120,8 +120,8 @@ def test_gx_checks_are_blocking_and_one_per_mart():
     specs = [spec for check in GX_CHECKS for spec in check.check_specs]
     assert {s.name for s in specs} == GX_CHECK_NAMES
     assert all(s.blocking for s in specs)
-    assert {s.asset_key for s in specs} == {dg.AssetKey(["marts", m]) for m in KEYS}
-    assert set(SUITES) == set(KEYS)
+    assert {s.asset_key for s in specs} == {dg.AssetKey(["marts", m]) for m in CHECKED_MARTS}
+    assert set(SUITES) == set(CHECKED_MARTS)
 
 
 # --------------------------------------------------------------------------- hand-made frames

@@ -201,7 +201,11 @@ def test_every_table_and_column_of_the_marts_has_a_comment(warehouse):
     tables = query(warehouse, "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'")
     assert {t for t, _ in tables} == {"channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win",
                                       "channel_roi", "stage_velocity", "bottlenecks", "cohort_roi",
-                                      "pipeline_velocity", "target_plan", "stage_history"}
+                                      "pipeline_velocity", "target_plan", "stage_history",
+                                      "attributed_revenue", "content_influence",
+                                      *(f"{m}_fiscal" for m in ("channel_funnel", "lead_cohort_funnel", "mql_to_sql",
+                                                                "deal_to_win", "channel_roi", "cohort_roi",
+                                                                "attributed_revenue"))}
     assert all(c for _, c in tables)
     missing = query(warehouse, "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
                                "AND (comment IS NULL OR comment = '')")

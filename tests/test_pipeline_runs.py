@@ -4,6 +4,7 @@ a re-run changes nothing, and `funnel run` writes where it is told."""
 import hashlib
 from pathlib import Path
 
+from pipelines.definitions import defs
 from pipelines.cli import main
 from tests.conftest import query, run_funnel_job, write_export
 
@@ -79,6 +80,12 @@ def test_funnel_run_writes_the_warehouse_it_is_given(tmp_inbox, tmp_path, monkey
     assert progress == [["load", "leads", "#####.....", "[1/2]", "leads/leads.csv:", "loaded,", "2", "rows"],
                         ["load", "leads", "##########", "[2/2]", "leads/leads_2.csv:", "loaded,", "1", "rows"]]
     assert lines.index(progress[-1]) < lines.index(["ok", "raw/leads", "3", "rows"])
+    # the summary: per source files loaded, refused, already loaded, rows loaded, quarantined; then the checks
+    assert ["leads", "2", "0", "0", "3", "0"] in lines
+    assert ["touchpoints", "0", "0", "0", "0", "0"] in lines
+    checks = next(line for line in lines if line[:1] == ["checks:"])
+    every_check = len(defs().resolve_asset_graph().asset_check_keys)  # all fresh, mapped, reconciled
+    assert checks == ["checks:", str(every_check), "passed,", "0", "warned,", "0", "failed"]
     assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel")[0][0] == 1
     assert (tmp_path / "elsewhere" / "mine.work.duckdb").exists()  # state beside the published file
 
@@ -95,3 +102,17 @@ def test_funnel_run_exits_non_zero_with_the_reason(tmp_inbox, tmp_path, monkeypa
     err = capsys.readouterr().err
     assert "deals/deals_bad.csv: row 1, column amount: is negative" in err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_progress_bar_counts_rows_within_a_large_file():
+    from types import SimpleNamespace
+
+    from pipelines.cli import _progress_line
+
+    def line(message):
+        return _progress_line(SimpleNamespace(dagster_event=None, step_key="raw__leads", user_message=message))
+
+    assert line("[2/4] leads/big.csv: 300,000 of 1,000,000 rows checked") == (
+        False, "  load    leads         ###....... [2/4] leads/big.csv: 300,000 of 1,000,000 rows checked")
+    assert line("[2/4] leads/big.csv: loaded, 1,000,000 rows")[1].split()[2] == "#####....."  # files: 2 of 4
+    assert line("not a progress line") is None

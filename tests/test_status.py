@@ -33,6 +33,7 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
     lines = {line.split()[0]: line.split() for line in inbox.splitlines()}
     assert lines["leads"][1:3] == ["1", "leads/leads.csv"] and lines["leads"][-1] == "fresh"
     assert lines["deals"][1:3] == ["2", "deals/deals_bad.csv"] and lines["deals"][-1] == "STALE"
+    assert lines["touchpoints"][1:3] == ["0", "-"] and lines["touchpoints"][-2:] == ["optional,", "none"]
     loaded = {line.split()[0]: line.split()[1:5]
               for line in out.split("Loaded into")[1].split("\n\n")[0].splitlines()[2:]}
     assert loaded == {"deals": ["1", "1", "1", "0"], "leads": ["1", "0", "39", "1"]}

@@ -14,11 +14,14 @@ The tiny marts.channel_funnel used below (counts: sessions, leads, mqls, sqls, o
 Lookback of 3 months before 2026-04-01 = 2026-01 .. 2026-03:
     Webinar 1000 20 10 6 4 2 3,000,000 | Event 0 10 8 6 4 2 3,000,000 | All 1000 30 18 12 8 4 6,000,000
     All rates: session->lead 30/1000, lead->mql 18/30, mql->sql 12/18 = 2/3, sql->opp 8/12 = 2/3, win 4/8;
-    avg deal 1,500,000. Revenue mix 50/50.
+    avg deal 1,500,000. Mix of wins (won deals counted): Webinar 1 + 1, Event 2 -> 50/50.
+Lookback of 3 months before 2026-06-01 = 2026-03 .. 2026-05:
+    wins Webinar 1, Event 2 + 1 = 3 -> mix of wins 1/4 : 3/4 (the revenue mix, 2,000,000 : 4,500,000, would
+    be 4/13 : 9/13).
 """
 
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal as D
 from fractions import Fraction
 from pathlib import Path
@@ -237,7 +240,7 @@ def test_plan_from_the_lookback(funnel_rows):
     # All: 9M / 1.5M = 6 wins; /0.5 = 12 opps; /(2/3) = 18 SQLs; /(2/3) = 27 MQLs; /0.6 = 45 leads; /0.03 = 1,500
     assert required_of(table, "All") == {"impressions": None, "sessions": 1500, "leads": 45, "mqls": 27, "sqls": 18,
                                          "opportunities": 12, "wins": 6, "revenue": D("9000000")}
-    # Revenue mix 3M:3M -> 4.5M each. Webinar's own rates: 0.02, 0.5, 0.6, 2/3, 0.5
+    # Mix of wins 2:2 -> 4.5M each. Webinar's own rates: 0.02, 0.5, 0.6, 2/3, 0.5
     assert required_of(table, "Webinar") == {"impressions": None, "sessions": 1500, "leads": 30, "mqls": 15,
                                              "sqls": 9, "opportunities": 6, "wins": 3, "revenue": D("4500000")}
     # Event: 0.8 lead->mql, 0.75 mql->sql of its own; no sessions of its own -> all-channel 0.03
@@ -246,7 +249,7 @@ def test_plan_from_the_lookback(funnel_rows):
     ev = table[("Event", "sessions")]
     assert (ev.rate_name, ev.rate_used, ev.rate_source) == ("session_to_lead_rate", 0.03, "observed_all_channels")
     assert table[("Event", "revenue")].channel_share == 0.5
-    assert table[("Event", "revenue")].share_source == "lookback_revenue"
+    assert table[("Event", "revenue")].share_source == "lookback_wins"
     assert table[("All", "mqls")].rate_used == pytest.approx(2 / 3)
     assert table[("All", "wins")].rate_name == "avg_deal_size" and table[("All", "wins")].rate_used is None
     assert table[("All", "wins")].rate_source == "observed"
@@ -298,12 +301,25 @@ def test_shares_that_sum_to_one_leave_nothing_unallocated():
     assert [(p.channel, p.revenue) for p in parts] == [("A", D("50.00")), ("B", D("50.00"))]
 
 
-def test_revenue_mix_split_adds_up_to_the_cent():
-    parts = channel_split(D("100"), {}, {"A": D("1"), "B": D("1"), "C": D("1"), "D": D("0")})
+def test_split_by_the_mix_of_wins_adds_up_to_the_cent():
+    parts = channel_split(D("100"), {}, {"A": 1, "B": 1, "C": 1, "D": 0})
     assert [(p.channel, p.revenue, p.source) for p in parts] == [
-        ("A", D("33.34"), "lookback_revenue"), ("B", D("33.33"), "lookback_revenue"),
-        ("C", D("33.33"), "lookback_revenue")]
-    assert channel_split(D("100"), {}, {"A": D("0")}) == []
+        ("A", D("33.34"), "lookback_wins"), ("B", D("33.33"), "lookback_wins"),
+        ("C", D("33.33"), "lookback_wins")]
+    assert channel_split(D("100"), {}, {"A": 0}) == []
+
+
+def test_without_channel_shares_the_target_is_split_by_wins_not_by_revenue(funnel_rows):
+    # 2026-06, lookback 2026-03 .. 2026-05: Webinar 1 win (2,000,000), Event 3 wins (4,500,000).
+    config = TargetsConfig(lookback_months=3, targets=[{"period": "2026-06", "revenue": 8000000}])
+    table = plan_table(build_target_plan(config, funnel_rows, today=date(2026, 6, 1)))
+    web, event = table[("Webinar", "revenue")], table[("Event", "revenue")]
+    assert (web.required, web.channel_share, web.share_source) == (D("2000000"), 0.25, "lookback_wins")
+    assert (event.required, event.channel_share, event.share_source) == (D("6000000"), 0.75, "lookback_wins")
+    # Each channel's own deal size: Webinar 2,000,000 / 1 -> 1 win; Event 4,500,000 / 3 = 1,500,000 -> 4 wins.
+    assert (table[("Webinar", "wins")].required, table[("Event", "wins")].required) == (1, 4)
+    # All: 6,500,000 / 4 = 1,625,000 a deal -> 8,000,000 / 1,625,000 = 4.92 -> 5 wins.
+    assert table[("All", "wins")].required == 5
     assert allocate_cents(D("10"), [("x", Fraction(1, 6)), ("y", Fraction(5, 6))]) == {"x": D("1.67"), "y": D("8.33")}
 
 

@@ -1,15 +1,21 @@
 -- Where each channel's funnel leaks most (issue 5, item 2). Per month x channel x
--- transition: the channel's rate against the all-channel rate of the trailing
--- 6 months, the downstream volume lost because of the gap, that volume carried
+-- transition: the channel's rate against a reference rate (the target plan's rate
+-- override of targets.yaml for the month, else the all-channel rate of the trailing
+-- 6 months), the downstream volume lost because of the gap, that volume carried
 -- down to won revenue, and the one transition that loses the most revenue.
 --
 -- Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads
 -- created in the month (staging.lead_funnel: did they ever reach the stage);
 -- opportunity_to_win follows the deals created in the month (staging.deals: are
--- they won). Every rate, actual or reference, is recomputed from summed counts;
+-- they won). Every observed rate, actual or reference, is recomputed from summed counts;
 -- rates are never averaged. Volumes are estimates (DOUBLE); revenue is DECIMAL.
 CREATE OR REPLACE TABLE marts.bottlenecks AS
-WITH base AS (
+WITH transitions(step, transition, rate_name) AS (
+    -- rate_name: the targets.yaml rates key of the same transition.
+    VALUES (1, 'lead_to_mql', 'lead_to_mql_rate'), (2, 'mql_to_sql', 'mql_to_sql_rate'),
+           (3, 'sql_to_opportunity', 'sql_to_opportunity_rate'), (4, 'opportunity_to_win', 'win_rate')
+),
+base AS (
     -- from / to counts per (month, channel, step), from the cohort view.
     SELECT month_start(created_at) AS period_start, channel, 1 AS step,
            count(*) AS from_count, count(*) FILTER (WHERE reached_mql) AS to_count
@@ -34,6 +40,24 @@ all_window AS (
     FROM periods p
     JOIN base b ON b.period_start BETWEEN CAST(p.period_start - INTERVAL 5 MONTH AS DATE) AND p.period_start
     GROUP BY ALL
+),
+-- The rate override of the most specific target period covering the month that sets
+-- one for the step (a month before a fiscal quarter before a fiscal year), as an exact
+-- fraction.
+target_reference AS (
+    SELECT p.period_start, tr.step, t.rate_numerator AS ref_to, t.rate_denominator AS ref_from,
+           'target:' || t.period AS reference_source
+    FROM periods p
+    CROSS JOIN transitions tr
+    JOIN staging.target_rates t ON t.rate_name = tr.rate_name AND p.period_start BETWEEN t.period_start AND t.period_end
+    QUALIFY row_number() OVER (PARTITION BY p.period_start, tr.step ORDER BY t.specificity) = 1
+),
+-- The reference of every month and step: the target's rate, else the all-channel window.
+reference AS (
+    SELECT a.period_start, a.step,
+           coalesce(t.ref_to, a.ref_to) AS ref_to, coalesce(t.ref_from, a.ref_from) AS ref_from,
+           coalesce(t.reference_source, 'all_channel_trailing_6_months') AS reference_source
+    FROM all_window a LEFT JOIN target_reference t USING (period_start, step)
 ),
 -- The channel alone, same window.
 channel_window AS (
@@ -76,12 +100,10 @@ all_deal_size AS (
     GROUP BY ALL
 ),
 measured AS (
-    SELECT b.period_start, b.channel, b.step,
-           CASE b.step WHEN 1 THEN 'lead_to_mql' WHEN 2 THEN 'mql_to_sql'
-                       WHEN 3 THEN 'sql_to_opportunity' ELSE 'opportunity_to_win' END AS transition,
+    SELECT b.period_start, b.channel, b.step, tr.transition,
            b.from_count, b.to_count,
            safe_rate(b.to_count, b.from_count) AS actual_rate,
-           safe_rate(a.ref_to, a.ref_from) AS reference_rate,
+           safe_rate(a.ref_to, a.ref_from) AS reference_rate, a.reference_source,
            -- max(0, reference * from - to) with reference = ref_to / ref_from, sign decided on exact integers
            CASE WHEN a.ref_from > 0
                 THEN CAST(greatest(0, a.ref_to * b.from_count - b.to_count * a.ref_from) AS DOUBLE) / a.ref_from
@@ -90,7 +112,8 @@ measured AS (
                AS wins_per_lost_unit,
            coalesce(cs.avg_deal_size, ads.avg_deal_size) AS deal_size
     FROM base b
-    JOIN all_window a USING (period_start, step)
+    JOIN transitions tr USING (step)
+    JOIN reference a USING (period_start, step)
     JOIN window_rates r USING (period_start, channel)
     LEFT JOIN channel_deal_size cs USING (period_start, channel)
     LEFT JOIN all_deal_size ads USING (period_start)
@@ -103,7 +126,7 @@ valued AS (
                           AS DECIMAL(18, 2)) END AS lost_revenue
     FROM measured
 )
-SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate,
+SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, reference_source,
        (actual_rate - reference_rate) * 100 AS gap_points,
        lost_volume, lost_revenue,
        coalesce(lost_revenue > 0 AND row_number() OVER (
@@ -111,14 +134,15 @@ SELECT period_start, channel, transition, from_count, to_count, actual_rate, ref
            AS is_bottleneck
 FROM valued
 ORDER BY period_start, channel, step;
-COMMENT ON TABLE marts.bottlenecks IS 'Where each channel''s funnel leaks most: per month, channel and transition, the channel''s rate against the all-channel rate of the trailing 6 months, the downstream volume and won revenue lost because of the gap, and the transition that loses the most revenue. Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads created in the month (whether they ever reached the stage, so far); opportunity_to_win follows the deals created in the month (whether they are won, so far). Young cohorts are still converting. One row per transition with at least one record entering it (from_count > 0).';
+COMMENT ON TABLE marts.bottlenecks IS 'Where each channel''s funnel leaks most: per month, channel and transition, the channel''s rate against a reference rate (the rate override of targets.yaml for the month, else the all-channel rate of the trailing 6 months), the downstream volume and won revenue lost because of the gap, and the transition that loses the most revenue. Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads created in the month (whether they ever reached the stage, so far); opportunity_to_win follows the deals created in the month (whether they are won, so far). Young cohorts are still converting. One row per transition with at least one record entering it (from_count > 0). No fiscal quarter / year view: the reference rate belongs to each month (its target override or the 6 months ending in it), so a quarter has no reference of its own but an average of monthly ones; lost_revenue adds up and can be summed from this table.';
 COMMENT ON COLUMN marts.bottlenecks.period_start IS 'First day of the cohort month: the month the leads were created (lead_to_mql, mql_to_sql, sql_to_opportunity) or the deals were created (opportunity_to_win).';
 COMMENT ON COLUMN marts.bottlenecks.channel IS 'Channel name of the leads (lead transitions) or of the deals (opportunity_to_win).';
 COMMENT ON COLUMN marts.bottlenecks.transition IS 'lead_to_mql, mql_to_sql, sql_to_opportunity (cohort leads reaching each stage; opportunity = a linked deal or lifecycle opportunity/customer), opportunity_to_win (deals created in the month that are won). In this order.';
 COMMENT ON COLUMN marts.bottlenecks.from_count IS 'Records entering the transition: cohort leads (lead_to_mql), cohort leads that reached MQL (mql_to_sql), reached SQL (sql_to_opportunity); deals created in the month (opportunity_to_win). Always > 0.';
 COMMENT ON COLUMN marts.bottlenecks.to_count IS 'Of from_count, those that reached the later stage so far: MQL, SQL, opportunity; for opportunity_to_win the deals won.';
 COMMENT ON COLUMN marts.bottlenecks.actual_rate IS 'to_count / from_count of this month and channel.';
-COMMENT ON COLUMN marts.bottlenecks.reference_rate IS 'All-channel rate of the same transition over the trailing 6 months (this month and the 5 before it): sum of to_count / sum of from_count over every channel and those months, recomputed from counts, never an average of rates. The target-plan (targets.yaml) rate override is a later addition and is not yet used.';
+COMMENT ON COLUMN marts.bottlenecks.reference_rate IS 'The rate the transition is held against (see reference_source). The target plan''s rate: when a target period of targets.yaml covering the month sets the override of this transition (rates: lead_to_mql_rate, mql_to_sql_rate, sql_to_opportunity_rate, win_rate for opportunity_to_win), that override; where several cover the month (e.g. FY2026 and 2026-Q3), the most specific one that sets it (a month before a fiscal quarter before a fiscal year). Else the all-channel rate of the same transition over the trailing 6 months (this month and the 5 before it): sum of to_count / sum of from_count over every channel and those months, recomputed from counts, never an average of rates.';
+COMMENT ON COLUMN marts.bottlenecks.reference_source IS 'Where reference_rate comes from: target:<period> (the rate override of that target period of targets.yaml, e.g. target:2026-Q3) or all_channel_trailing_6_months.';
 COMMENT ON COLUMN marts.bottlenecks.gap_points IS '(actual_rate - reference_rate) * 100: percentage points above (+) or below (-) the reference.';
 COMMENT ON COLUMN marts.bottlenecks.lost_volume IS 'max(0, (reference_rate - actual_rate) * from_count): how many more records would have reached the later stage at the reference rate (fractional estimate; 0 when at or above the reference).';
 COMMENT ON COLUMN marts.bottlenecks.lost_revenue IS 'lost_volume carried down to won revenue (DECIMAL, rounded to 0.01): lost_volume x the channel''s observed rate of every later transition over the same trailing 6 months (sum to / sum from of the channel; the all-channel rate when the channel had no record entering that transition in the window) x average deal size (money_per(sum of amounts, count) of the channel''s won deals closed in the window; the all-channel one when the channel closed no won deal in it). opportunity_to_win: lost_volume x average deal size. 0 when lost_volume = 0; NULL when a later rate or the deal size does not exist at all.';

@@ -1,8 +1,8 @@
 -- Cohort ROI (issue 5, item 3): the spend of a month and channel against the revenue
 -- that the leads created in that month and channel have produced so far, and the
--- month in which that revenue caught up with the spend (payback).
--- LTV, LTV/CAC and ROMI on gross profit need a gross margin and an expected
--- customer lifetime, which are not configured anywhere yet: left out on purpose.
+-- month in which that revenue caught up with the spend (payback); with the unit
+-- economics of targets.yaml (staging.target_settings), gross profit, ROMI, LTV and
+-- LTV/CAC (formulas in metric_macros.sql).
 CREATE OR REPLACE TABLE marts.cohort_roi AS
 WITH spend AS (
     SELECT period_start AS cohort_start, channel, sum(cost) AS spend FROM staging.spend GROUP BY ALL
@@ -46,10 +46,16 @@ SELECT j.cohort_start, j.channel,
        roi(j.revenue, j.spend_or_null) AS cohort_roi,
        money_per(j.spend_or_null, j.won) AS cac,
        p.payback_month,
-       CAST(date_diff('month', j.cohort_start, p.payback_month) AS INTEGER) AS months_to_payback
+       CAST(date_diff('month', j.cohort_start, p.payback_month) AS INTEGER) AS months_to_payback,
+       gross_profit(j.revenue, u.gross_margin_numerator, u.gross_margin_denominator) AS gross_profit,
+       romi(gross_profit(j.revenue, u.gross_margin_numerator, u.gross_margin_denominator), j.spend_or_null) AS romi,
+       ltv(j.revenue, j.won, u.ltv_multiplier_numerator, u.ltv_multiplier_denominator) AS ltv,
+       ltv_to_cac(j.revenue, j.won, j.spend_or_null, u.ltv_multiplier_numerator, u.ltv_multiplier_denominator)
+           AS ltv_to_cac
 FROM joined j LEFT JOIN payback p USING (cohort_start, channel)
+CROSS JOIN staging.target_settings u
 ORDER BY j.cohort_start, j.channel;
-COMMENT ON TABLE marts.cohort_roi IS 'Per lead-created month and channel: that month''s spend of the channel against the revenue its leads have produced so far (real B2B cycle), with CAC and payback month. One row per month and channel with leads or spend. LTV, LTV/CAC and ROMI on gross profit are not computed: they need a gross margin and customer lifetime that are not configured.';
+COMMENT ON TABLE marts.cohort_roi IS 'Per lead-created month and channel: that month''s spend of the channel against the revenue its leads have produced so far (real B2B cycle), with CAC and payback month, and, with the unit economics of targets.yaml (gross_margin, customer_lifetime_months, deal_amount_basis, purchases_per_year), gross profit, ROMI, LTV and LTV/CAC. One row per month and channel with leads or spend.';
 COMMENT ON COLUMN marts.cohort_roi.cohort_start IS 'First day of the month the leads were created (and of the spend month).';
 COMMENT ON COLUMN marts.cohort_roi.channel IS 'Channel name of the leads and of the spend.';
 COMMENT ON COLUMN marts.cohort_roi.spend IS 'Spend of the channel in the cohort month (staging.spend: daily rows by day, monthly rows on their month) (DECIMAL; 0 when none).';
@@ -61,3 +67,7 @@ COMMENT ON COLUMN marts.cohort_roi.cohort_roi IS '(revenue - spend) / spend (roi
 COMMENT ON COLUMN marts.cohort_roi.cac IS 'spend / won, exact decimal rounded half up to 0.01 (money_per); NULL when no spend rows or won = 0.';
 COMMENT ON COLUMN marts.cohort_roi.payback_month IS 'First day of the first month by whose end the cumulative revenue of the cohort''s won deals (each counted in the month of its close date) is >= spend; never before cohort_start. NULL when spend is 0 or not reached yet.';
 COMMENT ON COLUMN marts.cohort_roi.months_to_payback IS 'Calendar months from cohort_start to payback_month (0 = paid back in the cohort month); NULL when not paid back.';
+COMMENT ON COLUMN marts.cohort_roi.gross_profit IS 'revenue x gross_margin (targets.yaml), exact decimal rounded half up to 0.01. Revenue is the won deal amounts as recorded (with deal_amount_basis monthly or annual: one month''s or one year''s worth of each contract). NULL when gross_margin is not configured.';
+COMMENT ON COLUMN marts.cohort_roi.romi IS 'Return on marketing investment on gross profit: (gross_profit - spend) / spend. 0 = the gross profit so far pays back the spend. NULL when spend is 0 or gross_margin is not configured.';
+COMMENT ON COLUMN marts.cohort_roi.ltv IS 'Customer lifetime value per won customer (gross profit over the customer''s lifetime): revenue / won x gross_margin x lifetime factor, exact decimal rounded half up to 0.01. The lifetime factor is how many times a customer pays the average revenue per customer: deal_amount_basis one_off (default: a deal amount is a contract value paid once) purchases_per_year x customer_lifetime_months / 12; monthly (the amount is paid every month) customer_lifetime_months; annual (paid every year) customer_lifetime_months / 12. E.g. 1,000,000 a customer, gross_margin 0.7, one_off, purchases_per_year 0.5, 36 months: 1,000,000 x 0.7 x 1.5 = 1,050,000. NULL when won = 0 or gross_margin / customer_lifetime_months are not configured.';
+COMMENT ON COLUMN marts.cohort_roi.ltv_to_cac IS 'ltv / cac, from the unrounded values (= revenue x gross_margin x lifetime factor / spend); 3 or more is the usual B2B yardstick. NULL when won = 0, spend is 0 or LTV is not configured.';

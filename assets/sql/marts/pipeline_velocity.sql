@@ -45,7 +45,7 @@ SELECT period_start, channel, open_opportunities,
            AS pipeline_velocity
 FROM parts
 ORDER BY period_start, channel;
-COMMENT ON TABLE marts.pipeline_velocity IS 'Pipeline velocity per month and channel: open opportunities x win rate x average deal size / average sales cycle days (revenue per day), and its parts. Every month from the first to the last of marts.channel_funnel, for every channel that has any deal.';
+COMMENT ON TABLE marts.pipeline_velocity IS 'Pipeline velocity per month and channel: open opportunities x win rate x average deal size / average sales cycle days (revenue per day), and its parts. Every month from the first to the last of marts.channel_funnel, for every channel that has any deal. No fiscal quarter / year view: open_opportunities is a stock at a month''s end and the other parts are trailing 6-month windows, so a quarter''s value is the row of its last month, not a sum.';
 COMMENT ON COLUMN marts.pipeline_velocity.period_start IS 'First day of the month.';
 COMMENT ON COLUMN marts.pipeline_velocity.channel IS 'Channel name of the deals.';
 COMMENT ON COLUMN marts.pipeline_velocity.open_opportunities IS 'Deals open at the end of the month: created on or before the month''s last day and not closed by then (no close date, i.e. open or unknown stage, or closed_on after the month''s last day).';

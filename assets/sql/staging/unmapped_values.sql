@@ -22,6 +22,12 @@ WHERE EXISTS (SELECT 1 FROM staging.channel_lookup c WHERE c.kind = 'ga4_session
               AND c.channel_group = s.default_channel_group)
 GROUP BY ALL
 UNION ALL
+SELECT 'touch_source', CASE WHEN medium IS NULL THEN source ELSE coalesce(source, '') || ' / ' || medium END, channel, count(*) FROM staging.touchpoints t
+WHERE EXISTS (SELECT 1 FROM staging.channel_lookup c WHERE c.kind = 'touch' AND NOT c.mapped
+              AND c.k1 IS NOT DISTINCT FROM t.source AND c.k2 IS NOT DISTINCT FROM t.medium
+              AND c.k3 IS NOT DISTINCT FROM t.campaign)
+GROUP BY ALL
+UNION ALL
 SELECT 'deal_stage', stage, 'unknown', count(*) FROM staging.deals WHERE outcome = 'unknown' GROUP BY ALL
 UNION ALL
 SELECT 'lifecycle_stage', lifecycle_stage, 'lead', count(*) FROM staging.leads l
@@ -30,7 +36,7 @@ WHERE lifecycle_stage IS NOT NULL
 GROUP BY ALL
 ORDER BY kind, records DESC;
 COMMENT ON TABLE ops.unmapped_values IS 'Raw values that no rule maps: they are kept, in the fallback channel (or stage unknown / lead), and listed here so that a rule can be added.';
-COMMENT ON COLUMN ops.unmapped_values.kind IS 'lead_source, deal_source, spend_channel, ga4_channel_group, deal_stage or lifecycle_stage.';
+COMMENT ON COLUMN ops.unmapped_values.kind IS 'lead_source, deal_source, spend_channel, ga4_channel_group, touch_source (source / medium), deal_stage or lifecycle_stage.';
 COMMENT ON COLUMN ops.unmapped_values.raw_value IS 'The value as exported.';
 COMMENT ON COLUMN ops.unmapped_values.mapped_to IS 'Where its records went instead.';
 COMMENT ON COLUMN ops.unmapped_values.records IS 'Current records carrying it (sessions for ga4_channel_group).';
