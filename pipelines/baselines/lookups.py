@@ -36,6 +36,8 @@ def write_lookups(inbox: Path, config_dir: Path, out_dir: Path, tz: str = "Asia/
         con.execute(f"CREATE TABLE raw.{source} AS SELECT DISTINCT {cleaned} FROM read_csv($files, all_varchar = true, "
                     "header = true, delim = ',', quote = '\"', escape = '\"')",
                     {"files": str(inbox / source / "*.csv")})
+    # the baselines compute no touch-based mart: touch channels are not needed
+    con.execute("CREATE TABLE raw.touchpoints (source VARCHAR, medium VARCHAR, campaign VARCHAR)")
     build_lookups(con, load_config(config_dir), tz)
     for table in LOOKUP_TABLES:
         con.table(f"staging.{table}").write_csv(str(out_dir / f"{table}.csv"), header=True)
