@@ -56,7 +56,8 @@ class FunnelResource(dg.ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.working_path.parent.mkdir(parents=True, exist_ok=True)
         discard_unfinished_database(self.working_path)
-        with DuckDBResource(database=str(self.working_path)).get_connection() as con:
+        with DuckDBResource(database=str(self.working_path),
+                            connection_config={"memory_limit": settings.duckdb_memory_limit()}).get_connection() as con:
             yield con
 
     def load_config(self) -> FunnelConfig:

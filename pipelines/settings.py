@@ -63,3 +63,9 @@ def owners() -> list[str]:
 def timezone() -> str:
     """Time zone of timestamps without an offset, and of the month grain."""
     return os.environ.get("FUNNEL_TIMEZONE") or DEFAULT_TIMEZONE
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory_limit for the working database (FUNNEL_DUCKDB_MEMORY_LIMIT, default 1GB):
+    DuckDB's own default is 80% of the machine's memory; beyond the limit it spills to disk."""
+    return os.environ.get("FUNNEL_DUCKDB_MEMORY_LIMIT") or "1GB"
