@@ -10,6 +10,7 @@ version of every record (one per snapshot file); staging picks the newest.
 """
 
 
+import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -361,6 +362,7 @@ def load_file(
             except pa.errors.SchemaErrors as err:
                 problems += pandera_problems(spec, frame, err)
             del frame
+            gc.collect()  # pandas/pandera leave the chunk's frame in reference cycles: free it before the next
             lap("validate")
             if progress and rows_read > VALIDATE_CHUNK_ROWS:
                 progress(min(start + VALIDATE_CHUNK_ROWS, rows_read), rows_read)

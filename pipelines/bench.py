@@ -371,8 +371,9 @@ def profile_ingest(path: Path, source: str, top: int = 25) -> str:
 
     spec, profiles = SOURCES[source], load_profiles(settings.config_dir())
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with tempfile.TemporaryDirectory() as tmp, duckdb.connect(str(Path(tmp) / "work.duckdb")) as con:
-        prepare_working_database(con)
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect(
+            str(Path(tmp) / "work.duckdb"), config={"memory_limit": settings.duckdb_memory_limit()}) as con:
+        prepare_working_database(con)  # as the pipeline connects (FunnelResource.connect)
         ensure_raw_table(con, spec)
         profiler = cProfile.Profile()
         profiler.enable()
