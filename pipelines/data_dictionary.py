@@ -182,6 +182,77 @@ EXAMPLES: dict[str, ExampleQuery] = {
         ("touch_type", "content_id", "pre_opportunity_touch_rate", "won_with_touch", "closed_with_touch",
          "win_rate_with_touch", "won_without_touch", "closed_without_touch", "win_rate_without_touch"),
     ),
+    "marts.cohort_roi": ExampleQuery(
+        "Which channel returns the most per yen over the real B2B cycle: the lead cohorts of the last fiscal "
+        "year's months and more than 6 months old (their deals had time to close), revenue so far against the "
+        "spend of their months, recomputed from the sums.",
+        """
+        SELECT channel, sum(spend) AS spend, sum(won) AS won, sum(revenue) AS revenue,
+               round(sum(revenue) / nullif(sum(spend), 0), 2) AS cohort_roas,
+               round((sum(revenue) - sum(spend)) / nullif(sum(spend), 0), 2) AS cohort_roi
+        FROM marts.cohort_roi
+        WHERE cohort_start <= (SELECT max(cohort_start) FROM marts.cohort_roi) - INTERVAL 6 MONTH
+          AND cohort_start > (SELECT max(cohort_start) FROM marts.cohort_roi) - INTERVAL 18 MONTH
+        GROUP BY channel
+        ORDER BY cohort_roas DESC NULLS LAST
+        """,
+        ("cohort_start", "channel", "spend", "won", "revenue"),
+    ),
+    "marts.pipeline_velocity": ExampleQuery(
+        "Pipeline velocity of the latest month per channel, and its four parts.",
+        """
+        SELECT channel, open_opportunities, round(win_rate, 3) AS win_rate, avg_deal_size,
+               round(avg_sales_cycle_days, 1) AS avg_sales_cycle_days, round(pipeline_velocity) AS yen_per_day
+        FROM marts.pipeline_velocity
+        WHERE period_start = (SELECT max(period_start) FROM marts.pipeline_velocity)
+        ORDER BY pipeline_velocity DESC NULLS LAST
+        """,
+        ("period_start", "channel", "open_opportunities", "win_rate", "avg_deal_size", "avg_sales_cycle_days",
+         "pipeline_velocity"),
+    ),
+    "marts.stage_history": ExampleQuery(
+        "How long leads stayed at each lifecycle stage, from the snapshots they were seen in.",
+        """
+        SELECT mapped_stage, count(*) AS leads,
+               round(median(date_diff('day', first_seen_at, last_seen_at)), 1) AS median_days_seen
+        FROM marts.stage_history
+        WHERE record_type = 'lead'
+        GROUP BY mapped_stage
+        ORDER BY leads DESC
+        """,
+        ("record_type", "mapped_stage", "first_seen_at", "last_seen_at"),
+    ),
+    "marts.channel_roi_fiscal": ExampleQuery(
+        "Return per channel in each fiscal year (rates already recomputed from the year's sums).",
+        """
+        SELECT period, channel, spend, wins, revenue, cac, round(roas, 2) AS roas, round(roi, 2) AS roi
+        FROM marts.channel_roi_fiscal
+        WHERE grain = 'fiscal_year'
+        ORDER BY period DESC, revenue DESC
+        """,
+        ("grain", "period", "channel", "spend", "wins", "revenue", "cac", "roas", "roi"),
+    ),
+    "marts.attributed_revenue_fiscal": ExampleQuery(
+        "Revenue of the latest fiscal year per channel under each model, side by side.",
+        """
+        PIVOT (SELECT channel, model, attributed_revenue FROM marts.attributed_revenue_fiscal
+               WHERE grain = 'fiscal_year'
+                 AND period = (SELECT max(period) FROM marts.attributed_revenue_fiscal WHERE grain = 'fiscal_year'))
+        ON model USING sum(attributed_revenue)
+        ORDER BY channel
+        """,
+        ("grain", "period", "channel", "model", "attributed_revenue"),
+    ),
+    "marts.deal_to_win_fiscal": ExampleQuery(
+        "Win rate, deal size and days to close per fiscal quarter and channel.",
+        """
+        SELECT period, channel, won, lost, round(win_rate, 3) AS win_rate, avg_deal_size, median_days_to_close
+        FROM marts.deal_to_win_fiscal
+        WHERE grain = 'fiscal_quarter'
+        ORDER BY period DESC, channel
+        """,
+        ("grain", "period", "channel", "won", "lost", "win_rate", "avg_deal_size", "median_days_to_close"),
+    ),
     "marts.bottlenecks": ExampleQuery(
         "The bottlenecks of the latest month.",
         """
