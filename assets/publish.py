@@ -16,17 +16,13 @@ import duckdb
 from assets.analytics import ANALYTICS_ASSETS
 from assets.fiscal import FISCAL_ASSETS
 from assets.marts import MART_ASSETS
+from assets.sql_assets import sql_string
 from assets.target_plan import target_plan_asset
 from assets import pii
 from pipelines import settings
 from pipelines.resources import FunnelResource
 
 PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
-
-
-def _quote(text: str) -> str:
-    # Comments are our own text from the SQL files, never data; quotes doubled.
-    return "'" + text.replace("'", "''") + "'"
 
 
 def remove_stale_temp_files(published: Path) -> None:
@@ -74,21 +70,21 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
         {"schemas": list(PUBLISHED_SCHEMAS)},
     ).fetchall()
     counts = {}
-    con.execute(f"ATTACH {_quote(str(tmp))} AS publish_target")
+    con.execute(f"ATTACH {sql_string(str(tmp))} AS publish_target")
     try:  # on any failure the temp file goes and the published file stays
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA publish_target.{schema}")
         for schema, table, comment in tables:
             con.execute(f"CREATE TABLE publish_target.{schema}.{table} AS SELECT * FROM {schema}.{table}")
             if comment:
-                con.execute(f"COMMENT ON TABLE publish_target.{schema}.{table} IS {_quote(comment)}")
+                con.execute(f"COMMENT ON TABLE publish_target.{schema}.{table} IS {sql_string(comment)}")
             for column, col_comment in con.execute(
                 "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = $s AND table_name = $t AND comment IS NOT NULL",
                 {"s": schema, "t": table},
             ).fetchall():
                 con.execute(
-                    f'COMMENT ON COLUMN publish_target.{schema}.{table}."{column}" IS {_quote(col_comment)}'
+                    f'COMMENT ON COLUMN publish_target.{schema}.{table}."{column}" IS {sql_string(col_comment)}'
                 )
             counts[f"{schema}.{table}"] = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
         found = personal_data_in(con, "publish_target")

@@ -13,6 +13,26 @@ SQL_DIR = Path(__file__).parent / "sql"
 PREVIEW_ROWS = 5
 
 
+def sql_string(text: str) -> str:
+    """A string literal for the places DuckDB takes no parameter (COMMENT ON, ATTACH): our own
+    constant text and paths, never data; quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_table(con: duckdb.DuckDBPyConnection, qualified: str, comment: str,
+                columns: Sequence[tuple[str, str, str]], rows: Sequence[Sequence]) -> None:
+    """(Re)create table `qualified` from (name, type, comment) columns, with its COMMENTs, and insert
+    `rows` (in column order) as parameters. The caller holds the transaction."""
+    con.execute(f"CREATE OR REPLACE TABLE {qualified} ("
+                + ", ".join(f"{name} {type_}" for name, type_, _ in columns) + ")")
+    con.execute(f"COMMENT ON TABLE {qualified} IS {sql_string(comment)}")
+    for name, _, text in columns:
+        con.execute(f"COMMENT ON COLUMN {qualified}.{name} IS {sql_string(text)}")
+    if rows:
+        values = ", ".join(f"CAST(? AS {type_})" for _, type_, _ in columns)
+        con.executemany(f"INSERT INTO {qualified} VALUES ({values})", [list(r) for r in rows])
+
+
 def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute(path.read_text(encoding="utf-8"))
 

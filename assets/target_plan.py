@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
-from assets.sql_assets import table_metadata
+from assets.sql_assets import table_metadata, write_table
 from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas.config import Target, TargetsConfig
@@ -570,25 +570,13 @@ COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def _quote(text: str) -> str:
-    # Our own constant text, never data; quotes doubled.
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -> None:
     """(Re)create marts.target_plan with its comments and insert `rows`, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        con.execute("CREATE OR REPLACE TABLE marts.target_plan ("
-                    + ", ".join(f"{name} {type_}" for name, type_, _ in COLUMNS) + ")")
-        con.execute(f"COMMENT ON TABLE marts.target_plan IS {_quote(TABLE_COMMENT)}")
-        for name, _, comment in COLUMNS:
-            con.execute(f"COMMENT ON COLUMN marts.target_plan.{name} IS {_quote(comment)}")
-        if rows:
-            placeholders = ", ".join("?" for _ in COLUMNS)
-            con.executemany(f"INSERT INTO marts.target_plan VALUES ({placeholders})",
-                            [[getattr(r, name) for name, _, _ in COLUMNS] for r in rows])
+        write_table(con, "marts.target_plan", TABLE_COMMENT, COLUMNS,
+                    [[getattr(r, name) for name, _, _ in COLUMNS] for r in rows])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

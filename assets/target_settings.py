@@ -10,13 +10,12 @@ Values from the configuration reach SQL only as bound parameters; table and colu
 the constants below.
 """
 
-from collections.abc import Sequence
 from fractions import Fraction
 
 import dagster as dg
 import duckdb
 
-from assets.sql_assets import table_metadata
+from assets.sql_assets import table_metadata, write_table
 from assets.target_plan import TargetPlanError, target_periods, to_decimal
 from pipelines import settings
 from pipelines.resources import FunnelResource
@@ -119,31 +118,14 @@ def rate_rows(targets: TargetsConfig) -> list[list]:
     return rows
 
 
-def _quote(text: str) -> str:
-    # Our own constant text, never data; quotes doubled.
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _write(con: duckdb.DuckDBPyConnection, table: str, comment: str, columns: Sequence[tuple[str, str, str]],
-           rows: Sequence[Sequence]) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE staging.{table} ("
-                + ", ".join(f"{name} {type_}" for name, type_, _ in columns) + ")")
-    con.execute(f"COMMENT ON TABLE staging.{table} IS {_quote(comment)}")
-    for name, _, text in columns:
-        con.execute(f"COMMENT ON COLUMN staging.{table}.{name} IS {_quote(text)}")
-    if rows:
-        values = ", ".join(f"CAST(? AS {type_})" for _, type_, _ in columns)
-        con.executemany(f"INSERT INTO staging.{table} VALUES ({values})", [list(r) for r in rows])
-
-
 def write_target_settings(con: duckdb.DuckDBPyConnection, targets: TargetsConfig) -> None:
     """(Re)create staging.target_settings and staging.target_rates, in one transaction."""
     settings_values, rates = settings_row(targets), rate_rows(targets)  # validate before writing
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS staging")
-        _write(con, "target_settings", SETTINGS_COMMENT, SETTINGS_COLUMNS, [settings_values])
-        _write(con, "target_rates", RATES_COMMENT, RATES_COLUMNS, rates)
+        write_table(con, "staging.target_settings", SETTINGS_COMMENT, SETTINGS_COLUMNS, [settings_values])
+        write_table(con, "staging.target_rates", RATES_COMMENT, RATES_COLUMNS, rates)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
