@@ -153,7 +153,7 @@ def derive_keys(spec: SourceSpec, table: pa_arrow.Table) -> pa_arrow.Table:
 def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.SchemaErrors) -> list[dict]:
     """One dict per (row, column, check) from pandera's failure cases."""
     fc = err.failure_cases
-    problems: dict[tuple, dict] = {}
+    problems: list[dict] = []
     for case in fc.itertuples(index=False):
         check = str(case.check)
         column = case.column
@@ -172,7 +172,7 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
             value = frame.at[idx, column]
         else:
             value = case.failure_case
-        problems.setdefault((row, column, check), {
+        problems.append({
             "row_number": row,
             "record_key": None if row is None or not spec.key else ",".join(str(frame.at[idx, k]) for k in spec.key),
             "column_name": column,
@@ -181,7 +181,7 @@ def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.Schem
             else pii.mask(str(value)[:200]),
             "problem": _problem_text(spec, column, check),
         })
-    return sorted(problems.values(), key=lambda p: (p["row_number"] or 0, p["column_name"] or ""))
+    return _merge_problems(problems)
 
 
 def duplicate_key_problems(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[dict]:
