@@ -10,7 +10,6 @@ version of every record (one per snapshot file); staging picks the newest.
 """
 
 
-import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -22,7 +21,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pandas as pd
-import pandera.pandas as pa
+import pandera.polars as pa
+import polars as pl
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 from pipelines import settings
@@ -37,7 +37,7 @@ from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS
 SQL_DIR = Path(__file__).parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
 MAX_LISTED_PROBLEMS = 20
-# Rows parsed into pandas and validated at a time: memory holds one chunk's frame, not a file's.
+# Rows parsed and validated at a time (as one polars frame): memory holds one chunk, not a file.
 VALIDATE_CHUNK_ROWS = 200_000
 PROBLEM_COLUMNS = ["row_number", "record_key", "column_name", "check_name", "raw_value", "problem"]
 
@@ -150,35 +150,29 @@ def derive_keys(spec: SourceSpec, table: pa_arrow.Table) -> pa_arrow.Table:
     return table
 
 
-def pandera_problems(spec: SourceSpec, frame: pd.DataFrame, err: pa.errors.SchemaErrors) -> list[dict]:
-    """One dict per (row, column, check) from pandera's failure cases."""
-    fc = err.failure_cases
+def pandera_problems(spec: SourceSpec, frame: pl.DataFrame, err: pa.errors.SchemaErrors) -> list[dict]:
+    """One dict per (row, column, check) from pandera's failure cases; `index` is the
+    failing row's position in `frame`."""
     problems: list[dict] = []
-    for case in fc.itertuples(index=False):
-        check = str(case.check)
-        column = case.column
-        idx = case.index
+    for case in err.failure_cases.iter_rows(named=True):
+        check = str(case["check"])
+        column = case["column"]
+        idx = case["index"]
         if check == "unique_key":
             column = ",".join(spec.key)
         elif ":" in check:  # a frame-level check named "<rule>:<column>" is about that column
             column = check.split(":", 1)[1]
-        row = None if idx is None or pd.isna(idx) else int(frame.at[idx, "_source_row"])
-        if check == "not_nullable" and row is not None and f"{column}__raw" in frame.columns \
-                and pd.notna(frame.at[idx, f"{column}__raw"]):
+        raw_column = f"{column}__raw" if f"{column}__raw" in frame.columns else column
+        raw = frame[idx, raw_column] if idx is not None and raw_column in frame.columns else None
+        if check == "not_nullable" and raw_column != column and raw is not None:
             continue  # there was a value; the parseable check reports it
-        if row is not None and f"{column}__raw" in frame.columns:
-            value = frame.at[idx, f"{column}__raw"]
-        elif row is not None and column in frame.columns:
-            value = frame.at[idx, column]
-        else:
-            value = case.failure_case
+        value = raw if idx is not None else case["failure_case"]
         problems.append({
-            "row_number": row,
-            "record_key": None if row is None or not spec.key else ",".join(str(frame.at[idx, k]) for k in spec.key),
+            "row_number": None if idx is None else frame[idx, "_source_row"],
+            "record_key": None if idx is None or not spec.key else ",".join(str(frame[idx, k]) for k in spec.key),
             "column_name": column,
             "check_name": check,
-            "raw_value": None if value is None or (not isinstance(value, str) and pd.isna(value))
-            else pii.mask(str(value)[:200]),
+            "raw_value": None if value is None else pii.mask(str(value)[:200]),
             "problem": _problem_text(spec, column, check),
         })
     return _merge_problems(problems)
@@ -355,14 +349,13 @@ def load_file(
                 con.unregister("incoming")
             lap("parse")
             rows = incoming.column("_source_row").slice(start, VALIDATE_CHUNK_ROWS)  # increasing
-            frame = con.execute("SELECT * FROM parsed WHERE _source_row BETWEEN $first AND $last",
-                                {"first": rows[0].as_py(), "last": rows[-1].as_py()}).df()
+            frame = con.sql("SELECT * FROM parsed WHERE _source_row BETWEEN $first AND $last",
+                            params={"first": rows[0].as_py(), "last": rows[-1].as_py()}).pl()
             try:
                 schema.validate(frame, lazy=True)
             except pa.errors.SchemaErrors as err:
                 problems += pandera_problems(spec, frame, err)
             del frame
-            gc.collect()  # pandas/pandera leave the chunk's frame in reference cycles: free it before the next
             lap("validate")
             if progress and rows_read > VALIDATE_CHUNK_ROWS:
                 progress(min(start + VALIDATE_CHUNK_ROWS, rows_read), rows_read)

@@ -6,7 +6,7 @@
 
 1. Generates the workload's exports (pipelines/generate.py: WORKLOADS).
 2. Full run: `funnel run` in a fresh process on an empty warehouse; wall time from
-   process start to published file, the process's peak RSS (wait4), and the time and
+   process start to published file, the process's peak RSS (its VmHWM, polled), and the time and
    rows per second of each stage, read back from the run's Dagster event log (the
    ingest assets record their read / parse / validate / load seconds as metadata).
 3. Baselines on the same files, each in its own process: the floor (one bare DuckDB
@@ -66,14 +66,31 @@ def _measure(args: list[str], log: Path, env: dict | None = None) -> Measured:
     """One command in its own process; its output goes to `log`."""
     load = os.getloadavg()[0]
     start = time.perf_counter()
+    peak_kib = 0
     with log.open("w") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.PROJECT_ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS (KiB on Linux) and CPU time
+        while True:  # CPU time from wait4; the peak from the child's own memory's high-water mark
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_kib = max(peak_kib, _high_water_kib(proc.pid))
+            time.sleep(0.05)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.stderr.write(log.read_text())
         raise SystemExit(f"benchmark step failed: {' '.join(args)} (output above and in {log})")
-    return Measured(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, (load, os.getloadavg()[0]))
+    return Measured(wall, peak_kib / 1024, usage.ru_utime + usage.ru_stime, (load, os.getloadavg()[0]))
+
+
+def _high_water_kib(pid: int) -> int:
+    """VmHWM of a running process: the peak RSS of its own memory. (wait4's ru_maxrss is not
+    that: Linux carries the RSS of the forking parent over exec, so every child of a large
+    bench process reported the parent's 2 GiB.)"""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+    except OSError:  # exited between wait4 and the read
+        return 0
 
 
 def _pipeline_run(inbox: Path, warehouse: Path, home: Path, name: str) -> tuple[Measured, str]:
@@ -398,9 +415,9 @@ def profile_ingest(path: Path, source: str, top: int = 25) -> str:
                 con.execute("CREATE OR REPLACE TEMP TABLE one_column AS " + select, params or None)
                 per_column.append(f"{col.name} ({col.kind}) {time.perf_counter() - start:.2f}")
         con.unregister("incoming")
-        frame = con.sql("SELECT * FROM parsed").df()
+        frame = con.sql("SELECT * FROM parsed").pl()  # the form pandera validates (a chunk at a time)
         sizes = (f"arrow text table {incoming.nbytes / 2**20:,.0f} MiB; parsed DuckDB table {len(frame.columns)} "
-                 f"columns; pandas frame {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB (deep)")
+                 f"columns; as one polars frame {frame.estimated_size() / 2**20:,.0f} MiB")
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)

@@ -1,8 +1,8 @@
 """GA4 traffic exports: aggregate rows, day x source x medium (x campaign, landing page...)."""
 
-import pandera.pandas as pa
+import polars as pl
 
-from schemas.spec import ColumnSpec as C, SourceSpec
+from schemas.spec import ColumnSpec as C, FrameRule, SourceSpec
 
 DIMENSIONS = ("date", "session_source", "session_medium", "session_campaign",
               "session_default_channel_group", "landing_page")
@@ -28,16 +28,10 @@ GA4_SESSIONS = SourceSpec(
     ),
     substitutes={"session_source": ("session_default_channel_group",),
                  "session_medium": ("session_default_channel_group",)},
-    extra_checks=(
-        pa.Check(
-            lambda df: (df["engaged_sessions"].isna() | (df["engaged_sessions"] <= df["sessions"]))
-            if "engaged_sessions" in df
-            else True,
-            name="not_above_sessions:engaged_sessions",
-        ),
-        pa.Check(
-            lambda df: (df["date_end"].isna() | (df["date_end"] >= df["date"])) if "date_end" in df else True,
-            name="not_before_start:date_end",
-        ),
+    frame_rules=(
+        FrameRule("not_above_sessions:engaged_sessions", ("engaged_sessions", "sessions"),
+                  pl.col("engaged_sessions").is_null() | (pl.col("engaged_sessions") <= pl.col("sessions"))),
+        FrameRule("not_before_start:date_end", ("date_end", "date"),
+                  pl.col("date_end").is_null() | (pl.col("date_end") >= pl.col("date"))),
     ),
 )

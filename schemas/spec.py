@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pandera.pandas as pa
+import pandera.polars as pa
+import polars as pl
 
 # kind -> DuckDB type of the parsed column
 KIND_TYPES = {
@@ -32,16 +33,17 @@ KIND_PROBLEM = {
     "count": "is not a whole number",
     "number": "is not a number",
 }
-_PANDAS_DTYPES = {
-    "text": object,
-    "timestamp": "datetime64[us]",
-    "date": "datetime64[us]",
-    "period": "datetime64[us]",
-    "money": "float64",  # checked as float; loaded from DuckDB's exact DECIMAL
-    "count": "Int64",
-    "number": "float64",
+# kind -> polars type of the parsed column as DuckDB hands it over (Arrow, no conversion)
+_POLARS_DTYPES = {
+    "text": pl.String,
+    "timestamp": pl.Datetime("us"),
+    "date": pl.Date,
+    "period": pl.Date,
+    "money": pl.Decimal(18, 2),
+    "count": pl.Int64,
+    "number": pl.Float64,
 }
-EARLIEST_DATE = "2000-01-01"
+EARLIEST_DATE = datetime(2000, 1, 1)
 # A longer text value is no field of a real export: an unbalanced quote swallowed
 # the lines after it, or the file is broken. 32,767 is the most an Excel cell holds.
 MAX_TEXT_LENGTH = 32_767
@@ -61,13 +63,22 @@ class ColumnSpec:
     comment: str = ""
 
 
+@dataclass(frozen=True, eq=False)  # compared by identity: a polars expression has no truth value
+class FrameRule:
+    """A check across columns of a row, named "<rule>:<column it is about>"; it applies
+    to a file that has all of `columns`."""
+    name: str
+    columns: tuple[str, ...]
+    passes: pl.Expr  # true for a row that passes
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     name: str  # inbox folder and raw table name
     title: str
     columns: tuple[ColumnSpec, ...]
     key: tuple[str, ...] = ()  # record key (snapshots replace by key); () = aggregate rows
-    extra_checks: tuple[pa.Check, ...] = field(default=())
+    frame_rules: tuple[FrameRule, ...] = ()
     # A required column may be absent when all of its substitutes are present
     # (GA4 channel-group reports have no source/medium).
     substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -85,45 +96,51 @@ class SourceSpec:
         return next(c for c in self.columns if c.name == name)
 
     def pandera_schema(self, present: set[str], latest: datetime) -> pa.DataFrameSchema:
-        """The schema of one file's parsed frame (only the columns the file has).
+        """The schema of one file's parsed frame (only the columns the file has), for
+        pandera's polars backend: every check is a polars expression over whole columns.
 
         `latest` is the last moment a past date may have (local time, now plus a
         day of slack for time zones); a later date in a column that records
         something that happened is refused."""
         cols: dict[str, pa.Column] = {}
-        frame_checks: list[pa.Check] = list(self.extra_checks)
+        frame_checks = [_frame_check(rule.name, rule.passes) for rule in self.frame_rules
+                        if set(rule.columns) <= present]
         for c in self.columns:
             if c.name not in present:
                 continue
             checks = []
             if c.non_negative:
-                checks.append(pa.Check(lambda s: s.isna() | (s >= 0), name="non_negative"))
+                checks.append(_column_check("non_negative", lambda v: v >= 0))
             if c.kind in {"timestamp", "date", "period"}:
-                checks.append(
-                    pa.Check(lambda s: s.isna() | (s >= EARLIEST_DATE), name="not_before_2000")
-                )
+                earliest = EARLIEST_DATE if c.kind == "timestamp" else EARLIEST_DATE.date()
+                checks.append(_column_check("not_before_2000", lambda v, e=earliest: v >= e))
                 if not c.future_ok:
-                    checks.append(pa.Check(lambda s, t=latest: s.isna() | (s <= t), name="not_in_future"))
+                    # a day is in the future when it starts after `latest`
+                    last = latest if c.kind == "timestamp" else latest.date()
+                    checks.append(_column_check("not_in_future", lambda v, t=last: v <= t))
             if c.kind == "text" and not c.pii:
-                checks.append(pa.Check(lambda s: s.isna() | (s.str.len() <= MAX_TEXT_LENGTH), name="max_length"))
+                checks.append(_column_check("max_length", lambda v: v.str.len_chars() <= MAX_TEXT_LENGTH))
             cols[c.name] = pa.Column(
-                _PANDAS_DTYPES[c.kind],
+                _POLARS_DTYPES[c.kind],
                 nullable=c.nullable,
                 unique=(self.key == (c.name,)),
                 checks=checks,
-                coerce=c.kind == "count",
             )
             if c.kind in PARSED_KINDS:
-                cols[f"{c.name}__raw"] = pa.Column(object, nullable=True)
-                frame_checks.append(_parsed_check(c))
+                cols[f"{c.name}__raw"] = pa.Column(pl.String, nullable=True)
+                # A value that was there but did not parse is NULL in c.name and not NULL in c.name__raw.
+                frame_checks.append(_frame_check(
+                    f"parseable:{c.name}", pl.col(c.name).is_not_null() | pl.col(f"{c.name}__raw").is_null()))
         if len(self.key) > 1:
-            frame_checks.append(pa.Check(lambda df, k=list(self.key): ~df.duplicated(k, keep=False), name="unique_key"))
+            frame_checks.append(_frame_check("unique_key", ~pl.struct(list(self.key)).is_duplicated()))
         return pa.DataFrameSchema(cols, checks=frame_checks, strict=False, name=self.name)
 
 
-def _parsed_check(c: ColumnSpec) -> pa.Check:
-    # A value that was there but did not parse is NULL in c.name and not NULL in c.name__raw.
-    return pa.Check(
-        lambda df, n=c.name: df[n].notna() | df[f"{n}__raw"].isna(),
-        name=f"parseable:{c.name}",
-    )
+def _column_check(name: str, passes) -> pa.Check:
+    """An element-wise check; an empty value passes (nullable says whether it may be empty)."""
+    return pa.Check(lambda data: data.lazyframe.select(pl.col(data.key).is_null() | passes(pl.col(data.key))),
+                    name=name)
+
+
+def _frame_check(name: str, passes: pl.Expr) -> pa.Check:
+    return pa.Check(lambda data: data.lazyframe.select(passes), name=name)

@@ -1,8 +1,8 @@
 """Marketing cost per channel: ad platforms, event invoices, a sheet. Day or month rows."""
 
-import pandera.pandas as pa
+import polars as pl
 
-from schemas.spec import ColumnSpec as C, SourceSpec
+from schemas.spec import ColumnSpec as C, FrameRule, SourceSpec
 
 SPEND = SourceSpec(
     name="spend",
@@ -18,10 +18,8 @@ SPEND = SourceSpec(
         C("clicks", "count", non_negative=True, comment="Ad clicks."),
         C("currency", comment="Currency code of cost as exported."),
     ),
-    extra_checks=(
-        pa.Check(
-            lambda df: (df["date_end"].isna() | (df["date_end"] >= df["date"])) if "date_end" in df else True,
-            name="not_before_start:date_end",
-        ),
+    frame_rules=(
+        FrameRule("not_before_start:date_end", ("date_end", "date"),
+                  pl.col("date_end").is_null() | (pl.col("date_end") >= pl.col("date"))),
     ),
 )

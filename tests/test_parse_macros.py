@@ -1,0 +1,94 @@
+"""The parse macros (assets/sql/parse_macros.sql) against an independent Python route:
+random moments written in every documented way, ASCII and full-width, must read back as
+the moment Python's datetime gives; numbers and text likewise."""
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+from hypothesis import given, settings, strategies as st
+
+MACROS = Path(__file__).parents[1] / "assets" / "sql" / "parse_macros.sql"
+TZ = "Asia/Tokyo"
+FULL_WIDTH = str.maketrans("0123456789,.-/: +", "０１２３４５６７８９，．－／：　＋")
+
+
+@pytest.fixture(scope="module")
+def con():
+    c = duckdb.connect()
+    c.execute(MACROS.read_text(encoding="utf-8"))
+    c.execute("SET TimeZone = 'UTC'")
+    yield c
+    c.close()
+
+
+moments = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 12, 31)).map(
+    lambda d: d.replace(microsecond=0))
+offsets = st.sampled_from([0, 9 * 60, -5 * 60, 5 * 60 + 30, -(3 * 60 + 30)])
+
+
+def local_formats(d: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """(text, the local time it means) for every offset-free way the reader accepts."""
+    minute = d.replace(second=0)
+    day = d.replace(hour=0, minute=0, second=0)
+    return [
+        (d.strftime("%Y-%m-%d %H:%M:%S"), d),
+        (d.strftime("%Y-%m-%dT%H:%M:%S"), d),
+        (d.strftime("%Y-%m-%d %H:%M"), minute),
+        (d.strftime("%Y-%m-%d"), day),
+        (f"{d.year}/{d.month}/{d.day} {d.hour}:{d.minute:02d}", minute),
+        (d.strftime("%Y/%m/%d %H:%M:%S"), d),
+        (d.strftime("%Y/%m/%d"), day),
+        (d.strftime("%Y%m%d"), day),
+        (f"{d.year}年{d.month}月{d.day}日 {d.hour:02d}:{d.minute:02d}", minute),
+        (f"{d.year}年{d.month}月{d.day}日", day),
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(moment=moments, offset=offsets, full_width=st.booleans(), pad=st.sampled_from(["", " ", "　", "  "]))
+def test_every_documented_timestamp_way_reads_as_python_reads_it(con, moment, offset, full_width, pad):
+    tz = dt.timezone(dt.timedelta(minutes=offset))
+    sign = "+" if offset >= 0 else "-"
+    zone = f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    aware = moment.replace(tzinfo=tz)
+    expected_from_offset = aware.astimezone(ZoneInfo(TZ)).replace(tzinfo=None)
+    cases = local_formats(moment) + [
+        (moment.strftime("%Y-%m-%dT%H:%M:%S") + zone, expected_from_offset),
+        (moment.strftime("%Y-%m-%d %H:%M:%S") + zone.replace(":", ""), expected_from_offset),
+    ]
+    if offset == 0:
+        cases.append((moment.strftime("%Y-%m-%dT%H:%M:%S") + "Z", expected_from_offset))
+    written = [pad + (t.translate(FULL_WIDTH) if full_width else t) + pad for t, _ in cases]
+    got = con.execute("SELECT parse_timestamp(x, $tz), parse_date(x, $tz) FROM unnest($xs) WITH ORDINALITY AS t(x, i) "
+                      "ORDER BY i", {"xs": written, "tz": TZ}).fetchall()
+    for text, (_, expected), (moment_read, day_read) in zip(written, cases, got):
+        assert moment_read == expected, (text, moment_read, expected)
+        assert day_read == expected.date(), (text, day_read)
+
+
+@pytest.mark.parametrize("text", ["", " ", "　", "not a date", "2026-13-01", "2026/02/30", "12:00", "2026-07-03 25:00"])
+def test_text_that_is_no_moment_reads_as_null(con, text):
+    assert con.execute("SELECT parse_timestamp($x, $tz)", {"x": text, "tz": TZ}).fetchone()[0] is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(value=st.integers(min_value=-10**12, max_value=10**12), full_width=st.booleans(), grouped=st.booleans(),
+       fraction=st.sampled_from(["", ".0", ".5", ".25"]))
+def test_numbers_and_counts_read_as_python_reads_them(con, value, full_width, grouped, fraction):
+    text = (f"{value:,}" if grouped else str(value)) + fraction
+    if full_width:
+        text = text.translate(FULL_WIDTH)
+    number, count = con.execute("SELECT parse_number($x), parse_count($x)", {"x": f" {text} "}).fetchone()
+    expected = float(str(value) + fraction)
+    assert number == expected
+    assert count == (int(expected) if expected == int(expected) else None)
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab 　0１xＺ展示会-")), max_size=12))
+def test_clean_text_trims_ascii_and_ideographic_spaces_and_blank_is_null(con, text):
+    expected = text.replace("　", " ").strip(" ") or None
+    assert con.execute("SELECT clean_text($x)", {"x": text}).fetchone()[0] == expected
