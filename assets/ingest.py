@@ -86,40 +86,45 @@ def sha256_of(path: Path) -> str:
 def parse_sql(spec: SourceSpec, present: set[str], tz: str,
               formats: dict[str, list[str]] | None = None) -> tuple[str, dict]:
     """SELECT over the text frame `incoming` giving typed columns and their raw text,
-    and its parameters. Column names come from the source spec, never from the file;
-    the time zone and a profile's date formats are bound as parameters."""
+    and its parameters. An inner SELECT computes each parsed column's ASCII text once
+    (`<column>__a`), and the parsers of parse_macros.sql read that. Column names come
+    from the source spec, never from the file; the time zone and a profile's date
+    formats are bound as parameters."""
     parsers = {
-        "text": "clean_text({c})",
-        "timestamp": "parse_timestamp({c}, $tz)",
-        "date": "parse_date({c}, $tz)",
-        "period": "parse_period({c}, $tz)",
-        "money": "parse_money({c})",
-        "count": "parse_count({c})",
-        "number": "parse_number({c})",
+        "timestamp": "timestamp_of({a}, $tz)",
+        "date": "date_of({a}, $tz)",
+        "period": "period_of({a}, $tz)",
+        "money": "money_of({a})",
+        "count": "count_of({a})",
+        "number": "number_of({a})",
     }
     params: dict = {}
-    exprs = ["_source_row"]
+    inner, outer = ["_source_row"], ["_source_row"]
     for col in spec.columns:
         if col.name not in present:
             continue
-        parsed = parsers[col.kind].format(c=col.name)
+        if col.kind not in PARSED_KINDS:
+            inner.append(f"clean_text({col.name}) AS {col.name}")
+            outer.append(col.name)
+            continue
+        a = f"{col.name}__a"
+        inner += [f"ascii_text({col.name}) AS {a}", f"clean_text({col.name}) AS {col.name}__raw"]
+        parsed = parsers[col.kind].format(a=a)
         custom = (formats or {}).get(col.name, [])
         if custom and col.kind in {"timestamp", "date", "period"}:
             first = []
             strptime = [f for f in custom if f != EXCEL_SERIAL]
             if strptime:
                 params[f"fmt_{col.name}"] = strptime
-                first.append(f"try_strptime(clean_text(ascii_digits({col.name})), $fmt_{col.name})")
+                first.append(f"try_strptime({a}, $fmt_{col.name})")
             if EXCEL_SERIAL in custom:
-                first.append(f"excel_serial_timestamp({col.name})")
+                first.append(f"excel_serial_of({a})")
             parsed = f"coalesce({', '.join(first)}, {parsed})"
-        exprs.append(f"CAST({parsed} AS {KIND_TYPES[col.kind]}) AS {col.name}")
-        if col.kind in PARSED_KINDS:
-            exprs.append(f"clean_text({col.name}) AS {col.name}__raw")
+        outer += [f"CAST({parsed} AS {KIND_TYPES[col.kind]}) AS {col.name}", f"{col.name}__raw"]
         if col.kind == "period":
-            exprs.append(f"CASE WHEN {col.name} IS NULL THEN NULL WHEN parse_period_grain({col.name}, $tz) = 'month' "
+            outer.append(f"CASE WHEN {a} IS NULL THEN NULL WHEN period_grain_of({a}, $tz) = 'month' "
                          f"THEN 'month' ELSE 'day' END AS {col.name}_grain")
-    select = "SELECT " + ", ".join(exprs) + " FROM incoming"
+    select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM incoming)"
     if "$tz" in select:  # DuckDB refuses a parameter the statement does not use
         params["tz"] = tz
     return select, params
