@@ -463,3 +463,36 @@ def test_utf16_big_endian_with_bom_loads(inbox, con):
     assert [o.rows for o in result.loaded] == [2]
     assert rows(con, "SELECT lead_id, lead_source FROM raw.leads ORDER BY lead_id") == [
         ("L1", "展示会"), ("L2", "ウェビナー")]
+
+
+# ---------------------------------------------------------------- quoted line breaks
+
+
+@pytest.mark.parametrize("blocks, expected", [
+    ([b'a,b\n1,2\n'], (0, False)),
+    ([b'a,b\n1,"x,y"\n'], (2, False)),
+    ([b'a,b\n1,"x\ny"\n'], (2, True)),
+    ([b'a,b\n1,"he said ""hi""\r\nbye"\n'], (6, True)),
+    ([b'a,b\n1,"he said ""hi"""\n2,3\n'], (6, False)),
+    ([b'a,b\n1,"x', b'\ny"\n'], (2, True)),  # the value opens in one block and breaks in the next
+    ([b'a,b\n1,"x"\n', b'2,"y"\n'], (4, False)),
+])
+def test_quote_scan_finds_line_breaks_inside_quoted_values(blocks, expected):
+    from assets.csv_tables import _quote_scan
+
+    assert _quote_scan(blocks) == expected
+
+
+def test_a_large_file_with_line_breaks_inside_quoted_values_loads_every_row_whole(inbox, con):
+    # 12 MB: pyarrow reads in 8 MB blocks, so a block boundary falls inside some quoted value
+    n = 60_000
+    detail = "展示会ブース訪問\n資料請求あり, 担当: 営業部" + "x" * 120
+    lines = ["lead_id,created_at,lead_source,lead_source_detail"]
+    lines += [f'L{i},2026-07-03 10:00,Webinar,"{detail} {i}"' for i in range(n)]
+    put(inbox, "leads", "multiline.csv", "\n".join(lines) + "\n")
+
+    result = ingest(con, inbox, "leads")
+
+    assert [(o.status, o.rows) for o in result.loaded] == [("loaded", n)]
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE lead_source_detail = $d || ' ' || substr(lead_id, 2)) "
+                       "FROM raw.leads", {"d": detail}).fetchall() == [(n, n)]
