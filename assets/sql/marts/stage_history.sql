@@ -1,18 +1,21 @@
 -- Every record's stage as seen in each snapshot: when a lead was first seen at each
 -- lifecycle stage and a deal in each stage, even where the export has no date for it.
-CREATE OR REPLACE TABLE marts.stage_history AS
+-- Rows of marts.stage_history (assets/incremental.py builds the table from this view): the scope_raw_*
+-- views are raw.leads and raw.deals in a full build, and only the rows of the records that new loads
+-- touched otherwise.
+CREATE OR REPLACE TEMP VIEW stage_history_rows AS
 WITH versions AS (
     SELECT 'lead' AS record_type, r.lead_id AS record_id, r.lifecycle_stage AS stage,
            coalesce(m.stage, 'lead') AS mapped_stage, r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_at,
            r._source_file, f.file_modified_at, r._load_id
-    FROM raw.leads r
+    FROM scope_raw_leads r
     JOIN ops.load_log f ON f.load_id = r._load_id
     LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
     WHERE r.lifecycle_stage IS NOT NULL
     UNION ALL
     SELECT 'deal', r.deal_id, r.stage, coalesce(s.outcome, 'unknown'), r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)),
            r._source_file, f.file_modified_at, r._load_id
-    FROM raw.deals r
+    FROM scope_raw_deals r
     JOIN ops.load_log f ON f.load_id = r._load_id
     LEFT JOIN staging.deal_stage_map s ON s.raw_value = r.stage
 )
