@@ -54,7 +54,8 @@ def digest(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    """A small inbox run once through the real job with the GX checks."""
+    """A small inbox run once through the real job, Great Expectations validating every suite
+    (FUNNEL_GX_SUITES=all) and writing its Data Docs."""
     root = tmp_path_factory.mktemp("gx docs")  # a space: the Data Docs links must still be valid file URLs
     inbox = root / "inbox"
     write_export(inbox, "leads", "leads.csv", """
@@ -84,7 +85,9 @@ def published(tmp_path_factory):
         2026-09,展示会,500000
         """)
     wh = root / "warehouse" / "funnel.duckdb"
-    result = run_job(inbox, wh)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUNNEL_GX_SUITES", "all")
+        result = run_job(inbox, wh)
     return inbox, wh, result
 
 
@@ -106,6 +109,7 @@ def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
         if name.removesuffix("_expectation_suite") in SQL_EVALUATED:
             assert md["evaluated_by"].value == "DuckDB SQL" and "data_docs" not in md
             continue
+        assert md["evaluated_by"].value == "Great Expectations (pandas)"
         page = url_to_path(md["data_docs"].value)
         assert page.is_file() and docs in page.parents, page
         assert page.name == f"marts-{name.removesuffix('_expectation_suite')}.html"
@@ -328,7 +332,10 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
     bad = evaluations["deal_to_win_expectation_suite"]
     assert not bad.passed
     assert "lost" in bad.metadata["failed_expectations"].value
+    # evaluated in SQL (FUNNEL_GX_SUITES unset); the failed suite also by GX, for its Data Docs page
+    assert bad.metadata["evaluated_by"].value == "DuckDB SQL"
     assert url_to_path(bad.metadata["data_docs"].value).is_file()
-    assert all(ev.passed for name, ev in evaluations.items() if name != "deal_to_win_expectation_suite")
+    assert all(ev.passed and "data_docs" not in ev.metadata and ev.metadata["evaluated_by"].value == "DuckDB SQL"
+               for name, ev in evaluations.items() if name != "deal_to_win_expectation_suite")
     assert PUBLISHED not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
