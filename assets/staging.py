@@ -10,6 +10,8 @@ import duckdb
 import pandas as pd
 
 from assets.ga4_channel_group import default_channel_group
+from assets.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, build_incremental_asset,
+                                keep_mappings, record_mappings)
 from assets.ingest import prepare_working_database
 from assets.sql_assets import build_sql_asset, table_metadata
 from pipelines import settings
@@ -126,31 +128,35 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     owners=settings.owners(),
     description="Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
     "outcome / lifecycle stage of every raw stage value (stages.yaml). Also writes staging.deal_stage_map, "
-    "staging.lifecycle_map, staging.channels and staging.run_settings.",
+    "staging.lifecycle_map, staging.channels and staging.run_settings. A value already mapped that maps "
+    "differently now (channels.yaml, stages.yaml or the time zone changed) starts a new mapping generation: the "
+    "staging tables are then built in full.",
 )
 def channel_lookup(funnel: FunnelResource) -> dg.MaterializeResult:
     cfg = funnel.load_config()
     with funnel.connect() as con:
         prepare_working_database(con)
+        before = keep_mappings(con)
         counts = build_lookups(con, cfg, funnel.timezone)
-        return dg.MaterializeResult(metadata={**table_metadata(con, "staging", "channel_lookup"), **counts})
+        changed = record_mappings(con, before)
+        return dg.MaterializeResult(metadata={**table_metadata(con, "staging", "channel_lookup"), **counts,
+                                              "mapping_generation_changed": changed})
 
 
 LOOKUPS = [["staging", "channel_lookup"]]
-staging_sessions = build_sql_asset(
-    "staging", "sessions", "staging/sessions.sql", [["raw", "ga4_sessions"], *LOOKUPS], "staging",
+staging_sessions = build_incremental_asset(
+    SESSIONS, [["raw", "ga4_sessions"], *LOOKUPS], "staging",
     "GA4 session rows, newest snapshot per day and dimension key, with GA4 channel group and channel.")
-staging_leads = build_sql_asset(
-    "staging", "leads", "staging/leads.sql", [["raw", "leads"], *LOOKUPS], "staging",
+staging_leads = build_incremental_asset(
+    LEADS, [["raw", "leads"], *LOOKUPS], "staging",
     "One row per lead (newest snapshot wins, vanished leads kept) with channel, lifecycle rank and stage history.")
 # Published (analysts query stage dates), but built from raw: staging.deals reads it.
-stage_history = build_sql_asset(
-    "marts", "stage_history", "marts/stage_history.sql", [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "marts",
+stage_history = build_incremental_asset(
+    STAGE_HISTORY, [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "marts",
     "Every lead's lifecycle stage and every deal's stage as seen in each snapshot: first and last seen, so stage "
     "dates are known where an export has none (deal close dates fall back to it).")
-staging_deals = build_sql_asset(
-    "staging", "deals", "staging/deals.sql",
-    [["raw", "deals"], ["staging", "leads"], ["marts", "stage_history"], *LOOKUPS], "staging",
+staging_deals = build_incremental_asset(
+    DEALS, [["raw", "deals"], ["staging", "leads"], ["marts", "stage_history"], *LOOKUPS], "staging",
     "One row per deal (newest snapshot wins) with outcome (won/lost/open/unknown), close date and channel.")
 staging_spend = build_sql_asset(
     "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
@@ -159,8 +165,8 @@ staging_touchpoints = build_sql_asset(
     "staging", "touchpoints", "staging/touchpoints.sql", [["raw", "touchpoints"], ["staging", "leads"], *LOOKUPS],
     "staging", "One row per distinct touch of a known lead, with its channel (its own source/medium, else the "
     "lead's) and whether it came before the lead's first opportunity.")
-staging_lead_funnel = build_sql_asset(
-    "staging", "lead_funnel", "staging/lead_funnel.sql", [["staging", "leads"], ["staging", "deals"]], "staging",
+staging_lead_funnel = build_incremental_asset(
+    LEAD_FUNNEL, [["staging", "leads"], ["staging", "deals"]], "staging",
     "One row per lead with each funnel stage it reached and the effective date of each.")
 unmapped_values = build_sql_asset(
     "ops", "unmapped_values", "staging/unmapped_values.sql",

@@ -19,6 +19,8 @@
    of new and changed leads and deals, a day of ad spend) and `funnel run` runs again
    on the same warehouse. The floor recomputes everything from the files and must
    match again.
+5. A last run with no new file at all: what a run costs whatever the data (process
+   start, Dagster, the checks and the publish).
 
 No test asserts any of these numbers; they go into docs/BENCHMARKS.md.
 """
@@ -307,20 +309,23 @@ def main(argv: list[str] | None = None) -> int:
     floor2 = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
                        "--lookups", str(lookups), "--out", str(floor_out)], logs / "floor_nightly.log")
     _check(warehouse, floor_marts(floor_out), "floor")
+    print("nightly run without new files (the fixed cost of a run)", flush=True)
+    idle, idle_run = _pipeline_run(inbox, warehouse, home, "idle_run")
 
-    full_st, full_rows = stage_figures(home, full_run, full.wall)
-    night_st, night_rows = stage_figures(home, night_run, night.wall)
+    stages = [(label, *stage_figures(home, run_id, m.wall))
+              for label, run_id, m in (("full", full_run, full), ("nightly", night_run, night),
+                                       ("no new files", idle_run, idle))]
     runs = {"pipeline, full run": full, "floor: bare DuckDB SQL": floor, "pandas script": pandas,
-            "pipeline, nightly (+1 day)": night, "floor on the nightly inbox": floor2}
+            "pipeline, nightly (+1 day)": night, "floor on the nightly inbox": floor2,
+            "pipeline, nightly without new files": idle}
     report = _report(
         workload=workload, months=args.months, size_mb=size_mb, gen_s=gen_s, rows=rows, distinct=distinct,
-        quarantined=quarantined, added=added, lookup_s=lookup_s, runs=runs,
-        stages=[("full", full_st, full_rows), ("nightly", night_st, night_rows)])
+        quarantined=quarantined, added=added, lookup_s=lookup_s, runs=runs, stages=stages)
     print("\n" + report)
     (out / "report.md").write_text(report + "\n")
     (out / "figures.json").write_text(json.dumps(
-        {"runs": {k: v and v.__dict__ for k, v in runs.items()}, "stages": {"full": [full_st, full_rows],
-         "nightly": [night_st, night_rows]}, "lookups_s": lookup_s}, indent=1))
+        {"runs": {k: v and v.__dict__ for k, v in runs.items()},
+         "stages": {label: [st, rws] for label, st, rws in stages}, "lookups_s": lookup_s}, indent=1))
     return 0
 
 
@@ -348,11 +353,11 @@ def _report(*, workload, months, size_mb, gen_s, rows, distinct, quarantined, ad
             lines.append(f"| {name} | {m.wall:,.1f} | {m.cpu:,.1f} | {m.rss:,.0f} | {m.wall / floor.wall:.2f} | "
                          f"{m.cpu / floor.cpu:.2f} | {m.load[0]:.1f}, {m.load[1]:.1f} |")
     full, night = runs["pipeline, full run"], runs["pipeline, nightly (+1 day)"]
-    lines += ["", "| stage | full s | full rows/s | nightly s | nightly rows/s |", "|---|---:|---:|---:|---:|"]
-    (_, full_st, full_rows), (_, night_st, night_rows) = stages
+    lines += ["", "| stage | " + " | ".join(f"{label} s | {label} rows/s" for label, _, _ in stages) + " |",
+              "|---|" + "---:|---:|" * len(stages)]
     for stage in STAGE_ORDER:
         cells = []
-        for st, rws in ((full_st, full_rows), (night_st, night_rows)):
+        for _, st, rws in stages:
             sec = st.get(stage, 0.0)
             n = rws.get(STAGE_ROWS.get(stage, ""), 0)
             cells += [f"{sec:,.1f}", f"{n / sec:,.0f}" if sec > 0.05 and n else ""]

@@ -116,3 +116,24 @@ def test_progress_bar_counts_rows_within_a_large_file():
         False, "  load    leads         ###....... [2/4] leads/big.csv: 300,000 of 1,000,000 rows checked")
     assert line("[2/4] leads/big.csv: loaded, 1,000,000 rows")[1].split()[2] == "#####....."  # files: 2 of 4
     assert line("not a progress line") is None
+
+
+def test_a_run_opens_the_working_database_once_and_each_step_gets_a_cursor(tmp_path):
+    import dagster as dg
+
+    from pipelines.resources import FunnelResource
+
+    funnel = FunnelResource(warehouse_path=str(tmp_path / "wh" / "funnel.duckdb"))
+    funnel.setup_for_execution(dg.build_init_resource_context())
+    try:
+        with funnel.connect() as step1:
+            step1.execute("CREATE TABLE kept AS SELECT 1 AS x")
+            step1.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        with funnel.connect() as step2:  # the same database: what a step wrote is there, its temp tables not
+            assert step2.execute("SELECT x FROM kept").fetchall() == [(1,)]
+            assert step2.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scratch'"
+                                 ).fetchone() == (0,)
+    finally:
+        funnel.teardown_after_execution(dg.build_init_resource_context())
+    # closed at the end of the run: another process (here a plain connection) can open it
+    assert query(funnel.working_path, "SELECT x FROM kept") == [(1,)]

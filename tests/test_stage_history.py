@@ -67,3 +67,20 @@ def test_deal_close_date_comes_from_the_first_snapshot_showing_it_won(tmp_inbox,
     assert deals == [("D1", dt.date(2026, 7, 15), True), ("D2", dt.date(2026, 8, 1), True)]
     assert query(wh, "SELECT period_start, won, lost FROM marts.deal_to_win WHERE won + lost > 0 ORDER BY 1") == [
         (dt.date(2026, 7, 1), 1, 0), (dt.date(2026, 8, 1), 0, 1)]
+
+
+def test_first_seen_in_is_the_earliest_file_when_snapshots_tie(tmp_inbox, tmp_path):
+    """A record unchanged between exports carries the same updated_at in each: the file it was
+    first seen in is the earliest snapshot (file time, then load), not any of the tied ones."""
+    for n, day in enumerate(("2026-06-02", "2026-06-20", "2026-07-01")):
+        write_export(tmp_inbox, "leads", f"leads_{day}.csv", f"""
+            lead_id,created_at,lead_source,lifecycle_stage,updated_at
+            L1,2026-06-01,Webinar,lead,2026-06-01 12:00
+            N{n},2026-06-01,Webinar,lead,
+            """, mtime=ts(day))
+    wh = tmp_path / "wh" / "funnel.duckdb"
+
+    assert run_funnel_job(tmp_inbox, wh).success
+
+    assert query(wh, "SELECT record_id, snapshots, first_seen_in FROM marts.stage_history WHERE record_id = 'L1'") == [
+        ("L1", 3, "leads/leads_2026-06-02.csv")]

@@ -1,18 +1,21 @@
 -- Every record's stage as seen in each snapshot: when a lead was first seen at each
 -- lifecycle stage and a deal in each stage, even where the export has no date for it.
-CREATE OR REPLACE TABLE marts.stage_history AS
+-- Rows of marts.stage_history (assets/incremental.py builds the table from this view): the scope_raw_*
+-- views are raw.leads and raw.deals in a full build, and only the rows of the records that new loads
+-- touched otherwise.
+CREATE OR REPLACE TEMP VIEW stage_history_rows AS
 WITH versions AS (
     SELECT 'lead' AS record_type, r.lead_id AS record_id, r.lifecycle_stage AS stage,
            coalesce(m.stage, 'lead') AS mapped_stage, r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_at,
-           r._source_file
-    FROM raw.leads r
+           r._source_file, f.file_modified_at, r._load_id
+    FROM scope_raw_leads r
     JOIN ops.load_log f ON f.load_id = r._load_id
     LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
     WHERE r.lifecycle_stage IS NOT NULL
     UNION ALL
     SELECT 'deal', r.deal_id, r.stage, coalesce(s.outcome, 'unknown'), r.updated_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)),
-           r._source_file
-    FROM raw.deals r
+           r._source_file, f.file_modified_at, r._load_id
+    FROM scope_raw_deals r
     JOIN ops.load_log f ON f.load_id = r._load_id
     LEFT JOIN staging.deal_stage_map s ON s.raw_value = r.stage
 )
@@ -20,7 +23,8 @@ SELECT record_type, record_id, stage, any_value(mapped_stage) AS mapped_stage,
        min(coalesce(updated_at, snapshot_at)) AS first_seen_at,
        max(coalesce(updated_at, snapshot_at)) AS last_seen_at,
        count(*) AS snapshots,
-       arg_min(_source_file, coalesce(updated_at, snapshot_at)) AS first_seen_in
+       -- the same updated_at in several snapshots (a record unchanged between exports): the earliest file
+       arg_min(_source_file, (coalesce(updated_at, snapshot_at), file_modified_at, _load_id)) AS first_seen_in
 FROM versions
 GROUP BY record_type, record_id, stage;
 COMMENT ON TABLE marts.stage_history IS 'One row per lead or deal and raw stage it was ever seen in, over every loaded snapshot: when it was first and last seen there.';

@@ -1,7 +1,10 @@
 -- One row per deal: newest snapshot, outcome, channel (its lead's, else its own source).
-CREATE OR REPLACE TABLE staging.deals AS
+-- Rows of staging.deals (assets/incremental.py builds the table from this view): scope_raw_deals is
+-- raw.deals in a full build, and otherwise only the raw rows of the deals that new loads touched or
+-- whose lead they touched.
+CREATE OR REPLACE TEMP VIEW deals_rows AS
 WITH latest AS (
-    SELECT r.* FROM raw.deals r JOIN ops.load_log f ON f.load_id = r._load_id
+    SELECT r.* FROM scope_raw_deals r JOIN ops.load_log f ON f.load_id = r._load_id
     QUALIFY row_number() OVER (PARTITION BY r.deal_id ORDER BY f.file_modified_at DESC, r._load_id DESC) = 1
 )
 SELECT d.deal_id, d.created_at, d.stage, coalesce(s.outcome, 'unknown') AS outcome,

@@ -1,7 +1,10 @@
 -- One row per lead with the funnel stages it reached and when (CONTRACT section 5):
 -- a lead that reached a later stage has passed every earlier one, no later than
 -- the later stage's date and no earlier than its creation.
-CREATE OR REPLACE TABLE staging.lead_funnel AS
+-- Rows of staging.lead_funnel (assets/incremental.py builds the table from this view): scope_leads and
+-- scope_deals are staging.leads and staging.deals in a full build, and otherwise only the leads that new
+-- loads touched, directly or through one of their deals, and those leads' deals.
+CREATE OR REPLACE TEMP VIEW lead_funnel_rows AS
 WITH deal_facts AS (
     SELECT lead_id,
            min(created_at) AS first_opportunity_at,
@@ -9,7 +12,7 @@ WITH deal_facts AS (
            count(*) FILTER (WHERE outcome = 'won') AS won_deals,
            min(closed_on) FILTER (WHERE outcome = 'won') AS first_won_on,
            coalesce(sum(amount) FILTER (WHERE outcome = 'won'), 0) AS won_revenue
-    FROM staging.deals WHERE lead_linked GROUP BY lead_id
+    FROM scope_deals WHERE lead_linked GROUP BY lead_id
 ),
 stages AS (
     SELECT l.*, d.first_opportunity_at, coalesce(d.opportunities, 0) AS opportunities,
@@ -17,7 +20,7 @@ stages AS (
            CAST(coalesce(d.won_revenue, 0) AS DECIMAL(18, 2)) AS won_revenue,
            d.lead_id IS NOT NULL OR l.lifecycle_rank >= 4 AS reached_opportunity,
            coalesce(d.won_deals, 0) > 0 AS won
-    FROM staging.leads l LEFT JOIN deal_facts d USING (lead_id)
+    FROM scope_leads l LEFT JOIN deal_facts d USING (lead_id)
 ),
 sql_stage AS (
     SELECT *,

@@ -1,10 +1,12 @@
 -- One row per lead: its newest snapshot, with channel, lifecycle rank and the
 -- first snapshot in which it was seen at MQL / SQL (stage history).
-CREATE OR REPLACE TABLE staging.leads AS
+-- Rows of staging.leads (assets/incremental.py builds the table from this view): scope_raw_leads is
+-- raw.leads in a full build, and only the raw rows of the leads that new loads touched otherwise.
+CREATE OR REPLACE TEMP VIEW leads_rows AS
 WITH versions AS (
     SELECT r.*, f.file_modified_at AS snapshot_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_local,
            coalesce(m.stage_rank, 1) AS lifecycle_rank
-    FROM raw.leads r
+    FROM scope_raw_leads r
     JOIN ops.load_log f ON f.load_id = r._load_id
     LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
 ),

@@ -6,13 +6,17 @@
 -- count only when they can be placed in one month without double counting:
 -- the range lies within one calendar month, no daily row falls inside it, and
 -- no newer range overlaps it. The others are listed in staging.sessions_not_counted.
-CREATE OR REPLACE TABLE staging.sessions_all AS
+--
+-- assets/incremental.py builds staging.sessions and staging.sessions_not_counted from the two views
+-- at the end: scope_raw_ga4_sessions is raw.ga4_sessions in a full build, and otherwise the raw rows
+-- of the months that new loads touched (a row's verdict depends only on rows overlapping its month).
+CREATE OR REPLACE TEMP TABLE sessions_all AS
 WITH versions AS (
     SELECT r.*, f.file_modified_at, dense_rank() OVER (
         PARTITION BY r.date, r.date_end, r.session_source, r.session_medium, r.session_campaign,
                      r.session_default_channel_group, r.landing_page
         ORDER BY f.file_modified_at DESC, r._load_id DESC) AS version_rank
-    FROM raw.ga4_sessions r JOIN ops.load_log f ON f.load_id = r._load_id
+    FROM scope_raw_ga4_sessions r JOIN ops.load_log f ON f.load_id = r._load_id
 ),
 newest AS (SELECT * FROM versions WHERE version_rank = 1),
 ranges AS (SELECT DISTINCT _load_id, file_modified_at, date, date_end FROM newest WHERE date_end IS NOT NULL),
@@ -42,11 +46,10 @@ JOIN staging.channel_lookup c
  AND c.k4 IS NOT DISTINCT FROM v.session_default_channel_group
 LEFT JOIN range_verdict rv ON rv._load_id = v._load_id AND rv.date = v.date AND rv.date_end = v.date_end;
 
-CREATE OR REPLACE TABLE staging.sessions_not_counted AS
-SELECT * FROM staging.sessions_all WHERE not_counted_because IS NOT NULL;
-CREATE OR REPLACE TABLE staging.sessions AS
-SELECT * EXCLUDE (not_counted_because) FROM staging.sessions_all WHERE not_counted_because IS NULL;
-DROP TABLE staging.sessions_all;
+CREATE OR REPLACE TEMP VIEW sessions_rows AS
+SELECT * EXCLUDE (not_counted_because) FROM sessions_all WHERE not_counted_because IS NULL;
+CREATE OR REPLACE TEMP VIEW sessions_not_counted_rows AS
+SELECT * FROM sessions_all WHERE not_counted_because IS NOT NULL;
 
 COMMENT ON TABLE staging.sessions IS 'GA4 session rows counted in the marts: the newest snapshot per day (or range) and dimension key, each with its channel.';
 COMMENT ON COLUMN staging.sessions.date IS 'Day of the sessions; for a range total, the first day of its range (within one month).';
