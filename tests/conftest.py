@@ -1,4 +1,5 @@
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -32,6 +33,17 @@ def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) 
             "timezone": "Asia/Tokyo"}}}},
         raise_on_error=False,
     )
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    """A copy of a folder holding a finished run (inbox, warehouse folder), for a test that goes on from it.
+
+    Every file is copied (never linked: the next run writes the working database in place) with its
+    modification time, which decides the load order and freshness. Nothing of a run records where its
+    inbox or warehouse folder was: load state names files relative to the inbox, and the Data Docs and
+    problem sheets are written beside whatever warehouse path the next run is given."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
 
 
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
