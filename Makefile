@@ -24,9 +24,11 @@ run: $(STAMP)
 	fi
 	$(BIN)/funnel run --inbox $(INBOX)
 
-## make test: install, then run the test suite.
+## make test: install, then run the test suite on TEST_WORKERS processes (pytest-xdist), one test file
+## per worker at a time, the longest files first (tests/conftest.py). TEST_WORKERS=0: in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## make ui: the Dagster webserver and daemon (nightly schedule on) on http://127.0.0.1:3000
 ui: $(STAMP)

@@ -1,4 +1,5 @@
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) 
     )
 
 
+def copy_run(src: Path, dst: Path) -> Path:
+    """A copy of a folder holding a finished run (inbox, warehouse folder), for a test that goes on from it.
+
+    Every file is copied (never linked: the next run writes the working database in place) with its
+    modification time, which decides the load order and freshness. Nothing of a run records where its
+    inbox or warehouse folder was: load state names files relative to the inbox, and the Data Docs and
+    problem sheets are written beside whatever warehouse path the next run is given."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql, params).fetchall()
@@ -44,3 +56,28 @@ def tmp_inbox(tmp_path: Path) -> Path:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     return inbox
+
+
+# `make test` runs the suite on pytest-xdist workers, one whole test file per worker at a time
+# (--dist loadfile: a module's fixtures, such as its one real run, are made once), handing the files
+# out in collection order (--no-loadscope-reorder). This order: the longest files first, so that none
+# of them starts last while the other worker has nothing left to do. Unlisted files keep their order.
+LONGEST_FIRST = (
+    "test_durability.py",
+    "test_builtin_profiles.py",
+    "test_bad_inputs.py",
+    "test_pipeline_runs.py",
+    "test_real_exports.py",
+    "test_personal_data.py",
+    "test_expectations.py",
+    "test_status.py",
+    "test_dagster_ui.py",
+    "test_data_dictionary.py",
+    "test_end_to_end.py",
+    "test_bench_baselines.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: tests keep their order in a file

@@ -20,7 +20,7 @@ import pytest
 from assets.ingest import ingest_source
 from schemas import SOURCES
 from schemas.profiles import load_profiles
-from tests.conftest import CONFIG_DIR, query, run_funnel_job
+from tests.conftest import CONFIG_DIR, copy_run, query, run_funnel_job
 
 TZ = "Asia/Tokyo"
 HEADER = "lead_id,created_at,lead_source,campaign\n"
@@ -237,14 +237,23 @@ def test_mixed_encodings_in_one_inbox_all_load(tmp_path):
 # ---------------------------------------------------------------- through the real job
 
 
-@pytest.fixture
-def published(tmp_path):
-    inbox = tmp_path / "inbox"
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory) -> Path:
+    """One real run on a good leads file (L1..L40) and one deal: its inbox and warehouse folder."""
+    root = tmp_path_factory.mktemp("published")
+    inbox = root / "inbox"
     put(inbox, "leads", "good.csv", HEADER + lead_rows(1, 40))
     put(inbox, "deals", "deals.csv", "deal_id,created_at,stage,lead_id,amount\nD1,2026-07-10,受注,L1,500000\n")
-    wh = tmp_path / "wh" / "funnel.duckdb"
-    assert run_funnel_job(inbox, wh).success
-    return inbox, wh
+    assert run_funnel_job(inbox, root / "wh" / "funnel.duckdb").success
+    return root
+
+
+@pytest.fixture
+def published(published_once, tmp_path):
+    """Each test's own copy of that run's inbox and warehouse folder (the published file, the working
+    database and all load state), as the run left them: the tests add files and run again."""
+    root = copy_run(published_once, tmp_path / "published")
+    return root / "inbox", root / "wh" / "funnel.duckdb"
 
 
 def test_a_refused_file_fails_its_asset_in_the_run_and_the_published_file_keeps_its_bytes(published):

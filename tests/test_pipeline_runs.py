@@ -4,9 +4,11 @@ a re-run changes nothing, and `funnel run` writes where it is told."""
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from pipelines.definitions import defs
 from pipelines.cli import main
-from tests.conftest import query, run_funnel_job, write_export
+from tests.conftest import copy_run, query, run_funnel_job, write_export
 
 LEADS = """
     lead_id,created_at,lead_source
@@ -39,15 +41,29 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_bad_file_fails_the_run_and_keeps_the_published_file(tmp_inbox, tmp_path):
-    wh = tmp_path / "wh" / "funnel.duckdb"
-    assert run_funnel_job(small_inbox(tmp_inbox), wh).success
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> Path:
+    """The small inbox through the real job into a fresh warehouse: a folder with its inbox and warehouse."""
+    root = tmp_path_factory.mktemp("first_run")
+    assert run_funnel_job(small_inbox(root / "inbox"), root / "wh" / "funnel.duckdb").success
+    return root
+
+
+@pytest.fixture
+def after_first_run(first_run, tmp_path) -> tuple[Path, Path]:
+    """This test's own copy of the first run's inbox and warehouse folder, to go on from."""
+    root = copy_run(first_run, tmp_path / "first_run")
+    return root / "inbox", root / "wh" / "funnel.duckdb"
+
+
+def test_bad_file_fails_the_run_and_keeps_the_published_file(after_first_run):
+    inbox, wh = after_first_run
     before = digest(wh)
-    write_export(tmp_inbox, "leads", "leads_broken.csv", """
+    write_export(inbox, "leads", "leads_broken.csv", """
         lead_id,created_at,lead_source
         L3,yesterday,Webinar
         """)
-    result = run_funnel_job(tmp_inbox, wh)
+    result = run_funnel_job(inbox, wh)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "raw__leads"
@@ -56,12 +72,11 @@ def test_bad_file_fails_the_run_and_keeps_the_published_file(tmp_inbox, tmp_path
     assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(2,)]
 
 
-def test_rerun_without_new_files_changes_nothing(tmp_inbox, tmp_path):
-    wh = tmp_path / "wh" / "funnel.duckdb"
-    small_inbox(tmp_inbox)
-    assert run_funnel_job(tmp_inbox, wh).success
+def test_rerun_without_new_files_changes_nothing(after_first_run):
+    inbox, wh = after_first_run
     first = query(wh, "SELECT * FROM marts.channel_funnel ORDER BY ALL")
-    assert run_funnel_job(tmp_inbox, wh).success
+    assert first, "the first run published no funnel rows: the comparison would prove nothing"
+    assert run_funnel_job(inbox, wh).success
     assert query(wh, "SELECT * FROM marts.channel_funnel ORDER BY ALL") == first
     assert query(wh, "SELECT count(*), count(DISTINCT sha256) FROM ops.load_log") == [(4, 4)]
 
