@@ -569,14 +569,14 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         profiles = funnel.load_profiles()
         limits = funnel.load_config().sources.settings(spec.name)
         with funnel.connect() as con:
-            result = ingest_source(con, spec, Path(funnel.inbox_dir), profiles, funnel.timezone, context.run_id,
+            result = ingest_source(con, spec, Path(funnel.inbox_dir), profiles, funnel.timezone, context.run.run_id,
                                    context.log, limits.max_rejected_share, funnel.problems_dir)
             table = table_metadata(con, "raw", spec.name)  # row count, column schema, preview
             quarantined = con.execute(
                 f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
                 f"count(*) AS problems, count(DISTINCT q.row_number) AS \"rows\" FROM quarantine.{spec.name} q "
                 "JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run GROUP BY ALL ORDER BY ALL",
-                {"run": context.run_id},
+                {"run": context.run.run_id},
             ).df()
         files_md = "\n".join(
             f"| {o.file_name} | {o.status} | {o.rows} | {o.quarantined} | {o.profile or ''} |"

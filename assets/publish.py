@@ -119,7 +119,7 @@ def published_warehouse(context: dg.AssetExecutionContext, funnel: FunnelResourc
     published = Path(funnel.warehouse_path)
     with funnel.connect() as con:
         try:
-            counts = publish(con, published, context.run_id)
+            counts = publish(con, published, context.run.run_id)
         except PersonalDataFound as exc:
             raise dg.Failure(description=str(exc)) from None
     return dg.MaterializeResult(

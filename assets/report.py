@@ -637,7 +637,7 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
         data = read_report_data(con, report_config.months)
     generated_at = datetime.now(ZoneInfo(funnel.timezone))
     path = settings.report_path(funnel.warehouse_path).resolve()
-    write_report(path, render_report(data, channels, report_config.language, generated_at), context.run_id)
+    write_report(path, render_report(data, channels, report_config.language, generated_at), context.run.run_id)
     context.log.info(f"funnel report {path} ({data.period_label})")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(path)),

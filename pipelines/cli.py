@@ -94,7 +94,7 @@ class Progress:
     POLL_SECONDS = 0.3
 
     def __init__(self, instance, run_id: str):
-        self.instance, self.run_id, self.seen = instance, run_id, 0
+        self.instance, self.run_id, self.cursor = instance, run_id, None
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -115,12 +115,17 @@ class Progress:
                 pass
 
     def _drain(self):
-        entries = self.instance.all_logs(self.run_id)
-        for entry in entries[self.seen:]:
-            line = _progress_line(entry)
-            if line:
-                print(*line[1:], file=sys.stderr if line[0] else sys.stdout, flush=True)
-        self.seen = len(entries)
+        """Print the entries logged since the last call (read from the storage's cursor: re-reading
+        the whole log every poll cost a small run 12 CPU seconds)."""
+        while True:
+            page = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, limit=1000)
+            for record in page.records:
+                line = _progress_line(record.event_log_entry)
+                if line:
+                    print(*line[1:], file=sys.stderr if line[0] else sys.stdout, flush=True)
+            self.cursor = page.cursor
+            if not page.has_more:
+                return
 
 
 ROWS_CHECKED = re.compile(r": ([\d,]+) of ([\d,]+) rows checked$")
