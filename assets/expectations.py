@@ -104,6 +104,14 @@ class MartSuite:
     def parameter(self, column: str) -> str:
         return f"{self.mart}__{column}__staged_total"
 
+    def bounds(self) -> dict[str, tuple[float | None, float | None]]:
+        """Column -> (least, greatest) its values may be: counts and non-negative columns at least 0,
+        rates in [0, 1], then the explicit ranges (which win)."""
+        bounds: dict[str, tuple[float | None, float | None]] = {c: (0, None) for c in (*self.counts, *self.non_negative)}
+        bounds.update({c: (0, 1) for c in self.rates})
+        bounds.update(self.ranges)
+        return bounds
+
 
 _CHANNEL_FUNNEL_TOTALS = {"leads": _LEADS, "mqls": _MQLS, "opportunities": _DEALS, "wins": _WON,
                           "revenue_cents": _WON_REVENUE_CENTS}
@@ -257,13 +265,8 @@ def expectations(suite: MartSuite) -> list:
     out: list = [ex.ExpectColumnValuesToNotBeNull(column=k) for k in suite.keys]
     out.append(ex.ExpectCompoundColumnsToBeUnique(column_list=list(suite.keys)))
     out += [ex.ExpectColumnValuesToNotBeNull(column=c) for c in suite.counts]
-    bounds: dict[str, tuple[float | None, float | None]] = {}
-    for c in (*suite.counts, *suite.non_negative):
-        bounds[c] = (0, None)
-    for c in suite.rates:
-        bounds[c] = (0, 1)
-    bounds.update(suite.ranges)
-    out += [ex.ExpectColumnValuesToBeBetween(column=c, min_value=lo, max_value=hi) for c, (lo, hi) in bounds.items()]
+    out += [ex.ExpectColumnValuesToBeBetween(column=c, min_value=lo, max_value=hi)
+            for c, (lo, hi) in suite.bounds().items()]
     out += [ex.ExpectColumnPairValuesAToBeGreaterThanB(column_A=a, column_B=b, or_equal=True,
                                                        ignore_row_if="either_value_is_missing")
             for a, b in suite.ordered]

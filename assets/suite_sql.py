@@ -49,13 +49,7 @@ def sql_expectations(suite: MartSuite) -> list[Expectation]:
                            unique=(tuple(suite.keys), None)))
     out += [Expectation("expect_column_values_to_not_be_null", c, "", f"{_q(c)} IS NULL", _q(c))
             for c in suite.counts]
-    bounds: dict[str, tuple[float | None, float | None]] = {}
-    for c in (*suite.counts, *suite.non_negative):
-        bounds[c] = (0, None)
-    for c in suite.rates:
-        bounds[c] = (0, 1)
-    bounds.update(suite.ranges)
-    for c, (lo, hi) in bounds.items():
+    for c, (lo, hi) in suite.bounds().items():
         outside = ([f"{_q(c)} < {lo!r}"] if lo is not None else []) + ([f"{_q(c)} > {hi!r}"] if hi is not None else [])
         out.append(Expectation("expect_column_values_to_be_between", c, f"[{_number(lo)}, {_number(hi)}]",
                                f"{_q(c)} IS NOT NULL AND ({' OR '.join(outside)})", _q(c)))
