@@ -62,7 +62,8 @@ def test_every_documented_timestamp_way_reads_as_python_reads_it(con, moment, of
     if offset == 0:
         cases.append((moment.strftime("%Y-%m-%dT%H:%M:%S") + "Z", expected_from_offset))
     written = [pad + (t.translate(FULL_WIDTH) if full_width else t) + pad for t, _ in cases]
-    got = con.execute("SELECT parse_timestamp(x, $tz), parse_date(x, $tz) FROM unnest($xs) WITH ORDINALITY AS t(x, i) "
+    got = con.execute("SELECT timestamp_of(ascii_text(x), $tz), date_of(ascii_text(x), $tz) "
+                      "FROM unnest($xs) WITH ORDINALITY AS t(x, i) "
                       "ORDER BY i", {"xs": written, "tz": TZ}).fetchall()
     for text, (_, expected), (moment_read, day_read) in zip(written, cases, got):
         assert moment_read == expected, (text, moment_read, expected)
@@ -71,7 +72,7 @@ def test_every_documented_timestamp_way_reads_as_python_reads_it(con, moment, of
 
 @pytest.mark.parametrize("text", ["", " ", "　", "not a date", "2026-13-01", "2026/02/30", "12:00", "2026-07-03 25:00"])
 def test_text_that_is_no_moment_reads_as_null(con, text):
-    assert con.execute("SELECT parse_timestamp($x, $tz)", {"x": text, "tz": TZ}).fetchone()[0] is None
+    assert con.execute("SELECT timestamp_of(ascii_text($x), $tz)", {"x": text, "tz": TZ}).fetchone()[0] is None
 
 
 @settings(max_examples=80, deadline=None)
@@ -81,7 +82,7 @@ def test_numbers_and_counts_read_as_python_reads_them(con, value, full_width, gr
     text = (f"{value:,}" if grouped else str(value)) + fraction
     if full_width:
         text = text.translate(FULL_WIDTH)
-    number, count = con.execute("SELECT parse_number($x), parse_count($x)", {"x": f" {text} "}).fetchone()
+    number, count = con.execute("SELECT number_of(ascii_text($x)), count_of(ascii_text($x))", {"x": f" {text} "}).fetchone()
     expected = float(str(value) + fraction)
     assert number == expected
     assert count == (int(expected) if expected == int(expected) else None)

@@ -16,8 +16,7 @@ CREATE OR REPLACE MACRO ascii_text(x) AS clean_text(ascii_digits(x));
 -- The parsers below read ascii_text(x), which the reader computes once per value in an
 -- inner SELECT (assets/ingest.py: parse_sql) and passes in as `a`. A macro is inlined
 -- wherever it is named, so a parser written over x itself repeated ascii_text(x) in every
--- branch and cost 30 times as much. parse_timestamp(x, tz) and the other parse_* macros at
--- the end take raw text, for a one-off value.
+-- branch and cost 30 times as much. For a one-off value: timestamp_of(ascii_text(x), tz).
 
 -- A failed try_strptime costs about 9 us a value (1,000 times a successful one), so each
 -- value is tried against the one format its shape allows (separator, 'T', fraction, number
@@ -94,11 +93,3 @@ CREATE OR REPLACE MACRO number_of(a) AS TRY_CAST(replace(a, ',', '') AS DOUBLE);
 CREATE OR REPLACE MACRO count_of(a) AS CASE
     WHEN number_of(a) = trunc(number_of(a)) AND abs(number_of(a)) < 9e15 THEN CAST(number_of(a) AS BIGINT)
 END;
-
--- The same parsers over raw text, for a one-off value.
-CREATE OR REPLACE MACRO parse_timestamp(x, tz) AS timestamp_of(ascii_text(x), tz);
-CREATE OR REPLACE MACRO parse_date(x, tz) AS date_of(ascii_text(x), tz);
-CREATE OR REPLACE MACRO parse_period(x, tz) AS period_of(ascii_text(x), tz);
-CREATE OR REPLACE MACRO parse_money(x) AS money_of(ascii_text(x));
-CREATE OR REPLACE MACRO parse_number(x) AS number_of(ascii_text(x));
-CREATE OR REPLACE MACRO parse_count(x) AS count_of(ascii_text(x));
