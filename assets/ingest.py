@@ -86,10 +86,12 @@ def sha256_of(path: Path) -> str:
 def parse_sql(spec: SourceSpec, present: set[str], tz: str,
               formats: dict[str, list[str]] | None = None) -> tuple[str, dict]:
     """SELECT over the text frame `incoming` giving typed columns and their raw text,
-    and its parameters. An inner SELECT computes each parsed column's ASCII text once
-    (`<column>__a`), and the parsers of parse_macros.sql read that. Column names come
-    from the source spec, never from the file; the time zone and a profile's date
-    formats are bound as parameters."""
+    and its parameters. Three nested SELECTs compute each step once per value: the
+    innermost cleans every text column (`clean_text`), the middle one the ASCII text of
+    each parsed column (`<column>__a`, from the cleaned text), and the outer one parses
+    that with the parsers of parse_macros.sql, keeping the cleaned text as `<column>__raw`.
+    Column names come from the source spec, never from the file; the time zone and a
+    profile's date formats are bound as parameters."""
     parsers = {
         "timestamp": "timestamp_of({a}, $tz)",
         "date": "date_of({a}, $tz)",
@@ -99,16 +101,16 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
         "number": "number_of({a})",
     }
     params: dict = {}
-    inner, outer = ["_source_row"], ["_source_row"]
+    cleaned, ascii_, outer = ["_source_row"], ["*"], ["_source_row"]
     for col in spec.columns:
         if col.name not in present:
             continue
+        cleaned.append(f"clean_text({col.name}) AS {col.name}")
         if col.kind not in PARSED_KINDS:
-            inner.append(f"clean_text({col.name}) AS {col.name}")
             outer.append(col.name)
             continue
         a = f"{col.name}__a"
-        inner += [f"ascii_text({col.name}) AS {a}", f"clean_text({col.name}) AS {col.name}__raw"]
+        ascii_.append(f"ascii_of_clean({col.name}) AS {a}")
         parsed = parsers[col.kind].format(a=a)
         custom = (formats or {}).get(col.name, [])
         if custom and col.kind in {"timestamp", "date", "period"}:
@@ -120,11 +122,12 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
             if EXCEL_SERIAL in custom:
                 first.append(f"excel_serial_of({a})")
             parsed = f"coalesce({', '.join(first)}, {parsed})"
-        outer += [f"CAST({parsed} AS {KIND_TYPES[col.kind]}) AS {col.name}", f"{col.name}__raw"]
+        outer += [f"CAST({parsed} AS {KIND_TYPES[col.kind]}) AS {col.name}", f"{col.name} AS {col.name}__raw"]
         if col.kind == "period":
             outer.append(f"CASE WHEN {a} IS NULL THEN NULL WHEN period_grain_of({a}, $tz) = 'month' "
                          f"THEN 'month' ELSE 'day' END AS {col.name}_grain")
-    select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM incoming)"
+    select = (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(ascii_)} FROM "
+              f"(SELECT {', '.join(cleaned)} FROM incoming))")
     if "$tz" in select:  # DuckDB refuses a parameter the statement does not use
         params["tz"] = tz
     return select, params

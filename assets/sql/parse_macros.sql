@@ -7,11 +7,15 @@
 CREATE OR REPLACE MACRO clean_text(x) AS
     nullif(trim(CASE WHEN strlen(x) = length(x) THEN x ELSE replace(x, '　', ' ') END), '');
 
-CREATE OR REPLACE MACRO ascii_digits(x) AS CASE WHEN strlen(x) = length(x) THEN x
-    ELSE translate(x, '０１２３４５６７８９，．－／：　＋', '0123456789,.-/: +') END;
+-- The text a parser reads, from a value clean_text has cleaned already: full-width digits and
+-- separators made ASCII, trimmed again (a full-width space at an end is one now), blank as NULL.
+-- The reader computes clean_text once and this from it (assets/ingest.py: parse_sql), so that
+-- neither macro repeats the other's work: `r` must be a column, not an expression.
+CREATE OR REPLACE MACRO ascii_of_clean(r) AS CASE WHEN strlen(r) = length(r) THEN r
+    ELSE nullif(trim(translate(r, '０１２３４５６７８９，．－／：　＋', '0123456789,.-/: +')), '') END;
 
--- The text a parser reads: full-width digits and separators made ASCII, trimmed, blank as NULL.
-CREATE OR REPLACE MACRO ascii_text(x) AS clean_text(ascii_digits(x));
+-- The same from raw text, for a one-off value.
+CREATE OR REPLACE MACRO ascii_text(x) AS ascii_of_clean(clean_text(x));
 
 -- The parsers below read ascii_text(x), which the reader computes once per value in an
 -- inner SELECT (assets/ingest.py: parse_sql) and passes in as `a`. A macro is inlined
