@@ -374,6 +374,23 @@ def test_cp932_leads_file_with_japanese_values_loads(inbox, con):
         ("L1", "展示会", "株式会社テスト"), ("L2", "ウェビナー", "サンプル商事")]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_encoding_is_decided_over_the_whole_file_across_read_blocks(tmp_path, encoding):
+    """UTF-8 is checked 4 MiB at a time: a character across a block boundary is still UTF-8,
+    and a Shift_JIS byte far past the first block still makes the file CP932."""
+    from assets.csv_tables import detect_encoding
+
+    line = "L1,2026/07/03,展示会,株式会社テスト\n"
+    body = ("lead_id,created_at,lead_source,company\n" + "L0,2026/07/03,web,x\n" * 300_000).encode()
+    # one long line whose 3-byte characters straddle the 4 MiB boundary, then Japanese lines
+    body += ("L2,2026/07/03,web," + "展" * 1_500_000 + "\n").encode() + (line * 10).encode()
+    assert len(body) > 2 * (1 << 22)
+    path = tmp_path / "big.csv"
+    path.write_bytes(body if encoding == "utf-8" else body.decode().encode("cp932"))
+
+    assert detect_encoding(path) == encoding
+
+
 def test_utf8_with_bom_loads_and_the_bom_is_not_part_of_the_first_header(inbox, con):
     put(inbox, "leads", "bom.csv", JAPANESE_LEADS, encoding="utf-8-sig")
 
