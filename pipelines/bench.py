@@ -387,7 +387,8 @@ def profile_ingest(path: Path, source: str, top: int = 25) -> str:
     import tempfile
 
     from assets.csv_tables import detect_encoding, find_tables, read_table
-    from assets.ingest import derive_keys, ensure_raw_table, load_file, parse_sql, prepare_working_database
+    from assets.ingest import (clean_text_columns, derive_keys, ensure_raw_table, load_file, parse_sql,
+                               prepare_working_database)
     from schemas import SOURCES
     from schemas.profiles import best_match, load_profiles
 
@@ -407,7 +408,7 @@ def profile_ingest(path: Path, source: str, top: int = 25) -> str:
         encoding = detect_encoding(path)
         table = find_tables(path, encoding, profiles)[0]
         match = best_match(profiles, spec.name, table.headers, table.date_range is not None, table.prefix)
-        incoming = derive_keys(spec, read_table(path, encoding, table, match).table)
+        incoming = clean_text_columns(derive_keys(spec, read_table(path, encoding, table, match).table))
         con.register("incoming", incoming)
         present = set(incoming.column_names) - {"_source_row"}
         select, params = parse_sql(spec, present, "Asia/Tokyo", match.source.formats)

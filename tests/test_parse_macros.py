@@ -93,3 +93,25 @@ def test_numbers_and_counts_read_as_python_reads_them(con, value, full_width, gr
 def test_clean_text_trims_ascii_and_ideographic_spaces_and_blank_is_null(con, text):
     expected = text.replace("　", " ").strip(" ") or None
     assert con.execute("SELECT clean_text($x)", {"x": text}).fetchone()[0] == expected
+
+
+SPACES = [chr(c) for c in (0x20, 0xA0, 0x1680, 0x2000, 0x2005, 0x200A, 0x202F, 0x205F, 0x3000)]
+cell = st.none() | st.text(alphabet=st.sampled_from(SPACES + list("a\t\n0１Ｚ展-\u200b\u00ad")), max_size=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(chunks=st.lists(st.lists(cell, min_size=1, max_size=6), min_size=1, max_size=3))
+def test_the_readers_arrow_cleaning_equals_the_clean_text_macro(con, chunks):
+    """The reader cleans text with Arrow's kernels (ingest.clean_text_columns) where the SQL
+    baselines call clean_text: the same value for every text, chunk by chunk (a chunk with an
+    ideographic space and one without take different routes)."""
+    import pyarrow as pa
+
+    from assets.ingest import clean_text_columns
+
+    column = pa.chunked_array([pa.array(c, pa.string()) for c in chunks])
+    table = pa.table({"_source_row": pa.array(range(len(column)), pa.int64()), "x": column})
+    got = clean_text_columns(table).column("x").to_pylist()
+    values = [v for c in chunks for v in c]
+    expected = [con.execute("SELECT clean_text($x)", {"x": v}).fetchone()[0] for v in values]
+    assert got == expected
