@@ -451,6 +451,25 @@ def test_a_renamed_copy_with_identical_bytes_is_skipped(inbox, con):
     assert rows(con, "SELECT file_name FROM ops.load_log") == [("leads/a.csv",)]
 
 
+def test_a_later_run_hashes_only_files_whose_name_size_or_time_changed(inbox, con, monkeypatch):
+    import assets.ingest
+
+    put(inbox, "leads", "a.csv", GOOD_LEADS, mtime=1_780_000_000)
+    put(inbox, "leads", "b.csv", GOOD_LEADS.replace("L", "M"), mtime=1_780_000_000)
+    ingest(con, inbox, "leads")
+    hashed = []
+    real = assets.ingest.sha256_of
+    monkeypatch.setattr(assets.ingest, "sha256_of", lambda path: hashed.append(path.name) or real(path))
+    put(inbox, "leads", "c.csv", GOOD_LEADS.replace("L", "N"))  # new
+    put(inbox, "leads", "b.csv", GOOD_LEADS.replace("L", "P"), mtime=1_780_000_100)  # rewritten, same size
+
+    result = ingest(con, inbox, "leads")
+
+    assert sorted(hashed) == ["b.csv", "c.csv"]
+    assert (sorted(o.file_name for o in result.loaded), result.skipped) == (["leads/b.csv", "leads/c.csv"], 1)
+    assert rows(con, "SELECT count(DISTINCT lead_id) FROM raw.leads") == [(20,)]
+
+
 def test_two_snapshots_of_leads_both_stay_in_raw(inbox, con):
     put(inbox, "leads", "2026-07-01.csv",
         "lead_id,created_at,lead_source,lifecycle_stage\nL1,2026-06-01,seo,lead\nL2,2026-06-02,展示会,lead\n",
