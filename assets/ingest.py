@@ -416,14 +416,15 @@ def load_file(
         log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
         stored = [c.name for c in spec.stored_columns if c.name in present]
         stored += [f"{c.name}_grain" for c in spec.stored_columns if c.kind == "period" and c.name in present]
+        if bad_rows:  # out of the temp table first: a filtered INSERT would no longer run in parallel
+            con.execute("DELETE FROM parsed WHERE _source_row IN (SELECT unnest($bad))", {"bad": bad_rows})
         con.begin()
         try:
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
             con.execute(
                 f"INSERT INTO raw.{spec.name} BY NAME SELECT $load_id AS _load_id, $file AS _source_file, "
-                f"_source_row, $now AS _loaded_at, {', '.join(stored)} FROM parsed "
-                "WHERE _source_row NOT IN (SELECT unnest($bad))",
-                {"load_id": load_id, "file": file_name, "now": now, "bad": bad_rows},
+                f"_source_row, $now AS _loaded_at, {', '.join(stored)} FROM parsed",
+                {"load_id": load_id, "file": file_name, "now": now},
             )
             _insert_problems(con, f"quarantine.{spec.name}", load_id, spec.name, file_name, problems, now)
             _log(con, **log_row, load_id=load_id, rows_loaded=rows_read - len(bad_rows),
