@@ -1,6 +1,7 @@
 """marts -> analytics of issue 5: bottlenecks, cohort ROI, pipeline velocity, attribution and content
 influence, one SQL file each."""
 
+from assets.marts import mart_checks
 from assets.sql_assets import build_sql_asset
 
 ANALYTICS = {
@@ -36,6 +37,6 @@ ANALYTICS = {
 }
 
 ANALYTICS_ASSETS = [
-    build_sql_asset("marts", name, f"marts/{name}.sql", deps, "marts", description)
+    build_sql_asset("marts", name, f"marts/{name}.sql", deps, "marts", description, checks=mart_checks(name))
     for name, (description, deps) in ANALYTICS.items()
 ]

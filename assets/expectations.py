@@ -21,12 +21,16 @@ the staged totals are exact Python ints. GX coerces the suite parameter to a
 float, which is exact below 2**53 cents (9e13 in currency units), far above
 any total here. The exact DECIMAL reconciliation in SQL (marts.py) stays.
 
-Each mart has its own `@dg.asset_check(blocking=True)`: a failed suite fails the
-check step, so nothing downstream (channel_roi, pipeline_velocity and
-target_plan read channel_funnel; published/funnel_duckdb reads every mart) runs.
-One `@multi_asset_check` over all marts cannot be blocking here: channel_roi,
-pipeline_velocity and target_plan would then wait for a check step that itself
-waits for them (Dagster rejects the job as circular).
+Each mart has its own blocking check, evaluated in the mart's own step right after
+the mart is written (`suite_check`, a check spec of the mart's asset; a step per
+check cost about 75 ms of Dagster's overhead each, issue 7): a failed suite fails
+the mart's step after its materialization and the failed evaluation are recorded,
+so nothing downstream (channel_roi, pipeline_velocity and target_plan read
+channel_funnel; published/funnel_duckdb reads every mart) runs. marts.stage_history
+is built by assets/incremental.py: its suite stays a separate `@dg.asset_check`
+step (`GX_CHECKS`). One `@multi_asset_check` over all marts cannot be blocking:
+channel_roi, pipeline_velocity and target_plan would then wait for a check step
+that itself waits for them (Dagster rejects the job as circular).
 
 Who evaluates a suite (issue 7: a nightly run must cost at most 15% of a full one):
 every suite is evaluated in DuckDB SQL (assets/suite_sql.py: the same expectations,
@@ -55,16 +59,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import dagster as dg
+import duckdb
 
-from assets.fiscal import FISCAL_KEYS, GRAINS
-from assets.marts import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS
-from assets.target_plan import STAGES
+from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, FISCAL_KEYS, GRAINS, KEYS, STAGES
+from assets.sql_assets import StepCheck
 from schemas.config import LIFECYCLE_ORDER
 from pipelines import settings
 from pipelines.resources import FunnelResource
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
 SITE_NAME = "funnel_marts"
@@ -532,47 +535,67 @@ def _describe_suite(s: MartSuite) -> str:
             "<warehouse name>/index.html.")
 
 
+def evaluate_suite(con: duckdb.DuckDBPyConnection, run_id: str, warehouse_path: str,
+                   suite: MartSuite) -> dg.AssetCheckResult:
+    """The suite's verdict on the mart as it is in `con` now, with the metadata the UI shows."""
+    by_gx = suite.mart not in SQL_EVALUATED and settings.gx_suites() == "all"
+    df = None
+    parameters = staged_totals(con, suite)
+    if not by_gx:
+        from assets.suite_sql import evaluate
+
+        outcome = evaluate(con, suite, parameters)
+    if by_gx or (not outcome.success and suite.mart not in SQL_EVALUATED):
+        df = read_mart(con, suite)
+    if df is not None:  # every suite in mode `all`; else a failed one, for its Data Docs page
+        validated = runner_for(docs_dir_for(warehouse_path), run_id).validate(suite, df, parameters)
+        if by_gx:
+            outcome = validated
+        else:  # the verdict is the SQL evaluation's (tests hold GX to the same); the page is GX's
+            outcome.docs_url, outcome.index_url = validated.docs_url, validated.index_url
+    metadata: dict[str, Any] = {
+        "evaluated_by": "Great Expectations (pandas)" if by_gx else "DuckDB SQL",
+        "rows": outcome.rows,
+        "evaluated_expectations": outcome.evaluated,
+        "successful_expectations": outcome.successful,
+        "unsuccessful_expectations": outcome.unsuccessful,
+        "failed_expectations": dg.MetadataValue.md(_markdown(outcome.failed)),
+        "staged_totals": dg.MetadataValue.json(parameters),
+    }
+    if outcome.docs_url:
+        metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_url)
+        # Browsers may not follow a file:// link from the Dagster UI: the path to copy.
+        metadata["data_docs_path"] = dg.MetadataValue.path(str(url_to_path(outcome.docs_url)))
+    if outcome.index_url:
+        metadata["data_docs_index"] = dg.MetadataValue.url(outcome.index_url)
+    return dg.AssetCheckResult(passed=outcome.success, metadata=metadata)
+
+
+def suite_of(mart: str) -> MartSuite:
+    """A mart added to KEYS without a suite above still gets its keys and bounded rates checked."""
+    return SUITES.get(mart) or MartSuite(mart, keys=tuple(KEYS[mart]), rates=tuple(BOUNDED_RATES.get(mart, ())))
+
+
+def suite_check(mart: str) -> StepCheck:
+    """The blocking suite check of marts.<mart>, evaluated in the mart's own step."""
+    suite = suite_of(mart)
+    return StepCheck(
+        f"{mart}_expectation_suite", _describe_suite(suite),
+        lambda con, context, funnel: evaluate_suite(con, context.run.run_id, funnel.warehouse_path, suite))
+
+
 def _gx_check(suite: MartSuite) -> dg.AssetChecksDefinition:
+    """The suite as a check step of its own, for a mart whose asset is built outside the mart modules."""
     @dg.asset_check(asset=dg.AssetKey(["marts", suite.mart]), name=f"{suite.mart}_expectation_suite",
                     blocking=True, description=_describe_suite(suite))
     def _check(context: dg.AssetCheckExecutionContext, funnel: FunnelResource) -> dg.AssetCheckResult:
-        by_gx = suite.mart not in SQL_EVALUATED and settings.gx_suites() == "all"
-        df = None
         with funnel.connect() as con:
-            parameters = staged_totals(con, suite)
-            if not by_gx:
-                from assets.suite_sql import evaluate
-
-                outcome = evaluate(con, suite, parameters)
-            if by_gx or (not outcome.success and suite.mart not in SQL_EVALUATED):
-                df = read_mart(con, suite)
-        if df is not None:  # every suite in mode `all`; else a failed one, for its Data Docs page
-            validated = runner_for(docs_dir_for(funnel.warehouse_path), context.run.run_id).validate(
-                suite, df, parameters)
-            if by_gx:
-                outcome = validated
-            else:  # the verdict is the SQL evaluation's (tests hold GX to the same); the page is GX's
-                outcome.docs_url, outcome.index_url = validated.docs_url, validated.index_url
-        metadata: dict[str, Any] = {
-            "evaluated_by": "Great Expectations (pandas)" if by_gx else "DuckDB SQL",
-            "rows": outcome.rows,
-            "evaluated_expectations": outcome.evaluated,
-            "successful_expectations": outcome.successful,
-            "unsuccessful_expectations": outcome.unsuccessful,
-            "failed_expectations": dg.MetadataValue.md(_markdown(outcome.failed)),
-            "staged_totals": dg.MetadataValue.json(parameters),
-        }
-        if outcome.docs_url:
-            metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_url)
-            # Browsers may not follow a file:// link from the Dagster UI: the path to copy.
-            metadata["data_docs_path"] = dg.MetadataValue.path(str(url_to_path(outcome.docs_url)))
-        if outcome.index_url:
-            metadata["data_docs_index"] = dg.MetadataValue.url(outcome.index_url)
-        return dg.AssetCheckResult(passed=outcome.success, metadata=metadata)
+            return evaluate_suite(con, context.run.run_id, funnel.warehouse_path, suite)
 
     return _check
 
 
-# A mart added to KEYS without a suite above still gets its keys and bounded rates checked.
-GX_CHECKS = [_gx_check(SUITES.get(m) or MartSuite(m, keys=tuple(KEYS[m]), rates=tuple(BOUNDED_RATES.get(m, ()))))
-             for m in CHECKED_MARTS]
+# Marts whose asset assets/incremental.py builds: their suite is a check step of its own. Every other
+# mart's suite is a check spec of the mart's asset (suite_check).
+SEPARATE_STEP = frozenset({"stage_history"})
+GX_CHECKS = [_gx_check(suite_of(m)) for m in CHECKED_MARTS if m in SEPARATE_STEP]

@@ -17,9 +17,9 @@ Not rolled up, on purpose:
 - stage_velocity (all history), target_plan (already per target period), stage_history.
 """
 
+from assets.mart_keys import FISCAL_KEYS, FISCAL_MARTS, GRAINS  # noqa: F401 (also imported from here)
+from assets.marts import mart_checks
 from assets.sql_assets import build_sql_asset
-
-GRAINS = ("fiscal_quarter", "fiscal_year")
 
 # Monthly mart -> (description, what it reads besides the mart and staging.target_settings).
 FISCAL = {
@@ -40,11 +40,12 @@ FISCAL = {
                            "(sums of the monthly rows: each deal closes in one month).", []),
 }
 
-FISCAL_KEYS = {f"{m}_fiscal": ["grain", "period", "channel"] + (["model"] if m == "attributed_revenue" else [])
-               for m in FISCAL}
+if tuple(FISCAL) != FISCAL_MARTS:
+    raise RuntimeError("assets/mart_keys.py FISCAL_MARTS must list the roll-ups of FISCAL (their suites need them)")
 
 FISCAL_ASSETS = [
     build_sql_asset("marts", f"{m}_fiscal", f"marts/{m}_fiscal.sql",
-                    [["marts", m], ["staging", "target_settings"], *extra], "marts", description)
+                    [["marts", m], ["staging", "target_settings"], *extra], "marts", description,
+                    checks=mart_checks(f"{m}_fiscal"))
     for m, (description, extra) in FISCAL.items()
 ]

@@ -2,8 +2,11 @@
 and the checks that must pass before the warehouse is published."""
 
 import dagster as dg
+import duckdb
 
-from assets.sql_assets import build_sql_asset
+from assets.expectations import suite_check
+from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS  # noqa: F401 (also imported from here)
+from assets.sql_assets import StepCheck, build_sql_asset
 from pipelines.resources import FunnelResource
 
 MARTS = {
@@ -18,69 +21,82 @@ MARTS = {
                        ["lead_funnel", "deals"]),
 }
 
-MART_ASSETS = [
-    build_sql_asset(
-        "marts", name, f"marts/{name}.sql",
-        [["staging", d] for d in deps] + ([["marts", "channel_funnel"]] if name == "channel_roi" else []),
-        "marts", description,
-    )
-    for name, (description, deps) in MARTS.items()
-]
-
-# Mart -> its key columns and the rates that, by definition, lie in [0, 1] (the
-# expectation suites of assets/expectations.py are built from these).
-KEYS = {
-    "channel_funnel": ["period_start", "channel"],
-    "lead_cohort_funnel": ["cohort_start", "channel"],
-    "mql_to_sql": ["period_start", "channel"],
-    "deal_to_win": ["period_start", "channel"],
-    "channel_roi": ["period_start", "channel"],
-    "stage_velocity": ["channel", "transition"],
-    "bottlenecks": ["period_start", "channel", "transition"],
-    "cohort_roi": ["cohort_start", "channel"],
-    "pipeline_velocity": ["period_start", "channel"],
-    "target_plan": ["period", "channel", "stage"],
-    "stage_history": ["record_type", "record_id", "stage"],
-    "attributed_revenue": ["period_start", "channel", "model"],
-    "content_influence": ["touch_type", "content_id"],
-}
-ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped")
-BOUNDED_RATES = {
-    "lead_cohort_funnel": ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate",
-                           "opportunity_to_win_rate", "lead_to_win_rate"],
-    "mql_to_sql": ["mql_to_sql_rate"],
-    "deal_to_win": ["win_rate"],
-}
-
-
-@dg.asset_check(asset=dg.AssetKey(["marts", "channel_funnel"]), blocking=True,
-                name="channel_funnel_reconciles_with_inputs",
-                description="Sessions, leads, opportunities, wins and revenue of channel_funnel add up exactly to "
-                "the staged inputs: every lead in one channel, every won deal's amount counted once.")
-def channel_funnel_reconciles(funnel: FunnelResource) -> dg.AssetCheckResult:
-    with funnel.connect() as con:
-        mart = con.execute(
-            "SELECT sum(sessions), sum(leads), sum(opportunities), sum(wins), sum(revenue) FROM marts.channel_funnel"
-        ).fetchone()
-        inputs = con.execute(
-            "SELECT (SELECT coalesce(sum(sessions), 0) FROM staging.sessions), (SELECT count(*) FROM staging.leads), "
-            "(SELECT count(*) FROM staging.deals), (SELECT count(*) FROM staging.deals WHERE outcome = 'won'), "
-            "(SELECT coalesce(sum(amount), 0) FROM staging.deals WHERE outcome = 'won')"
-        ).fetchone()
+def channel_funnel_reconciles(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
+    mart = con.execute(
+        "SELECT sum(sessions), sum(leads), sum(opportunities), sum(wins), sum(revenue) FROM marts.channel_funnel"
+    ).fetchone()
+    inputs = con.execute(
+        "SELECT (SELECT coalesce(sum(sessions), 0) FROM staging.sessions), (SELECT count(*) FROM staging.leads), "
+        "(SELECT count(*) FROM staging.deals), (SELECT count(*) FROM staging.deals WHERE outcome = 'won'), "
+        "(SELECT coalesce(sum(amount), 0) FROM staging.deals WHERE outcome = 'won')"
+    ).fetchone()
     names = ["sessions", "leads", "opportunities", "wins", "revenue"]
     diffs = {n: {"mart": str(m or 0), "inputs": str(i)} for n, m, i in zip(names, mart, inputs) if (m or 0) != i}
     return dg.AssetCheckResult(passed=not diffs, metadata={"differences": dg.MetadataValue.json(diffs)})
 
 
-@dg.asset_check(asset=dg.AssetKey(["marts", "channel_roi"]), blocking=True, name="channel_roi_spend_reconciles",
-                description="Total spend in channel_roi equals the staged spend rows.")
-def channel_roi_spend_reconciles(funnel: FunnelResource) -> dg.AssetCheckResult:
-    with funnel.connect() as con:
-        mart, inputs = con.execute(
-            "SELECT (SELECT coalesce(sum(spend), 0) FROM marts.channel_roi), "
-            "(SELECT coalesce(sum(cost), 0) FROM staging.spend)"
-        ).fetchone()
+def channel_roi_spend_reconciles(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
+    mart, inputs = con.execute(
+        "SELECT (SELECT coalesce(sum(spend), 0) FROM marts.channel_roi), "
+        "(SELECT coalesce(sum(cost), 0) FROM staging.spend)"
+    ).fetchone()
     return dg.AssetCheckResult(passed=mart == inputs, metadata={"mart_spend": str(mart), "input_spend": str(inputs)})
+
+
+def attributed_revenue_sums_to_won_revenue(con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
+    diffs = con.execute(
+        "WITH won AS (SELECT month_start(closed_on) AS period_start, sum(coalesce(amount, 0)) AS revenue "
+        "FROM staging.deals WHERE outcome = 'won' GROUP BY ALL), "
+        "models AS (SELECT unnest($models) AS model), "
+        "attributed AS (SELECT period_start, model, sum(attributed_revenue) AS attributed "
+        "FROM marts.attributed_revenue GROUP BY ALL) "
+        "SELECT CAST(w.period_start AS VARCHAR), m.model, CAST(w.revenue AS VARCHAR), "
+        "CAST(coalesce(a.attributed, 0) AS VARCHAR) FROM won w CROSS JOIN models m "
+        "LEFT JOIN attributed a ON a.period_start = w.period_start AND a.model = m.model "
+        "WHERE coalesce(a.attributed, 0) <> w.revenue "
+        "UNION ALL SELECT CAST(a.period_start AS VARCHAR), a.model, '0', CAST(a.attributed AS VARCHAR) "
+        "FROM attributed a WHERE a.attributed <> 0 AND NOT EXISTS "
+        "(SELECT 1 FROM won w WHERE w.period_start = a.period_start) ORDER BY 1, 2",
+        {"models": list(ATTRIBUTION_MODELS)},
+    ).fetchall()
+    return dg.AssetCheckResult(passed=not diffs, metadata={
+        "differences": dg.MetadataValue.json([
+            {"period_start": p, "model": m, "won_revenue": r, "attributed": a} for p, m, r, a in diffs[:20]])})
+
+
+# Keys, rates, counts and stage order of every mart are checked by its expectation suite
+# (assets/expectations.py); these SQL checks reconcile money exactly in DECIMAL. Both kinds are
+# blocking and run in the mart's own step, right after the mart is written.
+CHANNEL_FUNNEL_RECONCILES = StepCheck(
+    "channel_funnel_reconciles_with_inputs",
+    "Sessions, leads, opportunities, wins and revenue of channel_funnel add up exactly to the staged inputs: every "
+    "lead in one channel, every won deal's amount counted once.",
+    lambda con, context, funnel: channel_funnel_reconciles(con))
+CHANNEL_ROI_SPEND_RECONCILES = StepCheck(
+    "channel_roi_spend_reconciles", "Total spend in channel_roi equals the staged spend rows.",
+    lambda con, context, funnel: channel_roi_spend_reconciles(con))
+ATTRIBUTED_REVENUE_SUMS_TO_WON_REVENUE = StepCheck(
+    "attributed_revenue_sums_to_won_revenue",
+    "Under every attribution model, the revenue of each close month adds up exactly (DECIMAL) to the won revenue "
+    "of that month in staging.deals: no cent lost or made up by the split.",
+    lambda con, context, funnel: attributed_revenue_sums_to_won_revenue(con))
+SQL_CHECKS = {"channel_funnel": [CHANNEL_FUNNEL_RECONCILES], "channel_roi": [CHANNEL_ROI_SPEND_RECONCILES],
+              "attributed_revenue": [ATTRIBUTED_REVENUE_SUMS_TO_WON_REVENUE]}
+
+
+def mart_checks(name: str) -> list[StepCheck]:
+    """The checks marts.<name>'s own step evaluates: its SQL checks, then its expectation suite."""
+    return [*SQL_CHECKS.get(name, []), suite_check(name)]
+
+
+MART_ASSETS = [
+    build_sql_asset(
+        "marts", name, f"marts/{name}.sql",
+        [["staging", d] for d in deps] + ([["marts", "channel_funnel"]] if name == "channel_roi" else []),
+        "marts", description, checks=mart_checks(name),
+    )
+    for name, (description, deps) in MARTS.items()
+]
 
 
 @dg.asset_check(asset=dg.AssetKey(["ops", "unmapped_values"]), name="every_raw_value_mapped",
@@ -98,32 +114,6 @@ def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
         metadata={"unmapped_values": len(rows), "records": int(total),
                   "top": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
     )
-
-
-@dg.asset_check(asset=dg.AssetKey(["marts", "attributed_revenue"]), blocking=True,
-                name="attributed_revenue_sums_to_won_revenue",
-                description="Under every attribution model, the revenue of each close month adds up exactly "
-                "(DECIMAL) to the won revenue of that month in staging.deals: no cent lost or made up by the split.")
-def attributed_revenue_sums_to_won_revenue(funnel: FunnelResource) -> dg.AssetCheckResult:
-    with funnel.connect() as con:
-        diffs = con.execute(
-            "WITH won AS (SELECT month_start(closed_on) AS period_start, sum(coalesce(amount, 0)) AS revenue "
-            "FROM staging.deals WHERE outcome = 'won' GROUP BY ALL), "
-            "models AS (SELECT unnest($models) AS model), "
-            "attributed AS (SELECT period_start, model, sum(attributed_revenue) AS attributed "
-            "FROM marts.attributed_revenue GROUP BY ALL) "
-            "SELECT CAST(w.period_start AS VARCHAR), m.model, CAST(w.revenue AS VARCHAR), "
-            "CAST(coalesce(a.attributed, 0) AS VARCHAR) FROM won w CROSS JOIN models m "
-            "LEFT JOIN attributed a ON a.period_start = w.period_start AND a.model = m.model "
-            "WHERE coalesce(a.attributed, 0) <> w.revenue "
-            "UNION ALL SELECT CAST(a.period_start AS VARCHAR), a.model, '0', CAST(a.attributed AS VARCHAR) "
-            "FROM attributed a WHERE a.attributed <> 0 AND NOT EXISTS "
-            "(SELECT 1 FROM won w WHERE w.period_start = a.period_start) ORDER BY 1, 2",
-            {"models": list(ATTRIBUTION_MODELS)},
-        ).fetchall()
-    return dg.AssetCheckResult(passed=not diffs, metadata={
-        "differences": dg.MetadataValue.json([
-            {"period_start": p, "model": m, "won_revenue": r, "attributed": a} for p, m, r, a in diffs[:20]])})
 
 
 def _range_totals_counted_check(table: str, measure: str) -> dg.AssetChecksDefinition:
@@ -148,10 +138,8 @@ def _range_totals_counted_check(table: str, measure: str) -> dg.AssetChecksDefin
     return _check
 
 
-# Keys, rates, counts and stage order of every mart are checked by its Great
-# Expectations suite (assets/expectations.py); these SQL checks reconcile money
-# exactly in DECIMAL and warn about values and ranges left out.
+# Checks of assets built in assets/staging.py, each a step of its own: they warn about values and
+# ranges left out.
 MART_CHECKS = [
-    channel_funnel_reconciles, channel_roi_spend_reconciles, every_raw_value_mapped,
-    attributed_revenue_sums_to_won_revenue,
+    every_raw_value_mapped,
     _range_totals_counted_check("sessions", "sessions"), _range_totals_counted_check("spend", "cost")]

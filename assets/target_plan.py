@@ -28,13 +28,14 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
-from assets.sql_assets import table_metadata, write_table
+from assets.expectations import suite_check
+from assets.mart_keys import STAGES
+from assets.sql_assets import check_results, table_metadata, write_table
 from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas.config import Target, TargetsConfig
 
 # Funnel stages from the top (impressions) down to revenue.
-STAGES = ("impressions", "sessions", "leads", "mqls", "sqls", "opportunities", "wins", "revenue")
 COUNT_STAGES = ("sessions", "leads", "mqls", "sqls", "opportunities", "wins")  # counted in channel_funnel
 
 # Stage -> the rate (targets.yaml key) converting it into the next stage down.
@@ -583,8 +584,12 @@ def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -
         raise
 
 
+TARGET_PLAN_KEY = dg.AssetKey(["marts", "target_plan"])
+TARGET_PLAN_SUITE = suite_check("target_plan")  # evaluated in this asset's step
+
+
 @dg.asset(
-    key=["marts", "target_plan"],
+    key=TARGET_PLAN_KEY,
     deps=[dg.AssetKey(["marts", "channel_funnel"])],
     group_name="marts",
     kinds={"duckdb", "python"},
@@ -593,8 +598,9 @@ def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -
     "and funnel stage, the wins, opportunities, SQLs, MQLs, leads, sessions (and impressions with a CTR) the "
     "target needs, from rate overrides or the rates observed in marts.channel_funnel over the lookback; with "
     "actual to date, gap and pace.\n\nPython: `assets/target_plan.py`",
+    check_specs=[TARGET_PLAN_SUITE.spec(TARGET_PLAN_KEY)],
 )
-def target_plan_asset(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
+def target_plan_asset(context: dg.AssetExecutionContext, funnel: FunnelResource):
     config = funnel.load_config()
     today = datetime.now(ZoneInfo(funnel.timezone)).date()
     known = set(config.channels.channel_names()) | {"Unattributed"}
@@ -602,4 +608,5 @@ def target_plan_asset(context: dg.AssetExecutionContext, funnel: FunnelResource)
         rows = build_target_plan(config.targets, read_channel_funnel(con), today, known)
         write_target_plan(con, rows)
         context.log.info(f"target_plan: {len(config.targets.targets)} target(s), {len(rows)} rows, as of {today}")
-        return dg.MaterializeResult(metadata=table_metadata(con, "marts", "target_plan"))
+        yield dg.MaterializeResult(metadata=table_metadata(con, "marts", "target_plan"))
+        yield from check_results(con, context, funnel, TARGET_PLAN_KEY, [TARGET_PLAN_SUITE])

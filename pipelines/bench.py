@@ -110,7 +110,7 @@ def stage_figures(home: Path, run_id: str, wall: float) -> tuple[dict[str, float
     """Seconds per stage and the rows each stage reads, from the run's event log."""
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["DAGSTER_HOME"] = os.environ["FUNNEL_DAGSTER_STORAGE"] = str(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         entries = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.step_key]
     materialized = defaultdict(list)  # step key -> metadata of its materializations
@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     lookups, logs = out / "lookups", out / "logs"
     home.mkdir(parents=True)
     logs.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # the instance settings `funnel run` and the UI use (storage under FUNNEL_DAGSTER_STORAGE = home)
+    shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     print(f"generating {workload} into {inbox}", flush=True)
     t = time.perf_counter()
     # the issue's workload has no touch exports (an optional source): none are generated

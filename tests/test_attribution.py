@@ -197,11 +197,11 @@ def test_sum_check_passes_and_catches_a_lost_cent(work_db, tmp_path):
     copy = working_database_path(Path(resource.warehouse_path))
     copy.parent.mkdir(parents=True)
     copy.write_bytes(work_db.read_bytes())
-    assert attributed_revenue_sums_to_won_revenue(funnel=resource).passed
-    with duckdb.connect(str(copy)) as con:
+    with resource.connect() as con:
+        assert attributed_revenue_sums_to_won_revenue(con).passed
         con.execute("UPDATE marts.attributed_revenue SET attributed_revenue = attributed_revenue - 0.01 "
                     "WHERE channel = 'Event' AND model = 'u_shaped'")
-    result = attributed_revenue_sums_to_won_revenue(funnel=resource)
+        result = attributed_revenue_sums_to_won_revenue(con)
     assert not result.passed
     assert result.metadata["differences"].value == [
         {"period_start": "2026-05-01", "model": "u_shaped", "won_revenue": "1501000.01", "attributed": "1501000.00"}]

@@ -15,7 +15,6 @@ import pytest
 import assets.sql_assets
 from assets.expectations import (
     CHECKED_MARTS,
-    GX_CHECKS,
     GX_EVALUATED,
     SQL_EVALUATED,
     SUITES,
@@ -129,8 +128,11 @@ def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
 
 
 def test_gx_checks_are_blocking_and_one_per_mart():
-    specs = [spec for check in GX_CHECKS for spec in check.check_specs]
-    assert {s.name for s in specs} == GX_CHECK_NAMES
+    from pipelines.definitions import defs
+
+    specs = [spec for d in defs().resolve_asset_graph().assets_defs for spec in d.check_specs
+             if spec.name in GX_CHECK_NAMES]
+    assert sorted(s.name for s in specs) == sorted(GX_CHECK_NAMES)
     assert all(s.blocking for s in specs)
     assert {s.asset_key for s in specs} == {dg.AssetKey(["marts", m]) for m in CHECKED_MARTS}
     assert set(SUITES) == set(CHECKED_MARTS)
@@ -338,4 +340,38 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
     assert all(ev.passed and "data_docs" not in ev.metadata and ev.metadata["evaluated_by"].value == "DuckDB SQL"
                for name, ev in evaluations.items() if name != "deal_to_win_expectation_suite")
     assert PUBLISHED not in {e.asset_key for e in result.get_asset_materialization_events()}
+    assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
+
+
+def test_a_failed_reconciliation_fails_the_marts_step_and_blocks_the_publish(published, tmp_path, monkeypatch):
+    """The SQL checks run in their mart's own step: a mart that no longer adds up to the staged
+    inputs is recorded as materialized with its check failed, and nothing downstream runs."""
+    inbox, first_wh, _ = published
+    wh = tmp_path / "warehouse" / "funnel.duckdb"
+    shutil.copytree(first_wh.parent, wh.parent, ignore=shutil.ignore_patterns("gx"))
+    before, mtime = digest(wh), wh.stat().st_mtime_ns
+
+    real = assets.sql_assets.run_sql_file
+
+    def count_a_win_twice(con, path):
+        real(con, path)
+        if path.name == "channel_funnel.sql":
+            con.execute("UPDATE marts.channel_funnel SET wins = wins + 1 WHERE wins > 0 AND period_start = "
+                        "(SELECT min(period_start) FROM marts.channel_funnel WHERE wins > 0)")
+
+    monkeypatch.setattr(assets.sql_assets, "run_sql_file", count_a_win_twice)
+    result = run_job(inbox, wh)
+
+    assert not result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    reconcile = evaluations["channel_funnel_reconciles_with_inputs"]
+    assert not reconcile.passed and reconcile.blocking
+    assert reconcile.metadata["differences"].value == {"wins": {"mart": "3", "inputs": "2"}}
+    assert not evaluations["channel_funnel_expectation_suite"].passed
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["marts", "channel_funnel"]) in materialized  # written, and shown with its failed check
+    assert {dg.AssetKey(["marts", "channel_roi"]), dg.AssetKey(["marts", "target_plan"]), PUBLISHED}.isdisjoint(
+        materialized)
+    failed_steps = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert failed_steps == ["marts__channel_funnel"]
     assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
