@@ -46,10 +46,15 @@ def personal_data_in(con: duckdb.DuckDBPyConnection, database: str) -> list[tupl
     columns = con.execute(
         "SELECT schema_name, table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
         "WHERE database_name = $db AND data_type = 'VARCHAR' GROUP BY ALL ORDER BY ALL", {"db": database}).fetchall()
-    for schema, table, names in columns:  # one scan of each table counts every text column
+    # One scan of each table counts every text column; the e-mail pattern runs only on values
+    # holding an @ (CASE evaluates a branch for its rows alone): both patterns on every value
+    # was most of the publish's time.
+    looks_personal = ('CASE WHEN contains("{c}", \'@\') THEN regexp_matches("{c}", $email) OR '
+                      'regexp_matches("{c}", $phone) ELSE regexp_matches("{c}", $phone) END')
+    for schema, table, names in columns:
         counts = con.execute(
-            "SELECT " + ", ".join(f'count(*) FILTER (WHERE regexp_matches("{c}", $email) OR regexp_matches("{c}", $phone))'
-                                  for c in names) + f" FROM {database}.{schema}.{table}",
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {looks_personal.format(c=c)})" for c in names)
+            + f" FROM {database}.{schema}.{table}",
             {"email": pii.EMAIL_PATTERN, "phone": pii.PHONE_PATTERN},
         ).fetchone()
         found += [(f"{schema}.{table}.{c}", n) for c, n in zip(names, counts) if n]
