@@ -21,7 +21,10 @@ closed_in_window AS (
            count(*) FILTER (WHERE d.outcome = 'won') AS won,
            count(*) FILTER (WHERE d.outcome = 'lost') AS lost,
            sum(d.amount) FILTER (WHERE d.outcome = 'won') AS revenue,
-           avg(days_between(d.created_at, d.closed_on)) FILTER (WHERE d.outcome = 'won') AS avg_cycle
+           -- the mean of exact microsecond counts, so that it does not depend on the order in which
+           -- parallel threads add doubles up (the last digit differed between runs)
+           avg(epoch_us(CAST(d.closed_on AS TIMESTAMP)) - epoch_us(CAST(d.created_at AS TIMESTAMP)))
+               FILTER (WHERE d.outcome = 'won') / 86400000000.0 AS avg_cycle
     FROM grid g
     LEFT JOIN staging.deals d
            ON d.channel = g.channel AND d.outcome IN ('won', 'lost')
