@@ -44,6 +44,9 @@ class Scope:
     view: str  # the temp view the model's SQL reads
     relation: str  # what the view is in a full build
     touched: str  # predicate over the relation's rows: the part an incremental build reads
+    # An incremental build copies the touched part into a temp table under the view, for SQL that reads
+    # its scope several times: the predicate is then evaluated over the whole relation once.
+    copy_touched: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ SESSIONS = Model(
     "staging.sessions", "staging/sessions.sql",
     keys=(("touched_months", "SELECT min(month_start(date)) AS lo, max(month_start(coalesce(date_end, date))) AS hi "
            "FROM raw.ga4_sessions WHERE _load_id > $since"),),
-    scopes=(Scope("scope_raw_ga4_sessions", "raw.ga4_sessions", IN_MONTHS),),
+    scopes=(Scope("scope_raw_ga4_sessions", "raw.ga4_sessions", IN_MONTHS, copy_touched=True),),
     outputs=(Output("staging.sessions", "sessions_rows", IN_MONTHS),
              Output("staging.sessions_not_counted", "sessions_not_counted_rows", IN_MONTHS)),
 )
@@ -207,7 +210,12 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
             for table, select in model.keys:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", {"since": state[1]})
             for s in model.scopes:
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {s.view} AS SELECT * FROM {s.relation} WHERE {s.touched}")
+                if s.copy_touched:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {s.view}_touched AS "
+                                f"SELECT * FROM {s.relation} WHERE {s.touched}")
+                    con.execute(f"CREATE OR REPLACE TEMP VIEW {s.view} AS SELECT * FROM {s.view}_touched")
+                else:
+                    con.execute(f"CREATE OR REPLACE TEMP VIEW {s.view} AS SELECT * FROM {s.relation} WHERE {s.touched}")
             for stmt in defining:
                 con.execute(stmt)
             for o in model.outputs:

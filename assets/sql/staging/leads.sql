@@ -2,34 +2,37 @@
 -- first snapshot in which it was seen at MQL / SQL (stage history).
 -- Rows of staging.leads (assets/incremental.py builds the table from this view): scope_raw_leads is
 -- raw.leads in a full build, and only the raw rows of the leads that new loads touched otherwise.
+--
+-- One aggregation over narrow columns finds each lead's history and its newest version (a load holds
+-- a lead once: the ingest quarantines a key repeated in a file); only that version's raw row is then
+-- read in full. A window over every version carrying all columns spilled to disk and took 5x longer.
 CREATE OR REPLACE TEMP VIEW leads_rows AS
-WITH versions AS (
-    SELECT r.*, f.file_modified_at AS snapshot_at, local_time(f.file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_local,
-           coalesce(m.stage_rank, 1) AS lifecycle_rank
-    FROM scope_raw_leads r
-    JOIN ops.load_log f ON f.load_id = r._load_id
-    LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
+WITH snapshots AS (  -- per load: its file time in the configured time zone, and its rank by file time, then load id
+    SELECT load_id, local_time(file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_local,
+           row_number() OVER (ORDER BY file_modified_at NULLS FIRST, load_id) AS snapshot_order
+    FROM ops.load_log
 ),
 history AS (
-    SELECT lead_id,
-        min(coalesce(updated_at, snapshot_local)) FILTER (
-            WHERE lifecycle_rank >= (SELECT mql_stage_rank FROM staging.run_settings)) AS first_seen_mql_at,
-        min(coalesce(updated_at, snapshot_local)) FILTER (WHERE lifecycle_rank >= 3) AS first_seen_sql_at,
+    SELECT r.lead_id,
+        arg_max(r._load_id, f.snapshot_order) AS newest_load_id,
+        min(coalesce(r.updated_at, f.snapshot_local)) FILTER (
+            WHERE coalesce(m.stage_rank, 1) >= (SELECT mql_stage_rank FROM staging.run_settings)) AS first_seen_mql_at,
+        min(coalesce(r.updated_at, f.snapshot_local)) FILTER (WHERE coalesce(m.stage_rank, 1) >= 3) AS first_seen_sql_at,
         count(*) AS snapshots_seen
-    FROM versions GROUP BY lead_id
-),
-latest AS (
-    SELECT * FROM versions
-    QUALIFY row_number() OVER (PARTITION BY lead_id ORDER BY snapshot_at DESC, _load_id DESC) = 1
+    FROM scope_raw_leads r
+    JOIN snapshots f ON f.load_id = r._load_id
+    LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
+    GROUP BY r.lead_id
 )
 SELECT l.lead_id, l.created_at, c.channel, c.matched_by AS channel_rule,
        l.lead_source, l.lead_source_detail, l.campaign, l.utm_source, l.utm_medium, l.utm_campaign,
-       l.company, l.job_title, l.lifecycle_stage, l.lifecycle_rank, l.lead_score,
+       l.company, l.job_title, l.lifecycle_stage, coalesce(m.stage_rank, 1) AS lifecycle_rank, l.lead_score,
        l.mql_at, l.sql_at, l.disqualified_at, l.updated_at,
        h.first_seen_mql_at, h.first_seen_sql_at, h.snapshots_seen,
        l._source_file, l._source_row
-FROM latest l
-JOIN history h USING (lead_id)
+FROM scope_raw_leads l
+JOIN history h ON h.lead_id = l.lead_id AND h.newest_load_id = l._load_id
+LEFT JOIN staging.lifecycle_map m ON m.raw_value = l.lifecycle_stage
 JOIN staging.channel_lookup c
   ON c.kind = 'lead' AND c.k1 IS NOT DISTINCT FROM l.lead_source AND c.k2 IS NOT DISTINCT FROM l.utm_source
  AND c.k3 IS NOT DISTINCT FROM l.utm_medium AND c.k4 IS NOT DISTINCT FROM l.utm_campaign;

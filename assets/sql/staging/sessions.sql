@@ -10,21 +10,29 @@
 -- assets/incremental.py builds staging.sessions and staging.sessions_not_counted from the two views
 -- at the end: scope_raw_ga4_sessions is raw.ga4_sessions in a full build, and otherwise the raw rows
 -- of the months that new loads touched (a row's verdict depends only on rows overlapping its month).
-CREATE OR REPLACE TEMP TABLE sessions_all AS
+--
+-- A version competes only with the versions of its own key, and the key holds date and date_end:
+-- daily rows never compete with range totals, and a daily row of a date that no other load has
+-- daily rows for is the newest of its key without comparing (GA4 exports of separate months, the
+-- usual case). Only the daily rows of dates that several loads hold go through a window. Range
+-- totals are few: they are versioned and judged apart, in a small temp table.
+CREATE OR REPLACE TEMP TABLE sessions_ranges AS
 WITH versions AS (
     SELECT r.*, f.file_modified_at, dense_rank() OVER (
         PARTITION BY r.date, r.date_end, r.session_source, r.session_medium, r.session_campaign,
                      r.session_default_channel_group, r.landing_page
         ORDER BY f.file_modified_at DESC, r._load_id DESC) AS version_rank
     FROM scope_raw_ga4_sessions r JOIN ops.load_log f ON f.load_id = r._load_id
+    WHERE r.date_end IS NOT NULL
 ),
-newest AS (SELECT * FROM versions WHERE version_rank = 1),
-ranges AS (SELECT DISTINCT _load_id, file_modified_at, date, date_end FROM newest WHERE date_end IS NOT NULL),
+newest AS (SELECT * EXCLUDE (version_rank) FROM versions WHERE version_rank = 1),
+ranges AS (SELECT DISTINCT _load_id, file_modified_at, date, date_end FROM newest),
 range_verdict AS (
     SELECT r._load_id, r.date, r.date_end, CASE
         WHEN month_start(r.date) <> month_start(r.date_end)
             THEN 'the range spans more than one calendar month; download one month per file or add the Date dimension'
-        WHEN EXISTS (SELECT 1 FROM newest d WHERE d.date_end IS NULL AND d.date BETWEEN r.date AND r.date_end)
+        -- a date with daily rows has a newest daily row: any daily row of the scope will do
+        WHEN EXISTS (SELECT 1 FROM scope_raw_ga4_sessions d WHERE d.date_end IS NULL AND d.date BETWEEN r.date AND r.date_end)
             THEN 'daily rows cover days of the range; they are counted instead'
         WHEN EXISTS (SELECT 1 FROM ranges o
                      WHERE (o.file_modified_at > r.file_modified_at
@@ -35,16 +43,46 @@ range_verdict AS (
     END AS not_counted_because
     FROM ranges r
 )
+SELECT v.* EXCLUDE (file_modified_at), rv.not_counted_because
+FROM newest v
+LEFT JOIN range_verdict rv ON rv._load_id = v._load_id AND rv.date = v.date AND rv.date_end = v.date_end;
+
+CREATE OR REPLACE TEMP VIEW sessions_all AS
+WITH snapshots AS (  -- per load: its rank by file time, then load id
+    SELECT load_id, row_number() OVER (ORDER BY file_modified_at NULLS FIRST, load_id) AS snapshot_order
+    FROM ops.load_log
+),
+daily AS NOT MATERIALIZED (
+    SELECT r.*, f.snapshot_order
+    FROM scope_raw_ga4_sessions r JOIN snapshots f ON f.load_id = r._load_id
+    WHERE r.date_end IS NULL
+),
+daily_dates AS (
+    SELECT date, count(DISTINCT _load_id) > 1 AS contested
+    FROM scope_raw_ga4_sessions WHERE date_end IS NULL GROUP BY date
+),
+newest_daily AS (
+    SELECT d.* FROM daily d JOIN daily_dates t ON t.date IS NOT DISTINCT FROM d.date WHERE NOT t.contested
+    UNION ALL
+    SELECT d.* FROM daily d JOIN daily_dates t ON t.date IS NOT DISTINCT FROM d.date WHERE t.contested
+    QUALIFY d.snapshot_order = max(d.snapshot_order) OVER (
+        PARTITION BY d.date, d.session_source, d.session_medium, d.session_campaign,
+                     d.session_default_channel_group, d.landing_page)
+),
+newest AS (
+    SELECT * EXCLUDE (snapshot_order), CAST(NULL AS VARCHAR) AS not_counted_because FROM newest_daily
+    UNION ALL
+    SELECT * FROM sessions_ranges
+)
 SELECT v.date, v.date_end, v.session_source, v.session_medium, v.session_campaign, v.landing_page,
        c.channel_group AS default_channel_group, c.channel,
        v.sessions, v.engaged_sessions, v.key_events, v.total_users, v.new_users,
-       v._source_file, v._source_row, rv.not_counted_because
+       v._source_file, v._source_row, v.not_counted_because
 FROM newest v
 JOIN staging.channel_lookup c
   ON c.kind = 'ga4_session' AND c.k1 IS NOT DISTINCT FROM v.session_source
  AND c.k2 IS NOT DISTINCT FROM v.session_medium AND c.k3 IS NOT DISTINCT FROM v.session_campaign
- AND c.k4 IS NOT DISTINCT FROM v.session_default_channel_group
-LEFT JOIN range_verdict rv ON rv._load_id = v._load_id AND rv.date = v.date AND rv.date_end = v.date_end;
+ AND c.k4 IS NOT DISTINCT FROM v.session_default_channel_group;
 
 CREATE OR REPLACE TEMP VIEW sessions_rows AS
 SELECT * EXCLUDE (not_counted_because) FROM sessions_all WHERE not_counted_because IS NULL;
