@@ -12,9 +12,7 @@ version of every record (one per snapshot file); staging picks the newest.
 
 import hashlib
 import os
-import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -109,7 +107,7 @@ def sha256_of(path: Path) -> str:
 
 # What DuckDB's trim() removes from both ends of a value: Unicode space separators (category Zs,
 # as utf8proc classifies them), the ideographic space U+3000 among them; tabs and line breaks stay.
-SPACE_SEPARATORS = "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs")
+SPACE_SEPARATORS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 IDEOGRAPHIC_SPACE = "\u3000"
 
 

@@ -115,3 +115,13 @@ def test_the_readers_arrow_cleaning_equals_the_clean_text_macro(con, chunks):
     values = [v for c in chunks for v in c]
     expected = [con.execute("SELECT clean_text($x)", {"x": v}).fetchone()[0] for v in values]
     assert got == expected
+
+
+def test_the_readers_space_separators_are_unicodes_category_zs():
+    import sys
+    import unicodedata
+
+    from assets.ingest import SPACE_SEPARATORS
+
+    zs = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
+    assert set(SPACE_SEPARATORS) == zs
