@@ -31,6 +31,9 @@ EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]
 # RE2 has no look-around: the boundaries are matched as characters.
 PHONE_PATTERN = (r"(^|[^0-9A-Za-z\-])((\+\d{1,3}[\s\-]?\(?\d{1,4}\)?[\s\-]?\d{1,4}[\s\-]\d{3,4})"
                  r"|(\(?0\d{1,4}\)?[\s\-]\d{1,4}[\s\-]\d{4}))($|[^0-9A-Za-z\-])")
+# Every match of PHONE_PATTERN holds one of these (both alternatives need a [\s\-] separator;
+# RE2's \s is [\t\n\f\r ]): the publish guard runs the pattern only on values holding one.
+PHONE_SEPARATORS = ("-", " ", "\t", "\n", "\f", "\r")
 _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN)
 
