@@ -149,3 +149,14 @@ def test_the_publish_scan_finds_addresses_and_phones_but_not_run_ids():
     con.execute("INSERT INTO ops.t VALUES ('6a693c3b-0123-4567-8901-734fed380865', 'call 03-1234-5678', 1), "
                 "('f00d0000-0900-1234-5678-000000000000', 'mail ＠ none', 2), ('x', 'a.b@example.co.jp', 3)")
     assert personal_data_in(con, "memory") == [("ops.t.note", 2)]
+
+
+@pytest.mark.parametrize("phone", ["+81 3 1234 5678", "(03) 1234 5678", "03\t1234\t5678", "tel:\n090-1234-5678",
+                                   "+81-90-1234-5678", "03\r1234\r5678"])
+def test_the_publish_scan_finds_a_phone_whatever_separator_it_is_written_with(phone):
+    from assets.publish import personal_data_in
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA ops; CREATE TABLE ops.t (note VARCHAR)")
+    con.execute("INSERT INTO ops.t VALUES ($p), ('L0030001')", {"p": phone})
+    assert personal_data_in(con, "memory") == [("ops.t.note", 1)]
