@@ -81,7 +81,7 @@ def prepare_working_database(con: duckdb.DuckDBPyConnection) -> None:
     sql = "\n".join((SQL_DIR / name).read_text(encoding="utf-8") for name in PREPARE_SQL)
     fingerprint = hashlib.sha256(f"{duckdb.__version__}\n{sql}".encode()).hexdigest()
     try:
-        if con.execute("SELECT fingerprint FROM staging.prepared_sql").fetchone() == (fingerprint,):
+        if con.execute("SELECT fingerprint FROM staging.prepared_sql").fetchall() == [(fingerprint,)]:
             return
     except duckdb.CatalogException:
         pass
