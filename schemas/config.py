@@ -301,14 +301,23 @@ def load_source_categories(config_dir: str | Path | None) -> dict[str, str]:
     return categories
 
 
+# libyaml's SafeLoader where PyYAML was built with it: the same documents, ten times faster (a run
+# reads the configuration and export profiles about 90 times: 2 s with the pure-Python parser).
+FAST_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
     """A YAML file validated by a pydantic model; errors name the file and the key."""
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        data = yaml.load(text, Loader=FAST_YAML_LOADER) or {}
+    except yaml.YAMLError:
+        try:  # the pure-Python parser's message quotes the line and points at the column
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -159,6 +159,18 @@ def test_channels_yaml_that_is_not_yaml_is_refused(config_dir):
 
     assert str(config_dir / "channels.yaml") in str(err.value)
     assert "not valid YAML" in str(err.value)
+    assert "line 2, column 3:\n      - name: x\n      ^" in str(err.value)  # the pure-Python parser quotes the line
+
+
+def test_the_fast_yaml_loader_reads_every_shipped_file_as_pyyamls_safe_loader_does():
+    from schemas.config import FAST_YAML_LOADER
+
+    root = Path(__file__).parents[1]
+    files = sorted([*(root / "config").glob("*.yaml"), *(root / "schemas" / "profiles").glob("*.yaml")])
+    assert len(files) >= 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=FAST_YAML_LOADER) == yaml.safe_load(text), path
 
 
 def test_missing_config_file_is_refused_naming_it(config_dir):
