@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from schemas.profiles import TRUE_VALUES, Match, Profile
 if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)  # freed pieces go back to the system at once, not after 10 s
     except NotImplementedError:  # a pyarrow built without jemalloc keeps its default
         pass
 
@@ -67,6 +69,8 @@ class ReadResult:
     table: pa.Table  # canonical text columns and _source_row
     total_rows: int = 0  # rows left out as totals
     footer_lines: list[str] = field(default_factory=list)  # lines left out as the footer
+    rows_read: int = 0  # data rows read, totals included (the next piece numbers its rows from here)
+    source_bytes: int = 0  # bytes of the file this piece was read from
 
 
 def detect_encoding(path: Path) -> str:
@@ -191,8 +195,63 @@ def _yyyymmdd(text: str) -> date | None:
         return None
 
 
+# A file is read this many bytes at a time, cut at a line end, so that memory holds a piece of it
+# (its text as Arrow is about 1.25 times its size), not the whole file.
+READ_PIECE_BYTES = 64 << 20
+
+
 def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadResult:
-    """The table's rows as text in canonical columns, totals and footer left out."""
+    """The whole table at once (read_pieces put together)."""
+    pieces = list(read_pieces(path, encoding, table, match))
+    return ReadResult(pa.concat_tables([p.table for p in pieces]), sum(p.total_rows for p in pieces),
+                      [line for p in pieces for line in p.footer_lines], sum(p.rows_read for p in pieces))
+
+
+def read_pieces(path: Path, encoding: str, table: Table, match: Match) -> Iterator[ReadResult]:
+    """The table's rows as text in canonical columns, totals and footer left out, a piece of
+    the file at a time (`_source_row` numbers the rows of the whole file). Read whole: a
+    table cut out of a file (`body`), a UTF-16 file, and a file with a line break inside a
+    quoted value (a piece could not be cut at a line end safely)."""
+    footer: list[str] = []
+    if match.profile.layout.footer_after_blank_line and table.body is None:
+        table, footer = _cut_at_blank_line(path, encoding, table)
+    quoted_newlines = _refuse_unclosed_quote(path, encoding, table)
+    if table.body is not None:
+        pieces = iter([(io.BytesIO(table.body), 0, "utf-8", path.stat().st_size)])
+    elif quoted_newlines or encoding == "utf-16":
+        pieces = iter([(path, table.header_line, encoding, path.stat().st_size)])
+    else:
+        pieces = _line_pieces(path, table.header_line, encoding, READ_PIECE_BYTES)
+    first_row = 1
+    for source, skip_rows, source_encoding, size in pieces:
+        result = _read_piece(source, skip_rows, source_encoding, table, match, quoted_newlines, first_row)
+        result.source_bytes = size
+        if footer:
+            result.footer_lines[:0], footer = footer, []
+        first_row += result.rows_read
+        yield result
+
+
+def _line_pieces(path: Path, header_line: int, encoding: str, piece_bytes: int) -> Iterator[tuple]:
+    """(source, rows to skip, encoding, bytes) of each piece of about piece_bytes, cut after a line break
+    (a CP932 or UTF-8 character never holds the byte of one)."""
+    with path.open("rb") as f:
+        skip = header_line
+        while True:
+            data = f.read(piece_bytes)
+            if not data:
+                return
+            while not data.endswith(b"\n"):
+                more = f.readline()
+                if not more:
+                    break
+                data += more
+            yield io.BytesIO(data), skip, encoding, len(data)
+            skip = 0
+
+
+def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Match, quoted_newlines: bool,
+                first_row: int) -> ReadResult:
     n = len(table.headers)
     layout, sp = match.profile.layout, match.source
     names = [f"c{i}" for i in range(n)]
@@ -204,15 +263,10 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
         return "skip"
 
     footer: list[str] = []
-    if layout.footer_after_blank_line and table.body is None:
-        table, footer = _cut_at_blank_line(path, encoding, table)
-    quoted_newlines = _refuse_unclosed_quote(path, encoding, table)
-    source = io.BytesIO(table.body) if table.body is not None else path
     try:
         data = pacsv.read_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=0 if table.body is not None else table.header_line,
-                                           encoding="utf-8" if table.body is not None else encoding,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, encoding=encoding,
                                            block_size=8 << 20),
             # a line break inside a quoted value makes pyarrow read without splitting the file at
             # line ends, at 2 to 4 times the CPU: only when the file has one
@@ -226,11 +280,11 @@ def read_table(path: Path, encoding: str, table: Table, match: Match) -> ReadRes
         )
     except pa.ArrowInvalid as exc:
         raise FileRejected(f"is not well-formed CSV: {exc}") from exc
-    data = data.append_column("_source_row", pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64)))
+    data = data.append_column("_source_row", pa.array(np.arange(first_row, first_row + data.num_rows, dtype=np.int64)))
 
     labels = {normalize_value(x) for x in layout.total_row_labels}
     footers = [re.compile(p) for p in layout.footer_patterns]
-    result = ReadResult(data, footer_lines=footer)
+    result = ReadResult(data, footer_lines=footer, rows_read=data.num_rows)
     for text in invalid:
         fields = next(csv.reader(io.StringIO(text), delimiter=table.delimiter), [])
         if len(fields) == n + 1 and normalize_value(fields[-1]) in labels and not fields[0].strip():

@@ -32,7 +32,7 @@ from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from assets import pii
 from assets.sql_assets import table_metadata
-from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_table, write_safe_csv
+from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_pieces, write_safe_csv
 from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
 from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS, SourceSpec
 
@@ -192,6 +192,8 @@ def derive_keys(spec: SourceSpec, table: pa_arrow.Table) -> pa_arrow.Table:
         missing = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(current), ""), True)
         has_source = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(source), ""), False)
         if not pc.any(pc.and_(missing, has_source)).as_py():
+            if col.name not in table.column_names:  # every piece of a file gets the same columns
+                table = table.append_column(col.name, current)
             continue
         try:
             secret = pii.salt()
@@ -384,36 +386,48 @@ def load_file(
         profile_name = match.profile.name
         if table.header_line > 1:
             label = f"{file_name} (table at line {table.header_line})"
-        read = read_table(path, encoding, table, match)
-        log_row.update(rows_skipped=read.total_rows + len(read.footer_lines), header_line=table.header_line)
-        incoming = derive_keys(spec, read.table)
-        rows_read = incoming.num_rows
+        log_row.update(rows_skipped=0, header_line=table.header_line)
+        rows_read, bytes_read, present = 0, 0, None
+        # The file is read a piece at a time (csv_tables.read_pieces) and each piece parsed and validated
+        # a chunk at a time, so that memory holds a piece and a chunk's frame, not the file.
+        for piece in read_pieces(path, encoding, table, match):
+            log_row["rows_skipped"] += piece.total_rows + len(piece.footer_lines)
+            bytes_read += piece.source_bytes
+            incoming = derive_keys(spec, piece.table)
+            columns = set(incoming.column_names) - {"_source_row"}
+            if present is None:
+                present = columns
+                select, params = parse_sql(spec, present, tz, match.source.formats)
+                schema = spec.pandera_schema(present, latest)
+            elif columns != present:  # derive_keys gives every piece the same columns
+                raise RuntimeError(f"{file_name}: a piece of the file has columns {sorted(columns)}, "
+                                   f"the first {sorted(present)}")
+            lap("read")
+            several_chunks = rows_read or incoming.num_rows > VALIDATE_CHUNK_ROWS or bytes_read < stat.st_size
+            for start in range(0, incoming.num_rows, VALIDATE_CHUNK_ROWS):
+                con.register("incoming", clean_text_columns(incoming.slice(start, VALIDATE_CHUNK_ROWS)))
+                try:
+                    con.execute(("CREATE OR REPLACE TEMP TABLE parsed AS " if rows_read + start == 0
+                                 else "INSERT INTO parsed ") + select, params or None)
+                finally:
+                    con.unregister("incoming")
+                lap("parse")
+                rows = incoming.column("_source_row").slice(start, VALIDATE_CHUNK_ROWS)  # increasing
+                frame = con.sql("SELECT * FROM parsed WHERE _source_row BETWEEN $first AND $last",
+                                params={"first": rows[0].as_py(), "last": rows[-1].as_py()}).pl()
+                try:
+                    schema.validate(frame, lazy=True)
+                except pa.errors.SchemaErrors as err:
+                    problems += pandera_problems(spec, frame, err)
+                del frame
+                lap("validate")
+                if progress and several_chunks:  # of the file's rows, estimated from the bytes read so far
+                    done = rows_read + min(start + VALIDATE_CHUNK_ROWS, incoming.num_rows)
+                    seen = rows_read + incoming.num_rows
+                    progress(done, max(seen, round(seen * stat.st_size / max(bytes_read, 1))))
+            rows_read += incoming.num_rows
         if rows_read == 0:
             raise FileRejected("has a header but no data rows")
-        present = set(incoming.column_names) - {"_source_row"}
-        lap("read")
-        select, params = parse_sql(spec, present, tz, match.source.formats)
-        schema = spec.pandera_schema(present, latest)
-        # Parsed and validated a chunk at a time, so that memory holds one chunk's frame, not the file's.
-        for start in range(0, rows_read, VALIDATE_CHUNK_ROWS):
-            con.register("incoming", clean_text_columns(incoming.slice(start, VALIDATE_CHUNK_ROWS)))
-            try:
-                con.execute(("CREATE OR REPLACE TEMP TABLE parsed AS " if start == 0 else "INSERT INTO parsed ")
-                            + select, params or None)
-            finally:
-                con.unregister("incoming")
-            lap("parse")
-            rows = incoming.column("_source_row").slice(start, VALIDATE_CHUNK_ROWS)  # increasing
-            frame = con.sql("SELECT * FROM parsed WHERE _source_row BETWEEN $first AND $last",
-                            params={"first": rows[0].as_py(), "last": rows[-1].as_py()}).pl()
-            try:
-                schema.validate(frame, lazy=True)
-            except pa.errors.SchemaErrors as err:
-                problems += pandera_problems(spec, frame, err)
-            del frame
-            lap("validate")
-            if progress and rows_read > VALIDATE_CHUNK_ROWS:
-                progress(min(start + VALIDATE_CHUNK_ROWS, rows_read), rows_read)
         if rows_read > VALIDATE_CHUNK_ROWS:  # a key repeated across chunks; a column problem seen per chunk
             problems = _merge_problems(problems, duplicate_key_problems(con, spec) if spec.key else [])
             lap("validate")

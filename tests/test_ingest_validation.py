@@ -532,3 +532,39 @@ def test_a_large_file_with_line_breaks_inside_quoted_values_loads_every_row_whol
     assert [(o.status, o.rows) for o in result.loaded] == [("loaded", n)]
     assert con.execute("SELECT count(*), count(*) FILTER (WHERE lead_source_detail = $d || ' ' || substr(lead_id, 2)) "
                        "FROM raw.leads", {"d": detail}).fetchall() == [(n, n)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
+def test_a_file_read_in_small_pieces_loads_exactly_as_read_whole(tmp_path, monkeypatch, encoding):
+    """Files are read a piece at a time, cut at line ends (csv_tables.READ_PIECE_BYTES), and each
+    piece parsed and validated a chunk at a time: pieces of 1 KB and chunks of 7 rows give the
+    same raw rows, source rows, quarantine and load log as one piece and one chunk."""
+    import assets.csv_tables
+    import assets.ingest
+
+    lines = ["lead_id,created_at,lead_source,company"]
+    for i in range(1, 301):
+        created = "2026-13-45" if i % 97 == 0 else f"2026/07/{1 + i % 28:02d} 10:{i % 60:02d}"
+        lead_id = "L5" if i == 250 else f"L{i}"  # a key repeated far from its first row
+        lines.append(f"{lead_id},{created},展示会,株式会社テスト{i}")
+    text = "\r\n".join(lines) + "\r\n"
+
+    def load(piece_bytes: int, chunk_rows: int) -> dict:
+        monkeypatch.setattr(assets.csv_tables, "READ_PIECE_BYTES", piece_bytes)
+        monkeypatch.setattr(assets.ingest, "VALIDATE_CHUNK_ROWS", chunk_rows)
+        inbox = tmp_path / f"inbox{piece_bytes}"
+        put(inbox, "leads", "leads.csv", text, encoding=encoding)
+        con = duckdb.connect()
+        ingest(con, inbox, "leads")
+        return {
+            "raw": rows(con, "SELECT * EXCLUDE (_load_id, _loaded_at) FROM raw.leads ORDER BY _source_row"),
+            "quarantine": rows(con, "SELECT row_number, record_key, column_name, check_name, raw_value "
+                                    "FROM quarantine.leads ORDER BY ALL"),
+            "log": rows(con, "SELECT status, encoding, rows_read, rows_loaded, rows_quarantined, rows_skipped "
+                             "FROM ops.load_log"),
+        }
+
+    whole, pieces = load(1 << 30, 1_000), load(1 << 10, 7)
+    assert pieces == whole
+    assert len(whole["raw"]) == 300 - 5  # rows 97, 194, 291 (bad date) and both copies of L5
+    assert [r[0] for r in whole["quarantine"]] == [5, 97, 194, 250, 291]
