@@ -551,6 +551,7 @@ def test_a_file_read_in_small_pieces_loads_exactly_as_read_whole(tmp_path, monke
 
     def load(piece_bytes: int, chunk_rows: int) -> dict:
         monkeypatch.setattr(assets.csv_tables, "READ_PIECE_BYTES", piece_bytes)
+        monkeypatch.setattr(assets.csv_tables, "READ_WHOLE_BYTES", 0)
         monkeypatch.setattr(assets.ingest, "VALIDATE_CHUNK_ROWS", chunk_rows)
         inbox = tmp_path / f"inbox{piece_bytes}"
         put(inbox, "leads", "leads.csv", text, encoding=encoding)
