@@ -312,22 +312,29 @@ def test_old_validation_pages_are_pruned_to_the_newest_runs(tmp_path):
 # --------------------------------------------------------------------------- blocking
 
 
-def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
+def run_with_a_mart_tampered(published, tmp_path, monkeypatch, sql_file: str, tamper: str):
+    """A run on a copy of the published warehouse in which statement `tamper` changes a mart right
+    after `sql_file` built it; also the published file's digest and mtime before the run."""
     inbox, first_wh, _ = published
     wh = tmp_path / "warehouse" / "funnel.duckdb"
     shutil.copytree(first_wh.parent, wh.parent, ignore=shutil.ignore_patterns("gx"))
-    before, mtime = digest(wh), wh.stat().st_mtime_ns
-
+    before = (digest(wh), wh.stat().st_mtime_ns)
     real = assets.sql_assets.run_sql_file
 
-    def count_a_lost_deal_twice(con, path):
+    def run_then_tamper(con, path):
         real(con, path)
-        if path.name == "deal_to_win.sql":  # passes the SQL checks (keys unique, win_rate in [0, 1])
-            con.execute("UPDATE marts.deal_to_win SET lost = lost + 1, win_rate = won / (won + lost + 1) "
-                        "WHERE lost > 0")
+        if path.name == sql_file:
+            con.execute(tamper)
 
-    monkeypatch.setattr(assets.sql_assets, "run_sql_file", count_a_lost_deal_twice)
-    result = run_job(inbox, wh)
+    monkeypatch.setattr(assets.sql_assets, "run_sql_file", run_then_tamper)
+    return run_job(inbox, wh), wh, before
+
+
+def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
+    # counting a lost deal twice passes the SQL checks (keys unique, win_rate in [0, 1])
+    result, wh, (before, mtime) = run_with_a_mart_tampered(
+        published, tmp_path, monkeypatch, "deal_to_win.sql",
+        "UPDATE marts.deal_to_win SET lost = lost + 1, win_rate = won / (won + lost + 1) WHERE lost > 0")
 
     assert not result.success
     evaluations = gx_evaluations(result)
@@ -346,21 +353,10 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
 def test_a_failed_reconciliation_fails_the_marts_step_and_blocks_the_publish(published, tmp_path, monkeypatch):
     """The SQL checks run in their mart's own step: a mart that no longer adds up to the staged
     inputs is recorded as materialized with its check failed, and nothing downstream runs."""
-    inbox, first_wh, _ = published
-    wh = tmp_path / "warehouse" / "funnel.duckdb"
-    shutil.copytree(first_wh.parent, wh.parent, ignore=shutil.ignore_patterns("gx"))
-    before, mtime = digest(wh), wh.stat().st_mtime_ns
-
-    real = assets.sql_assets.run_sql_file
-
-    def count_a_win_twice(con, path):
-        real(con, path)
-        if path.name == "channel_funnel.sql":
-            con.execute("UPDATE marts.channel_funnel SET wins = wins + 1 WHERE wins > 0 AND period_start = "
-                        "(SELECT min(period_start) FROM marts.channel_funnel WHERE wins > 0)")
-
-    monkeypatch.setattr(assets.sql_assets, "run_sql_file", count_a_win_twice)
-    result = run_job(inbox, wh)
+    result, wh, (before, mtime) = run_with_a_mart_tampered(
+        published, tmp_path, monkeypatch, "channel_funnel.sql",
+        "UPDATE marts.channel_funnel SET wins = wins + 1 WHERE wins > 0 AND period_start = "
+        "(SELECT min(period_start) FROM marts.channel_funnel WHERE wins > 0)")
 
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
