@@ -1,6 +1,6 @@
-"""Inbox -> raw: one asset per source reads every new export file of its folder,
-validates it with the source's pandera schema and appends its valid rows to
-`raw.<source>`; rows failing a check go to `quarantine.<source>`.
+"""Inbox -> raw: one asset per source (all loaded side by side in one step, `raw`) reads
+every new export file of its folder, validates it with the source's pandera schema and
+appends its valid rows to `raw.<source>`; rows failing a check go to `quarantine.<source>`.
 
 Each file is loaded in one DuckDB transaction together with its `ops.load_log`
 row, so a file is either in raw (and quarantine) or not at all: a run killed
@@ -12,12 +12,16 @@ version of every record (one per snapshot file); staging picks the newest.
 
 import hashlib
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -32,7 +36,8 @@ from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from assets import pii
 from assets.sql_assets import table_metadata
-from assets.csv_tables import FileRejected, detect_encoding, find_tables, read_pieces, write_safe_csv
+from assets.csv_tables import (READ_PIECE_BYTES, FileRejected, detect_encoding, find_tables, read_pieces,
+                               write_safe_csv)
 from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
 from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS, SourceSpec
 
@@ -537,8 +542,18 @@ def inbox_files(inbox_dir: Path, source: str) -> list[Path]:
 def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: Path, profiles: list[Profile],
                   tz: str, run_id: str, log=None, max_rejected_share: float = 0.05,
                   problems_dir: Path | None = None) -> SourceLoad:
+    """Prepare the working database for the source and load its new files (load_new_files)."""
     prepare_working_database(con)
     ensure_raw_table(con, spec)
+    return load_new_files(con, spec, inbox_dir, profiles, tz, run_id, log, max_rejected_share, problems_dir)
+
+
+def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: Path, profiles: list[Profile],
+                   tz: str, run_id: str, log=None, max_rejected_share: float = 0.05,
+                   problems_dir: Path | None = None, large_file: AbstractContextManager | None = None) -> SourceLoad:
+    """Load the source's files not loaded yet, oldest first, each in its own transaction
+    (load_file). With `large_file`, a file over READ_PIECE_BYTES is loaded holding that lock,
+    so that sources loaded side by side hold one large file in memory at a time."""
     rows = con.execute(
         "SELECT sha256, file_name, size_bytes, file_modified_at FROM ops.load_log "
         "WHERE source = $source AND status = 'loaded'", {"source": spec.name}).fetchall()
@@ -565,9 +580,10 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
         prefix = f"[{i}/{len(pending)}] {file_name}"
         # a large file also reports how far its checks have got
         progress = (lambda done, total: log.info(f"{prefix}: {done:,} of {total:,} rows checked")) if log else None
-        outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
-                            problems_dir, progress)
-        if log:  # "[i/n] file: ..." is what `funnel run` shows as progress
+        with (large_file if large_file is not None and path.stat().st_size > READ_PIECE_BYTES else nullcontext()):
+            outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
+                                problems_dir, progress)
+        if log:  # "[i/n] <source>/file: ..." is what `funnel run` shows as progress
             log.info(f"{prefix}: {outcome.status}, {outcome.rows:,} rows"
                      + (f", {outcome.quarantined:,} quarantined" if outcome.quarantined else "")
                      + (f"\n{outcome.message}" if outcome.message else ""))
@@ -577,8 +593,51 @@ def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: P
     return result
 
 
+def pending_bytes(inbox_dir: Path, source: str) -> int:
+    """Size of the source's inbox files: the largest source is started first."""
+    return sum(p.stat().st_size for p in inbox_files(inbox_dir, source))
+
+
+def load_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec], inbox_dir: Path,
+                 profiles: list[Profile], tz: str, run_id: str, limits: dict[str, float], log=None,
+                 problems_dir: Path | None = None) -> dict[str, SourceLoad]:
+    """Load the new files of several sources side by side: a thread and a cursor (its own
+    transactions and temp tables) per source, at most one thread per core, the largest source
+    first. Each file is still one transaction, and a source's files load in their order; only
+    one file larger than READ_PIECE_BYTES is in memory at a time. Log lines from the threads are
+    passed to `log` from the calling thread (Dagster's step log)."""
+    prepare_working_database(con)
+    for spec in specs:  # DDL first, in one thread
+        ensure_raw_table(con, spec)
+    messages: queue.Queue[str] = queue.Queue()
+    relay = SimpleNamespace(info=messages.put)
+    large_file = threading.Lock()
+
+    def one(spec: SourceSpec) -> SourceLoad:
+        cursor = con.cursor()
+        try:
+            return load_new_files(cursor, spec, inbox_dir, profiles, tz, run_id, relay if log else None,
+                                  limits[spec.name], problems_dir, large_file)
+        finally:
+            cursor.close()
+
+    ordered = sorted(specs, key=lambda spec: -pending_bytes(inbox_dir, spec.name))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(ordered), os.cpu_count() or 1))) as pool:
+        futures = {spec.name: pool.submit(one, spec) for spec in ordered}
+        while True:
+            done = all(f.done() for f in futures.values())
+            while not messages.empty():
+                if log:
+                    log.info(messages.get())
+            if done:
+                break
+            wait(futures.values(), timeout=0.2, return_when=FIRST_COMPLETED)
+    return {name: future.result() for name, future in futures.items()}  # a thread's exception is raised here
+
+
 def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: str,
-              now: datetime | None = None, optional: bool = False) -> dg.AssetCheckResult:
+              now: datetime | None = None, optional: bool = False,
+              asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
     """Fails when the newest export file of the source is older than its maximum age.
 
     An optional source (touchpoints) with no file at all passes: the marts that need it
@@ -586,11 +645,11 @@ def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: st
     now = now or datetime.now(timezone.utc)
     files = inbox_files(inbox_dir, source)
     if not files and optional:
-        return dg.AssetCheckResult(check_name=check_name, passed=True, metadata={
+        return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=True, metadata={
             "max_age_hours": max_age_hours,
             "note": f"Optional source: no export in `{source}/` of the inbox, nothing to check."})
     if not files:
-        return dg.AssetCheckResult(check_name=check_name, passed=False, metadata={"max_age_hours": max_age_hours, "problem": dg.MetadataValue.md(
+        return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=False, metadata={"max_age_hours": max_age_hours, "problem": dg.MetadataValue.md(
             f"No export file in `{source}/` of the inbox: drop the newest export there.")})
     newest = files[-1]
     modified = datetime.fromtimestamp(newest.stat().st_mtime, tz=timezone.utc)
@@ -601,16 +660,16 @@ def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: st
         metadata["problem"] = dg.MetadataValue.md(
             f"The newest `{source}` export is {age:.0f} hours old (at most {max_age_hours:g} allowed, "
             "config/sources.yaml): check the export job of the tool that feeds it.")
-    return dg.AssetCheckResult(check_name=check_name, passed=age <= max_age_hours, metadata=metadata)
+    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=age <= max_age_hours, metadata=metadata)
 
 
-def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    key = dg.AssetKey(["raw", spec.name])
-    quarantine_check = f"{spec.name}_no_rows_quarantined"
-    fresh_check = f"{spec.name}_newest_export_is_fresh"
+def raw_key(spec: SourceSpec) -> dg.AssetKey:
+    return dg.AssetKey(["raw", spec.name])
 
-    @dg.asset(
-        key=key,
+
+def _raw_asset_spec(spec: SourceSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_key(spec),
         group_name="ingest",
         kinds={"duckdb", "pandera", "csv"},
         owners=settings.owners(),
@@ -619,72 +678,110 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             f"`schemas/{spec.name}.py` and appended to raw.{spec.name} with lineage columns. "
             "A file already loaded (same SHA-256) is skipped. Rows failing a check go to "
             f"quarantine.{spec.name} and the rest of the file loads; a file that cannot be read, or whose "
-            "failing rows exceed max_rejected_share (config/sources.yaml), is refused whole and fails this asset "
-            "with the file, row, column and problem."
+            "failing rows exceed max_rejected_share (config/sources.yaml), is refused whole and fails the load "
+            "step with the file, row, column and problem. The sources load side by side in one step (`raw`)."
         ),
-        check_specs=[
-            dg.AssetCheckSpec(quarantine_check, asset=key, description=(
-                f"Warns when rows of the {spec.name} files loaded in this run failed a check and went to "
-                f"quarantine.{spec.name} instead of raw (counts per file, check and column).")),
-            dg.AssetCheckSpec(fresh_check, asset=key, description=(
-                f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
-                "(config/sources.yaml, default 36 hours): the tool's export job stopped."
-                + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
-        ],
     )
-    def _ingest(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
-        profiles = funnel.load_profiles()
-        limits = funnel.load_config().sources.settings(spec.name)
-        with funnel.connect() as con:
-            result = ingest_source(con, spec, Path(funnel.inbox_dir), profiles, funnel.timezone, context.run.run_id,
-                                   context.log, limits.max_rejected_share, funnel.problems_dir)
-            table = table_metadata(con, "raw", spec.name)  # row count, column schema, preview
+
+
+def _raw_check_specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(f"{spec.name}_no_rows_quarantined", asset=raw_key(spec), description=(
+            f"Warns when rows of the {spec.name} files loaded in this run failed a check and went to "
+            f"quarantine.{spec.name} instead of raw (counts per file, check and column).")),
+        dg.AssetCheckSpec(f"{spec.name}_newest_export_is_fresh", asset=raw_key(spec), description=(
+            f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
+            "(config/sources.yaml, default 36 hours): the tool's export job stopped."
+            + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
+    ]
+
+
+def _load_counts(result: SourceLoad) -> dict:
+    """What a source's load did, as the run summary of `funnel run` and `funnel bench` read it."""
+    return {
+        "files_loaded": len(result.loaded),
+        "files_rejected": len(result.rejected),
+        "files_already_loaded": result.skipped,
+        "rows_loaded": sum(o.rows for o in result.loaded),
+        "rows_quarantined": sum(o.quarantined for o in result.loaded),
+    }
+
+
+def _refused_text(spec: SourceSpec, result: SourceLoad, problems_dir: Path) -> str:
+    sheets = problems_dir / spec.name
+    listed = f"\nEach refused file's problems, one per row, are in {sheets}/." if sheets.is_dir() else ""
+    return (f"{len(result.rejected)} {spec.name} file(s) refused; nothing of them was loaded and "
+            "the published warehouse keeps its last good data. Fix the file (or export it again) and put it "
+            "back in the inbox, or remove it; the next run picks it up.\n"
+            + "\n".join(o.message for o in result.rejected) + listed)
+
+
+@dg.multi_asset(
+    name="raw",
+    specs=[_raw_asset_spec(spec) for spec in SOURCES.values()],
+    check_specs=[check for spec in SOURCES.values() for check in _raw_check_specs(spec)],
+    can_subset=True,
+    description="Loads the new export files of every inbox source, the sources side by side (load_sources).",
+)
+def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
+    """One step for all sources so that they load at the same time (a thread and a cursor each): run
+    one after another, pandera's checks, the byte scans and Python left a core idle about half of
+    the time. The sources that loaded are materialized; then, if a file of any source was refused,
+    the step fails naming each refused file (and its source's asset is not materialized)."""
+    specs = [spec for spec in SOURCES.values() if raw_key(spec) in context.selected_asset_keys]
+    profiles = funnel.load_profiles()
+    limits = {spec.name: funnel.load_config().sources.settings(spec.name) for spec in specs}
+    inbox = Path(funnel.inbox_dir)
+    refused = {}
+    with funnel.connect() as con:
+        results = load_sources(con, specs, inbox, profiles, funnel.timezone, context.run.run_id,
+                               {name: limit.max_rejected_share for name, limit in limits.items()},
+                               context.log, funnel.problems_dir)
+        for spec in specs:
+            result = results[spec.name]
+            counts = _load_counts(result)
+            if result.rejected:
+                refused[spec.name] = {**counts, "seconds": result.seconds()}
+                continue
             quarantined = con.execute(
                 f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
                 f"count(*) AS problems, count(DISTINCT q.row_number) AS \"rows\" FROM quarantine.{spec.name} q "
                 "JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run GROUP BY ALL ORDER BY ALL",
                 {"run": context.run.run_id},
             ).df()
-        files_md = "\n".join(
-            f"| {o.file_name} | {o.status} | {o.rows} | {o.quarantined} | {o.profile or ''} |"
-            for o in result.loaded + result.rejected
-        )
-        rows_quarantined = sum(o.quarantined for o in result.loaded)
-        metadata = {
-            "files_loaded": len(result.loaded),
-            "files_rejected": len(result.rejected),
-            "files_already_loaded": result.skipped,
-            "rows_loaded": sum(o.rows for o in result.loaded),
-            "rows_quarantined": rows_quarantined,
-            "seconds": dg.MetadataValue.json(result.seconds()),
-            **table,
-            "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
-                                         "|---|---|---|---|---|\n" + files_md)
-            if files_md else dg.MetadataValue.md("no new files"),
-        }
-        if result.rejected:
-            sheets = funnel.problems_dir / spec.name
-            listed = f"\nEach refused file's problems, one per row, are in {sheets}/." if sheets.is_dir() else ""
-            raise dg.Failure(
-                description=f"{len(result.rejected)} {spec.name} file(s) refused; nothing of them was loaded and "
-                "the published warehouse keeps its last good data. Fix the file (or export it again) and put it "
-                "back in the inbox, or remove it; the next run picks it up.\n"
-                + "\n".join(o.message for o in result.rejected) + listed,
-                metadata=metadata,
+            files_md = "\n".join(f"| {o.file_name} | {o.status} | {o.rows} | {o.quarantined} | {o.profile or ''} |"
+                                 for o in result.loaded)
+            key = raw_key(spec)
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    **counts,
+                    "seconds": dg.MetadataValue.json(result.seconds()),
+                    **table_metadata(con, "raw", spec.name),  # row count, column schema, preview
+                    "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
+                                                 "|---|---|---|---|---|\n" + files_md)
+                    if files_md else dg.MetadataValue.md("no new files"),
+                },
+                check_results=[
+                    dg.AssetCheckResult(
+                        asset_key=key, check_name=f"{spec.name}_no_rows_quarantined",
+                        passed=not counts["rows_quarantined"], severity=dg.AssetCheckSeverity.WARN,
+                        metadata={"rows_quarantined": counts["rows_quarantined"],
+                                  "files": sum(1 for o in result.loaded if o.quarantined),
+                                  "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
+                                                                  if not quarantined.empty else "none"),
+                                  "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
+                    freshness(inbox, spec.name, limits[spec.name].max_age_hours,
+                              f"{spec.name}_newest_export_is_fresh", optional=spec.optional, asset_key=key),
+                ],
             )
-        checks = [
-            dg.AssetCheckResult(
-                check_name=quarantine_check, passed=not rows_quarantined, severity=dg.AssetCheckSeverity.WARN,
-                metadata={"rows_quarantined": rows_quarantined,
-                          "files": sum(1 for o in result.loaded if o.quarantined),
-                          "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
-                                                          if not quarantined.empty else "none"),
-                          "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
-            freshness(Path(funnel.inbox_dir), spec.name, limits.max_age_hours, fresh_check, optional=spec.optional),
-        ]
-        return dg.MaterializeResult(metadata=metadata, check_results=checks)
-
-    return _ingest
+    if refused:
+        raise dg.Failure(
+            description="\n\n".join(_refused_text(SOURCES[name], results[name], funnel.problems_dir)
+                                      for name in refused),
+            metadata={"refused_assets": ", ".join(raw_key(SOURCES[name]).to_user_string() for name in refused),
+                      "sources": dg.MetadataValue.json(refused)},
+        )
 
 
-INGEST_ASSETS = [build_ingest_asset(spec) for spec in SOURCES.values()]
+INGEST_ASSETS = [raw_exports]

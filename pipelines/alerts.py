@@ -37,7 +37,10 @@ def failures_of(events) -> list[Failure]:
     for event in events:
         if event.event_type != dg.DagsterEventType.STEP_FAILURE:
             continue
-        out.append(Failure(event.step_key, step_assets().get(event.step_key), failure_message(event).strip()))
+        user = getattr(event.event_specific_data, "user_failure_data", None)
+        refused = user.metadata.get("refused_assets") if user else None  # the load step names the sources it failed on
+        out.append(Failure(event.step_key, refused.value if refused else step_assets().get(event.step_key),
+                           failure_message(event).strip()))
     return out
 
 

@@ -137,14 +137,15 @@ def _progress_line(entry) -> tuple | None:
 
     event = entry.dagster_event
     if event is None:
-        if entry.step_key and entry.step_key.startswith("raw__") and entry.user_message.startswith("["):
+        if entry.step_key == "raw" and entry.user_message.startswith("["):  # "[i/n] <source>/<file>: ..."
             first = entry.user_message.splitlines()[0]
+            source = first.split("] ", 1)[1].split("/", 1)[0]
             done, total = (int(x) for x in first[1:first.index("]")].split("/"))
             within = ROWS_CHECKED.search(first)  # a large file's checks under way: the bar counts its rows
             if within:
                 done, total = (int(x.replace(",", "")) for x in within.groups())
             bar = "#" * round(10 * done / total) + "." * (10 - round(10 * done / total))
-            return (False, f"  load    {entry.step_key[5:]:13} {bar} {first}")
+            return (False, f"  load    {source:13} {bar} {first}")
         return None
     if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
         mat = event.event_specific_data.materialization
@@ -174,18 +175,19 @@ def _print_run_summary(result) -> None:
     import dagster as dg
 
     rows = []
+    counts = ("files_loaded", "files_rejected", "files_already_loaded", "rows_loaded", "rows_quarantined")
     for event in result.all_events:
-        if event.step_key and event.step_key.startswith("raw__") and event.event_type in (
-                dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.STEP_FAILURE):
-            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                meta = event.event_specific_data.materialization.metadata
-            else:  # a refused file: the Failure carries the same counts
-                failure = event.event_specific_data.user_failure_data
-                meta = failure.metadata if failure else {}
-            value = {k: (v.value if hasattr(v, "value") else v) for k, v in meta.items()}
-            rows.append((event.step_key[5:], value.get("files_loaded", 0), value.get("files_rejected", 0),
-                         value.get("files_already_loaded", 0), value.get("rows_loaded", 0),
-                         value.get("rows_quarantined", 0)))
+        if event.step_key != "raw":
+            continue
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            meta = {k: v.value for k, v in mat.metadata.items()}
+            rows.append((mat.asset_key.path[-1], *(meta.get(k, 0) for k in counts)))
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:  # refused files: the Failure carries their counts
+            failure = event.event_specific_data.user_failure_data
+            refused = failure.metadata.get("sources") if failure else None
+            for source, meta in (refused.value if refused else {}).items():
+                rows.append((source, *(meta.get(k, 0) for k in counts)))
     if rows:
         print("\nsource         files loaded  refused  already loaded   rows loaded  quarantined")
         for source, loaded, refused, skipped, n, q in sorted(rows):

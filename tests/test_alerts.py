@@ -89,7 +89,7 @@ def test_the_run_failure_sensor_records_the_failure_and_posts_it_once(tmp_inbox,
     assert "deals/deals_bad.csv: row 1, column amount: is negative (value '-5')" in text
     assert [b["type"] for b in message["json"]["blocks"]] == ["section", "section"]
     [(run_id, step, job, asset, error, status)] = alerts(wh)
-    assert (run_id, step, job, asset, status) == (result.run_id, "raw__deals", "funnel_job", "raw/deals",
+    assert (run_id, step, job, asset, status) == (result.run_id, "raw", "funnel_job", "raw/deals",
                                                   "sent (HTTP 200)")
     assert "Fix the file" in error and "deals/deals_bad.csv" in error
 
@@ -113,7 +113,7 @@ def test_funnel_run_records_its_own_failure_and_posts_it(tmp_inbox, tmp_path, we
     assert main(["run", "--inbox", str(failing_inbox(tmp_inbox)), "--warehouse", str(wh)]) == 1
 
     assert "alert   raw/deals: sent (HTTP 200)" in capsys.readouterr().err
-    assert [(a[1], a[3], a[5]) for a in alerts(wh)] == [("raw__deals", "raw/deals", "sent (HTTP 200)")]
+    assert [(a[1], a[3], a[5]) for a in alerts(wh)] == [("raw", "raw/deals", "sent (HTTP 200)")]
     assert "deals/deals_bad.csv: row 1, column amount: is negative" in webhook.received[0]["json"]["text"]
 
 

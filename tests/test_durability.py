@@ -68,6 +68,7 @@ POLL = 0.005
 WAL_WITH_A_FILE = 64 * 1024  # bytes of working-database WAL that mean "a file was committed" (a GA4 file: ~240 KB)
 # Columns that differ between two runs of the same inbox by design (ids and times of the load).
 VOLATILE_COLUMNS = {"_load_id", "_loaded_at", "load_id", "loaded_at", "run_id"}
+FILE_LOADED = re.compile(r"\[\d+/\d+\] \S.*: loaded, ")
 RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and atomic rename semantics are POSIX")
@@ -161,6 +162,7 @@ class Observed:
     elapsed: float = 0.0
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (size, inode) beside the warehouse
     materialized: list[str] = field(default_factory=list)  # asset keys, in order
+    files_loaded: int = 0  # "[i/n] <file>: loaded, ..." lines of the load step (logged after the file's commit)
     run_id: str | None = None
 
 
@@ -183,14 +185,16 @@ class EventLog:
                 seen.run_id = db.stem
                 self.con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05)
             rows = self.con.execute(
-                "SELECT id, dagster_event_type, asset_key FROM event_logs WHERE id > ? ORDER BY id",
-                (self.last_id,)).fetchall()
+                "SELECT id, dagster_event_type, asset_key, CASE WHEN dagster_event_type IS NULL AND step_key = 'raw' "
+                "THEN event END FROM event_logs WHERE id > ? ORDER BY id", (self.last_id,)).fetchall()
         except sqlite3.OperationalError:  # not created yet, or busy: next poll
             return
-        for event_id, event_type, asset_key in rows:
+        for event_id, event_type, asset_key, log_entry in rows:
             self.last_id = event_id
             if event_type == "ASSET_MATERIALIZATION" and asset_key:
                 seen.materialized.append("/".join(json.loads(asset_key)))
+            elif log_entry and FILE_LOADED.match(json.loads(log_entry).get("user_message", "")):
+                seen.files_loaded += 1
 
     def close(self) -> None:
         if self.con is not None:
@@ -205,12 +209,11 @@ class KillPoint:
     def reached(self, wh: Warehouse, seen: Observed, start: Observed) -> bool:
         if self.name == "working_db_created":
             return wh.work.name in seen.files
-        if self.name == "files_in_wal_after_first_source":
-            # the first raw asset closed its connection (checkpointed); the next one has committed
-            # at least one file (its DDL alone writes ~25 KB) to the WAL, not yet checkpointed
+        if self.name == "files_in_wal_mid_ingest":
+            # the load step (all sources side by side, materializing nothing until it ends) has
+            # committed a file to the WAL (its DDL alone writes ~25 KB a source), not yet checkpointed
             wal = seen.files.get(wh.work.name + ".wal")
-            return (any(m.startswith("raw/") for m in seen.materialized) and wal is not None
-                    and wal[0] >= WAL_WITH_A_FILE)
+            return seen.files_loaded > 0 and wal is not None and wal[0] >= WAL_WITH_A_FILE
         if self.name.startswith("materialized:"):  # "materialized:raw/" = the first asset of group raw
             key = self.name.split(":", 1)[1]
             return any(m == key or (key.endswith("/") and m.startswith(key)) for m in seen.materialized)
@@ -224,8 +227,8 @@ class KillPoint:
 
 
 WORKING_DB_CREATED = KillPoint("working_db_created", "working database file created, nothing committed")
-MID_INGEST = KillPoint("files_in_wal_after_first_source",
-                       "first source loaded and checkpointed, files of the next one committed to the WAL only")
+MID_INGEST = KillPoint("files_in_wal_mid_ingest",
+                       "files committed to the WAL only, the load step still loading the sources")
 MARTS_BEING_BUILT = KillPoint("materialized:marts/", "every file loaded, marts being built")
 DURING_PUBLISH = KillPoint("publish_temp_file_appears", "temp publish file being written")
 AFTER_RENAME = KillPoint("published_file_replaced", "published file renamed into place, run not finished")

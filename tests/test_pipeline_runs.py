@@ -66,7 +66,7 @@ def test_bad_file_fails_the_run_and_keeps_the_published_file(after_first_run):
     result = run_funnel_job(inbox, wh)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "raw__leads"
+    assert failure.step_key == "raw"
     assert "leads/leads_broken.csv: row 1, column created_at" in failure.event_specific_data.user_failure_data.description
     assert digest(wh) == before  # the published file was not touched
     assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(2,)]
@@ -125,7 +125,7 @@ def test_progress_bar_counts_rows_within_a_large_file():
     from pipelines.cli import _progress_line
 
     def line(message):
-        return _progress_line(SimpleNamespace(dagster_event=None, step_key="raw__leads", user_message=message))
+        return _progress_line(SimpleNamespace(dagster_event=None, step_key="raw", user_message=message))
 
     assert line("[2/4] leads/big.csv: 300,000 of 1,000,000 rows checked") == (
         False, "  load    leads         ###....... [2/4] leads/big.csv: 300,000 of 1,000,000 rows checked")
