@@ -265,6 +265,82 @@ def _merge_problems(*lists: list[dict]) -> list[dict]:
     return sorted(merged.values(), key=lambda p: (p["row_number"] or 0, p["column_name"] or ""))
 
 
+class FileProblems:
+    """The problems of one file being loaded, kept in DuckDB temp table `file_problems` (a chunk's
+    problems are added once it is validated) instead of a Python list: a list of dicts took about
+    650 bytes a problem, so a file failing a check on every row grew with the file (the 212 MB lead
+    file with a bad lead_score on each row peaked at 2,580 MiB); the temp table is held within
+    DuckDB's memory_limit and spills beyond it. merge() leaves what _merge_problems gives: one
+    problem per (row, column, check), the first added, in row order (ties in the order added)."""
+
+    TABLE = "file_problems"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.added = 0
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.TABLE} (seq BIGINT, row_number BIGINT, record_key VARCHAR, "
+                    "column_name VARCHAR, check_name VARCHAR, raw_value VARCHAR, problem VARCHAR)")
+
+    def add(self, problems: list[dict]) -> None:
+        if not problems:
+            return
+        columns = {c: [p[c] for p in problems] for c in PROBLEM_COLUMNS}
+        batch = pa_arrow.table({"seq": pa_arrow.array(range(self.added, self.added + len(problems)), pa_arrow.int64()),
+                                "row_number": pa_arrow.array(columns["row_number"], pa_arrow.int64()),
+                                **{c: pa_arrow.array(columns[c], pa_arrow.string()) for c in PROBLEM_COLUMNS[1:]}})
+        self.added += len(problems)
+        self.con.register("problems_batch", batch)
+        try:
+            self.con.execute(f"INSERT INTO {self.TABLE} BY NAME SELECT * FROM problems_batch")
+        finally:
+            self.con.unregister("problems_batch")
+
+    def merge(self) -> None:
+        if self.added:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {self.TABLE} AS SELECT * FROM {self.TABLE} "
+                "QUALIFY row_number() OVER (PARTITION BY row_number, column_name, check_name ORDER BY seq) = 1 "
+                "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq")
+
+    def counts(self) -> tuple[int, int, int]:
+        """(problems, problems with whole columns, distinct rows with a problem)"""
+        if not self.added:
+            return 0, 0, 0
+        return self.con.execute(f"SELECT count(*), count(*) FILTER (row_number IS NULL), count(DISTINCT row_number) "
+                                f"FROM {self.TABLE}").fetchone()
+
+    def first(self, n: int) -> list[dict]:
+        rows = self.con.execute(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} "
+                                "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq LIMIT $n",
+                                {"n": n}).fetchall() if self.added else []
+        return [dict(zip(PROBLEM_COLUMNS, row)) for row in rows]
+
+    def rows(self, batch: int = 100_000):
+        """Every problem as a list of PROBLEM_COLUMNS values, in order, fetched a batch at a time."""
+        result = self.con.execute(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} "
+                             "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq")
+        while chunk := result.fetchmany(batch):
+            yield from (list(row) for row in chunk)
+
+    def insert_into(self, table: str, load_id: int, source: str, file_name: str, now: datetime) -> None:
+        self.con.execute(
+            f"INSERT INTO {table} BY NAME SELECT $load_id AS load_id, $source AS source, $file AS file_name, "
+            f"$now AS recorded_at, {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} "
+            "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq",
+            {"load_id": load_id, "source": source, "file": file_name, "now": now})
+
+    def drop(self) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+
+
+class RowsRejected(FileRejected):
+    """A file refused for the problems of its rows, held in a FileProblems table, not in `problems`."""
+
+    def __init__(self, message: str, stored: FileProblems, total: int):
+        super().__init__(message)
+        self.stored, self.total = stored, total
+
+
 def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
     if check.startswith("parseable:"):
         return KIND_PROBLEM[spec.column(column).kind]
@@ -292,15 +368,17 @@ def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
     return check.replace("_", " ")
 
 
-def describe(file_name: str, problems: list[dict]) -> str:
+def describe(file_name: str, problems: list[dict], total: int | None = None) -> str:
+    """The first MAX_LISTED_PROBLEMS problems in words; `total` when `problems` holds only those first."""
+    total = len(problems) if total is None else total
     lines = []
     for p in problems[:MAX_LISTED_PROBLEMS]:
         where = f"row {p['row_number']}" if p["row_number"] is not None else "all rows"
         raw = p["raw_value"]
         value = "" if raw is None else f" (value {raw if len(raw) <= 80 else raw[:80] + '...'!r})"
         lines.append(f"{file_name}: {where}, column {p['column_name']}: {p['problem']}{value}")
-    if len(problems) > MAX_LISTED_PROBLEMS:
-        lines.append(f"{file_name}: ... and {len(problems) - MAX_LISTED_PROBLEMS} more problems (see ops.load_errors)")
+    if total > MAX_LISTED_PROBLEMS:
+        lines.append(f"{file_name}: ... and {total - MAX_LISTED_PROBLEMS} more problems (see ops.load_errors)")
     return "\n".join(lines)
 
 
@@ -367,7 +445,6 @@ def load_file(
     log_row = dict(source=spec.name, file_name=file_name, sha256=digest, size_bytes=stat.st_size,
                    file_modified_at=modified, profile=None, encoding=None, rows_read=0, rows_skipped=None,
                    header_line=None, run_id=run_id, loaded_at=now)
-    problems: list[dict] = []
     seconds: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -393,6 +470,7 @@ def load_file(
             label = f"{file_name} (table at line {table.header_line})"
         log_row.update(rows_skipped=0, header_line=table.header_line)
         rows_read, bytes_read, present = 0, 0, None
+        found = FileProblems(con)  # the rows' problems, in DuckDB (see FileProblems)
         # The file is read a piece at a time (csv_tables.read_pieces) and each piece parsed and validated
         # a chunk at a time, so that memory holds a piece and a chunk's frame, not the file.
         for piece in read_pieces(path, encoding, table, match):
@@ -423,7 +501,7 @@ def load_file(
                 try:
                     schema.validate(frame, lazy=True)
                 except pa.errors.SchemaErrors as err:
-                    problems += pandera_problems(spec, frame, err)
+                    found.add(pandera_problems(spec, frame, err))
                 del frame
                 lap("validate")
                 if progress and several_chunks:  # of the file's rows, estimated from the bytes read so far
@@ -433,23 +511,26 @@ def load_file(
             rows_read += incoming.num_rows
         if rows_read == 0:
             raise FileRejected("has a header but no data rows")
-        if rows_read > VALIDATE_CHUNK_ROWS:  # a key repeated across chunks; a column problem seen per chunk
-            problems = _merge_problems(problems, duplicate_key_problems(con, spec) if spec.key else [])
+        if rows_read > VALIDATE_CHUNK_ROWS and spec.key:  # a key repeated across chunks
+            found.add(duplicate_key_problems(con, spec))
+        found.merge()  # one per (row, column, check): a column problem may be seen per chunk
+        if rows_read > VALIDATE_CHUNK_ROWS:
             lap("validate")
-        whole = [p for p in problems if p["row_number"] is None]
-        bad_rows = sorted({p["row_number"] for p in problems if p["row_number"] is not None})
+        n_problems, whole, n_bad_rows = found.counts()
         if whole:
-            raise FileRejected(f"has {len(whole)} problem(s) with whole columns; nothing of it was loaded", problems)
-        if len(bad_rows) > max_rejected_share * rows_read:
-            raise FileRejected(
-                f"{len(bad_rows):,} of its {rows_read:,} rows ({len(bad_rows) / rows_read:.1%}) fail a check, more "
+            raise RowsRejected(f"has {whole} problem(s) with whole columns; nothing of it was loaded", found,
+                               n_problems)
+        if n_bad_rows > max_rejected_share * rows_read:
+            raise RowsRejected(
+                f"{n_bad_rows:,} of its {rows_read:,} rows ({n_bad_rows / rows_read:.1%}) fail a check, more "
                 f"than the {max_rejected_share:.0%} allowed for {spec.name} (max_rejected_share in "
-                "config/sources.yaml); the whole file was refused and nothing of it was loaded", problems)
+                "config/sources.yaml); the whole file was refused and nothing of it was loaded", found, n_problems)
         log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
         stored = [c.name for c in spec.stored_columns if c.name in present]
         stored += [f"{c.name}_grain" for c in spec.stored_columns if c.kind == "period" and c.name in present]
-        if bad_rows:  # out of the temp table first: a filtered INSERT would no longer run in parallel
-            con.execute("DELETE FROM parsed WHERE _source_row IN (SELECT unnest($bad))", {"bad": bad_rows})
+        if n_bad_rows:  # out of the temp table first: a filtered INSERT would no longer run in parallel
+            con.execute(f"DELETE FROM parsed WHERE _source_row IN "
+                        f"(SELECT row_number FROM {FileProblems.TABLE} WHERE row_number IS NOT NULL)")
         con.begin()
         try:
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
@@ -458,26 +539,31 @@ def load_file(
                 f"_source_row, $now AS _loaded_at, {', '.join(stored)} FROM parsed",
                 {"load_id": load_id, "file": file_name, "now": now},
             )
-            _insert_problems(con, f"quarantine.{spec.name}", load_id, spec.name, file_name, problems, now)
-            _log(con, **log_row, load_id=load_id, rows_loaded=rows_read - len(bad_rows),
-                 rows_quarantined=len(bad_rows), status="loaded", message=None)
+            found.insert_into(f"quarantine.{spec.name}", load_id, spec.name, file_name, now)
+            _log(con, **log_row, load_id=load_id, rows_loaded=rows_read - n_bad_rows,
+                 rows_quarantined=n_bad_rows, status="loaded", message=None)
             con.commit()
         except BaseException:
             con.rollback()
             raise
         message = ""
-        if problems:
-            message = (f"{label}: {len(bad_rows):,} of {rows_read:,} rows quarantined "
-                       f"(quarantine.{spec.name}), the rest loaded\n" + describe(label, problems))
-            _write_problems_csv(problems_dir, spec.name, file_name, problems)
+        if n_problems:
+            message = (f"{label}: {n_bad_rows:,} of {rows_read:,} rows quarantined (quarantine.{spec.name}), "
+                       "the rest loaded\n" + describe(label, found.first(MAX_LISTED_PROBLEMS), n_problems))
+            _write_problems_csv(problems_dir, spec.name, file_name, found.rows())
         lap("load")
-        return FileOutcome(file_name, "loaded", rows_read - len(bad_rows), profile_name, message, len(bad_rows),
+        return FileOutcome(file_name, "loaded", rows_read - n_bad_rows, profile_name, message, n_bad_rows,
                            seconds)
     except OSError as exc:  # vanished, unreadable, a disk error: refused like a bad file, nothing written
         return _refuse(con, spec, FileRejected(f"cannot be read: {exc.strerror or exc}"), label, log_row,
                        profile_name, encoding, rows_read, now, problems_dir)
     except FileRejected as rej:
         return _refuse(con, spec, rej, label, log_row, profile_name, encoding, rows_read, now, problems_dir)
+    finally:
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {FileProblems.TABLE}")
+        except duckdb.Error:  # never hide what went wrong in the load itself
+            pass
 
 
 def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected, label: str, log_row: dict,
@@ -485,16 +571,26 @@ def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected,
             problems_dir: Path | None) -> FileOutcome:
     """Log a refused file and its problems; nothing of it reaches raw."""
     file_name = log_row["file_name"]
-    message = f"{label}: {pii.mask(str(rej))}" + ("\n" + describe(label, rej.problems) if rej.problems else "")
+    stored = rej.stored if isinstance(rej, RowsRejected) else None
+    if stored is not None:
+        listed = "\n" + describe(label, stored.first(MAX_LISTED_PROBLEMS), rej.total) if rej.total else ""
+    else:
+        listed = "\n" + describe(label, rej.problems) if rej.problems else ""
+    message = f"{label}: {pii.mask(str(rej))}" + listed
     log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
     con.begin()
     load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
     _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
-    _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
-        {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
-         "problem": pii.mask(str(rej))}], now)
+    if stored is not None and rej.total:
+        stored.insert_into("ops.load_errors", load_id, spec.name, file_name, now)
+    else:
+        _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
+            {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
+             "problem": pii.mask(str(rej))}], now)
     con.commit()
-    if rej.problems:
+    if stored is not None and rej.total:
+        _write_problems_csv(problems_dir, spec.name, file_name, stored.rows())
+    elif rej.problems:
         _write_problems_csv(problems_dir, spec.name, file_name, rej.problems)
     return FileOutcome(file_name, "rejected", 0, profile_name, message)
 
@@ -516,13 +612,14 @@ def _insert_problems(con: duckdb.DuckDBPyConnection, table: str, load_id: int, s
         con.unregister("problems_frame")
 
 
-def _write_problems_csv(problems_dir: Path | None, source: str, file_name: str, problems: list[dict]) -> None:
+def _write_problems_csv(problems_dir: Path | None, source: str, file_name: str, problems) -> None:
     """The file's problems as a CSV ops can open in a spreadsheet, beside the warehouse.
     Values come from the export, so formulas in them are neutralised."""
     if problems_dir is None:
         return
     target = problems_dir / source / (file_name.replace("/", "__") + ".problems.csv")
-    write_safe_csv(target, PROBLEM_COLUMNS, ([p.get(c) for c in PROBLEM_COLUMNS] for p in problems))
+    write_safe_csv(target, PROBLEM_COLUMNS, ([p.get(c) for c in PROBLEM_COLUMNS] if isinstance(p, dict) else p
+                                             for p in problems))
 
 
 def _log(con: duckdb.DuckDBPyConnection, **row) -> None:
