@@ -721,14 +721,11 @@ def load_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec], inbox_
     ordered = sorted(specs, key=lambda spec: -pending_bytes(inbox_dir, spec.name))
     with ThreadPoolExecutor(max_workers=max(1, min(len(ordered), os.cpu_count() or 1))) as pool:
         futures = {spec.name: pool.submit(one, spec) for spec in ordered}
-        while True:
-            done = all(f.done() for f in futures.values())
+        running = set(futures.values())
+        while running:  # (waiting on finished futures too would return at once: a busy loop holding the GIL)
+            _, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
             while not messages.empty():
-                if log:
-                    log.info(messages.get())
-            if done:
-                break
-            wait(futures.values(), timeout=0.2, return_when=FIRST_COMPLETED)
+                log.info(messages.get())
     return {name: future.result() for name, future in futures.items()}  # a thread's exception is raised here
 
 
