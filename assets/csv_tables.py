@@ -381,12 +381,14 @@ def _quote_scan(blocks) -> tuple[int, bool]:
     and so does not end the value."""
     quotes, inside = 0, False
     for block in blocks:
-        data = np.frombuffer(block, dtype=np.uint8)
-        is_quote = data == 0x22
-        n = int(is_quote.sum())
+        n = block.count(b'"')
         if not inside and (n or quotes % 2):
-            open_ = (np.cumsum(is_quote, dtype=np.int64) + quotes) % 2 == 1
-            inside = bool(np.any(open_ & ((data == 0x0A) | (data == 0x0D))))
+            data = np.frombuffer(block, dtype=np.uint8)
+            at_quote = np.flatnonzero(data == 0x22)
+            at_end = np.flatnonzero((data == 0x0A) | (data == 0x0D))
+            # the quotes before each line end, with those of earlier blocks: odd = inside a value
+            # (a running sum over every byte instead took a second per 23 MB of quoted deals)
+            inside = bool(np.any((np.searchsorted(at_quote, at_end) + quotes) % 2 == 1))
         quotes += n
     return quotes, inside
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from assets.ingest import SourceLoad, ingest_source
 from schemas import SOURCES
@@ -517,6 +519,22 @@ def test_quote_scan_finds_line_breaks_inside_quoted_values(blocks, expected):
     from assets.csv_tables import _quote_scan
 
     assert _quote_scan(blocks) == expected
+
+
+@given(st.binary(max_size=40).map(lambda b: bytes(b'a",\n\r'[x % 5] for x in b)),
+       st.lists(st.integers(0, 40), max_size=6))
+@example(b'"\n"', [1])  # the value opened in the block before
+def test_quote_scan_agrees_with_a_byte_by_byte_reading(data, cuts):
+    from assets.csv_tables import _quote_scan
+
+    quotes, inside = 0, False  # the reference: one byte at a time
+    for byte in data:
+        if byte == 0x22:
+            quotes += 1
+        elif byte in (0x0A, 0x0D) and quotes % 2:
+            inside = True
+    edges = [0, *sorted(c for c in cuts if c <= len(data)), len(data)]
+    assert _quote_scan([data[a:b] for a, b in zip(edges, edges[1:])]) == (quotes, inside)
 
 
 def test_a_large_file_with_line_breaks_inside_quoted_values_loads_every_row_whole(inbox, con):
