@@ -8,6 +8,7 @@
 """
 
 import argparse
+import atexit
 import re
 import os
 import sys
@@ -58,32 +59,32 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
     job = defs().resolve_job_def("funnel_job")
-    instance = _instance()
-    run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
-    with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            run_config={
-                "resources": {"funnel": {"config": resource_config}},
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
-            },
-            raise_on_error=False,
-        )
-    failed = _failures(result)
-    _print_run_summary(result)
-    if not result.success or failed:
-        print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
-        from pipelines.alerts import Failure, failures_of, record_failure
+    with _instance() as instance:  # disposed at the end: its SQLite connections closed
+        run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
+        with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                run_config={
+                    "resources": {"funnel": {"config": resource_config}},
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
+                },
+                raise_on_error=False,
+            )
+        failed = _failures(result)
+        _print_run_summary(result)
+        if not result.success or failed:
+            print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
+            from pipelines.alerts import Failure, failures_of, record_failure
 
-        failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
-        for alert in record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures):
-            print(f"  alert   {alert['asset_key'] or 'run'}: {alert['webhook']}", file=sys.stderr)
-        return 1
-    _print_summary(Path(resource_config["warehouse_path"]))
-    _print_open_problems(result)
-    print(f"\nrun {result.run_id} succeeded")
-    return 0
+            failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
+            for alert in record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures):
+                print(f"  alert   {alert['asset_key'] or 'run'}: {alert['webhook']}", file=sys.stderr)
+            return 1
+        _print_summary(Path(resource_config["warehouse_path"]))
+        _print_open_problems(result)
+        print(f"\nrun {result.run_id} succeeded")
+        return 0
 
 
 class Progress:
@@ -298,5 +299,16 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def console() -> None:
+    """The `funnel` command: main(), then the exit handlers a normal exit runs (logging, temp
+    files, open resources), and exit without tearing the interpreter's modules down one by one:
+    that took about a second after every `funnel run` (docs/BENCHMARKS.md)."""
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

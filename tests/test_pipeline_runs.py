@@ -152,3 +152,15 @@ def test_a_run_opens_the_working_database_once_and_each_step_gets_a_cursor(tmp_p
         funnel.teardown_after_execution(dg.build_init_resource_context())
     # closed at the end of the run: another process (here a plain connection) can open it
     assert query(funnel.working_path, "SELECT x FROM kept") == [(1,)]
+
+
+def test_the_funnel_command_runs_the_exit_handlers_and_exits_with_mains_code():
+    """console() skips the interpreter's teardown (os._exit) but not what a normal exit runs."""
+    import subprocess
+    import sys
+
+    code = ("import atexit; from pipelines import cli; atexit.register(print, 'exit handler ran'); "
+            "cli.main = lambda: 3; print('before', end=' '); cli.console()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert (done.returncode, done.stdout) == (3, "before exit handler ran\n")
