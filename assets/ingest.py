@@ -690,7 +690,7 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
     return result
 
 
-def pending_bytes(inbox_dir: Path, source: str) -> int:
+def inbox_bytes(inbox_dir: Path, source: str) -> int:
     """Size of the source's inbox files: the largest source is started first."""
     return sum(p.stat().st_size for p in inbox_files(inbox_dir, source))
 
@@ -718,7 +718,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec], inbox_
         finally:
             cursor.close()
 
-    ordered = sorted(specs, key=lambda spec: -pending_bytes(inbox_dir, spec.name))
+    ordered = sorted(specs, key=lambda spec: -inbox_bytes(inbox_dir, spec.name))
     with ThreadPoolExecutor(max_workers=max(1, min(len(ordered), os.cpu_count() or 1))) as pool:
         futures = {spec.name: pool.submit(one, spec) for spec in ordered}
         running = set(futures.values())
