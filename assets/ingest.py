@@ -47,6 +47,7 @@ MAX_LISTED_PROBLEMS = 20
 # Rows parsed and validated at a time (as one polars frame): memory holds one chunk, not a file.
 VALIDATE_CHUNK_ROWS = 200_000
 PROBLEM_COLUMNS = ["row_number", "record_key", "column_name", "check_name", "raw_value", "problem"]
+PROBLEM_SCHEMA = {"row_number": pl.Int64, **{c: pl.String for c in PROBLEM_COLUMNS[1:]}}
 
 
 @dataclass
@@ -212,35 +213,67 @@ def derive_keys(spec: SourceSpec, table: pa_arrow.Table) -> pa_arrow.Table:
     return table
 
 
-def pandera_problems(spec: SourceSpec, frame: pl.DataFrame, err: pa.errors.SchemaErrors) -> list[dict]:
-    """One dict per (row, column, check) from pandera's failure cases; `index` is the
-    failing row's position in `frame`."""
-    problems: list[dict] = []
-    for case in err.failure_cases.iter_rows(named=True):
-        check = str(case["check"])
-        column = case["column"]
-        idx = case["index"]
+def pandera_problems(spec: SourceSpec, frame: pl.DataFrame, err: pa.errors.SchemaErrors) -> pl.DataFrame:
+    """One row (PROBLEM_COLUMNS) per failure case of pandera, in pandera's order; a case's `index`
+    is the failing row's position in `frame`. Built with polars a (column, check) at a time: a
+    Python dict per case took most of the CPU and memory of a chunk whose every row fails.
+    Duplicates and the order by row are FileProblems' work."""
+    cases = err.failure_cases.with_row_index("_case")
+    parts = []
+    for (name, check_name), group in cases.group_by(["column", "check"], maintain_order=True):
+        check = str(check_name)
         if check == "unique_key":
             column = ",".join(spec.key)
         elif ":" in check:  # a frame-level check named "<rule>:<column>" is about that column
             column = check.split(":", 1)[1]
+        else:
+            column = name
         raw_column = f"{column}__raw" if f"{column}__raw" in frame.columns else column
-        raw = frame[idx, raw_column] if idx is not None and raw_column in frame.columns else None
-        if check == "not_nullable" and raw_column != column and raw is not None:
-            continue  # there was a value; the parseable check reports it
-        value = raw if idx is not None else case["failure_case"]
-        problems.append({
-            "row_number": None if idx is None else frame[idx, "_source_row"],
-            "record_key": None if idx is None or not spec.key else ",".join(str(frame[idx, k]) for k in spec.key),
-            "column_name": column,
-            "check_name": check,
-            "raw_value": None if value is None else pii.mask(str(value)[:200]),
-            "problem": _problem_text(spec, column, check),
-        })
-    return _merge_problems(problems)
+        labels = {"column_name": pl.lit(column, pl.String), "check_name": pl.lit(check, pl.String),
+                  "problem": pl.lit(_problem_text(spec, column, check), pl.String)}
+        whole = group.filter(pl.col("index").is_null())  # a problem of the column, not of a row
+        if whole.height:
+            parts.append(pl.DataFrame({
+                "_case": whole["_case"], "row_number": pl.Series([None] * whole.height, dtype=pl.Int64),
+                "record_key": pl.Series([None] * whole.height, dtype=pl.String),
+                "raw_value": _as_text(whole["failure_case"])}).with_columns(**labels))
+        rows = group.filter(pl.col("index").is_not_null())
+        if not rows.height:
+            continue
+        at = rows["index"]
+        raw = (frame[raw_column].gather(at) if raw_column in frame.columns
+               else pl.Series([None] * rows.height, dtype=pl.String))
+        keys = [_as_text(frame[k].gather(at)).fill_null("None") for k in spec.key]  # as str() wrote them
+        part = pl.DataFrame({
+            "_case": rows["_case"],
+            "row_number": frame["_source_row"].gather(at).cast(pl.Int64),
+            "record_key": (pl.DataFrame(keys).select(pl.concat_str(pl.all(), separator=",")).to_series()
+                           if keys else pl.Series([None] * rows.height, dtype=pl.String)),
+            "raw_value": _as_text(raw),
+        }).with_columns(**labels)
+        if check == "not_nullable" and raw_column != column:
+            part = part.filter(raw.is_null())  # there was a value; the parseable check reports it
+        parts.append(part)
+    if not parts:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    problems = pl.concat(parts).sort("_case")
+    return problems.with_columns(raw_value=_masked(problems["raw_value"].str.slice(0, 200))).select(PROBLEM_COLUMNS)
 
 
-def duplicate_key_problems(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[dict]:
+def _as_text(values: pl.Series) -> pl.Series:
+    """Values as Python's str() writes them (text stays as it is), nulls kept."""
+    if values.dtype == pl.String:
+        return values
+    return values.map_elements(str, return_dtype=pl.String, skip_nulls=True)
+
+
+def _masked(values: pl.Series) -> pl.Series:
+    """pii.mask of each value, computed once per distinct value."""
+    masked = {v: pii.mask(v) for v in values.unique().to_list() if v is not None}
+    return values.replace_strict(masked, default=None, return_dtype=pl.String) if masked else values
+
+
+def duplicate_key_problems(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> pl.DataFrame:
     """Rows of temp table `parsed` whose record key another row of the file repeats, reported as
     pandera reports them within a chunk (every copy, check field_uniqueness or unique_key)."""
     keys = ", ".join(spec.key)
@@ -251,18 +284,9 @@ def duplicate_key_problems(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> 
         f"WHERE {' AND '.join(f'{k} IS NOT NULL' for k in spec.key)} "
         f"QUALIFY count(*) OVER (PARTITION BY {keys}) > 1 ORDER BY _source_row"
     ).fetchall()
-    return [{"row_number": row, "record_key": key, "column_name": column, "check_name": check,
-             "raw_value": pii.mask(key[:200]) if len(spec.key) == 1 else None,
-             "problem": _problem_text(spec, column, check)} for row, key in rows]
-
-
-def _merge_problems(*lists: list[dict]) -> list[dict]:
-    """One problem per (row, column, check), in row order."""
-    merged: dict[tuple, dict] = {}
-    for problems in lists:
-        for p in problems:
-            merged.setdefault((p["row_number"], p["column_name"], p["check_name"]), p)
-    return sorted(merged.values(), key=lambda p: (p["row_number"] or 0, p["column_name"] or ""))
+    return pl.DataFrame([{"row_number": row, "record_key": key, "column_name": column, "check_name": check,
+                          "raw_value": pii.mask(key[:200]) if len(spec.key) == 1 else None,
+                          "problem": _problem_text(spec, column, check)} for row, key in rows], schema=PROBLEM_SCHEMA)
 
 
 class FileProblems:
@@ -270,8 +294,8 @@ class FileProblems:
     problems are added once it is validated) instead of a Python list: a list of dicts took about
     650 bytes a problem, so a file failing a check on every row grew with the file (the 212 MB lead
     file with a bad lead_score on each row peaked at 2,580 MiB); the temp table is held within
-    DuckDB's memory_limit and spills beyond it. merge() leaves what _merge_problems gives: one
-    problem per (row, column, check), the first added, in row order (ties in the order added)."""
+    DuckDB's memory_limit and spills beyond it. merge() leaves one problem per (row, column,
+    check), the first added, in row order (ties in the order added)."""
 
     TABLE = "file_problems"
 
@@ -281,14 +305,12 @@ class FileProblems:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self.TABLE} (seq BIGINT, row_number BIGINT, record_key VARCHAR, "
                     "column_name VARCHAR, check_name VARCHAR, raw_value VARCHAR, problem VARCHAR)")
 
-    def add(self, problems: list[dict]) -> None:
-        if not problems:
+    def add(self, problems: pl.DataFrame) -> None:
+        """Append problems (PROBLEM_COLUMNS), numbered in the order given."""
+        if not problems.height:
             return
-        columns = {c: [p[c] for p in problems] for c in PROBLEM_COLUMNS}
-        batch = pa_arrow.table({"seq": pa_arrow.array(range(self.added, self.added + len(problems)), pa_arrow.int64()),
-                                "row_number": pa_arrow.array(columns["row_number"], pa_arrow.int64()),
-                                **{c: pa_arrow.array(columns[c], pa_arrow.string()) for c in PROBLEM_COLUMNS[1:]}})
-        self.added += len(problems)
+        batch = problems.select(PROBLEM_COLUMNS).with_row_index("seq", offset=self.added).cast({"seq": pl.Int64})
+        self.added += problems.height
         self.con.register("problems_batch", batch)
         try:
             self.con.execute(f"INSERT INTO {self.TABLE} BY NAME SELECT * FROM problems_batch")

@@ -503,6 +503,25 @@ def test_utf16_big_endian_with_bom_loads(inbox, con):
         ("L1", "展示会"), ("L2", "ウェビナー")]
 
 
+def test_a_check_across_columns_reports_its_own_column_not_the_whole_row():
+    """parseable:<column> and the "<rule>:<column>" rules are checks of their column: pandera's failure
+    cases hold that column's values, not each failing row made into a dict of every column (which for
+    a chunk failing on every row took about 1 GB and most of its CPU)."""
+    import pandera.polars as pa
+    import polars as pl
+
+    from schemas.spec import EARLIEST_DATE
+
+    frame = pl.DataFrame({"_source_row": [1, 2], "lead_id": ["L1", "L2"], "created_at": [EARLIEST_DATE] * 2,
+                          "created_at__raw": ["2000-01-01", "2000-01-01"], "lead_score": [None, 3.0],
+                          "lead_score__raw": ["n/a", "3"], "lead_source": ["Webinar", "Webinar"]})
+    schema = SOURCES["leads"].pandera_schema(set(frame.columns) - {"_source_row"}, dt.datetime(2026, 11, 24))
+    with pytest.raises(pa.errors.SchemaErrors) as failed:
+        schema.validate(frame, lazy=True)
+    cases = failed.value.failure_cases.filter(pl.col("check") == "parseable:lead_score")
+    assert cases.select("column", "index").rows() == [("lead_score", 0)]
+
+
 # ---------------------------------------------------------------- quoted line breaks
 
 
