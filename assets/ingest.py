@@ -224,7 +224,7 @@ def pandera_problems(spec: SourceSpec, frame: pl.DataFrame, err: pa.errors.Schem
         check = str(check_name)
         if check == "unique_key":
             column = ",".join(spec.key)
-        elif ":" in check:  # a frame-level check named "<rule>:<column>" is about that column
+        elif ":" in check:  # a check across columns named "<rule>:<column>" is about that column
             column = check.split(":", 1)[1]
         else:
             column = name
