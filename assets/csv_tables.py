@@ -50,10 +50,6 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 class FileRejected(Exception):
     """A whole file cannot be loaded; nothing of it is written."""
 
-    def __init__(self, message: str, problems: list[dict] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
-
 
 @dataclass
 class Table:

@@ -593,27 +593,22 @@ def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected,
             problems_dir: Path | None) -> FileOutcome:
     """Log a refused file and its problems; nothing of it reaches raw."""
     file_name = log_row["file_name"]
-    stored = rej.stored if isinstance(rej, RowsRejected) else None
-    if stored is not None:
-        listed = "\n" + describe(label, stored.first(MAX_LISTED_PROBLEMS), rej.total) if rej.total else ""
-    else:
-        listed = "\n" + describe(label, rej.problems) if rej.problems else ""
+    stored = rej.stored if isinstance(rej, RowsRejected) else None  # its rows' problems; else a problem of the file
+    listed = "\n" + describe(label, stored.first(MAX_LISTED_PROBLEMS), rej.total) if stored is not None else ""
     message = f"{label}: {pii.mask(str(rej))}" + listed
     log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
     con.begin()
     load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
     _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
-    if stored is not None and rej.total:
+    if stored is not None:
         stored.insert_into("ops.load_errors", load_id, spec.name, file_name, now)
     else:
-        _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, rej.problems or [
+        _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, [
             {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
              "problem": pii.mask(str(rej))}], now)
     con.commit()
-    if stored is not None and rej.total:
+    if stored is not None:
         _write_problems_csv(problems_dir, spec.name, file_name, stored.rows())
-    elif rej.problems:
-        _write_problems_csv(problems_dir, spec.name, file_name, rej.problems)
     return FileOutcome(file_name, "rejected", 0, profile_name, message)
 
 
