@@ -216,10 +216,11 @@ def read_pieces(path: Path, encoding: str, table: Table, match: Match) -> Iterat
     if match.profile.layout.footer_after_blank_line and table.body is None:
         table, footer = _cut_at_blank_line(path, encoding, table)
     quoted_newlines = _refuse_unclosed_quote(path, encoding, table)
+    size = path.stat().st_size
     if table.body is not None:
-        pieces = iter([(io.BytesIO(table.body), 0, "utf-8", path.stat().st_size)])
-    elif quoted_newlines or encoding == "utf-16" or path.stat().st_size <= READ_WHOLE_BYTES:
-        pieces = iter([(path, table.header_line, encoding, path.stat().st_size)])
+        pieces = iter([(io.BytesIO(table.body), 0, "utf-8", size)])
+    elif quoted_newlines or encoding == "utf-16" or size <= READ_WHOLE_BYTES:
+        pieces = iter([(path, table.header_line, encoding, size)])
     else:
         pieces = _line_pieces(path, table.header_line, encoding, READ_PIECE_BYTES)
     first_row = 1

@@ -298,6 +298,7 @@ class FileProblems:
     check), the first added, in row order (ties in the order added)."""
 
     TABLE = "file_problems"
+    ORDER = "coalesce(row_number, 0), coalesce(column_name, ''), seq"  # by row, then column, then as added
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -322,7 +323,7 @@ class FileProblems:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {self.TABLE} AS SELECT * FROM {self.TABLE} "
                 "QUALIFY row_number() OVER (PARTITION BY row_number, column_name, check_name ORDER BY seq) = 1 "
-                "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq")
+                f"ORDER BY {self.ORDER}")
 
     def counts(self) -> tuple[int, int, int]:
         """(problems, problems with whole columns, distinct rows with a problem)"""
@@ -332,31 +333,25 @@ class FileProblems:
                                 f"FROM {self.TABLE}").fetchone()
 
     def first(self, n: int) -> list[dict]:
-        rows = self.con.execute(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} "
-                                "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq LIMIT $n",
+        rows = self.con.execute(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} ORDER BY {self.ORDER} LIMIT $n",
                                 {"n": n}).fetchall() if self.added else []
         return [dict(zip(PROBLEM_COLUMNS, row)) for row in rows]
 
     def rows(self, batch: int = 100_000):
         """Every problem as a list of PROBLEM_COLUMNS values, in order, fetched a batch at a time."""
-        result = self.con.execute(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} "
-                             "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq")
+        result = self.con.execute(f"SELECT {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} ORDER BY {self.ORDER}")
         while chunk := result.fetchmany(batch):
             yield from (list(row) for row in chunk)
 
     def insert_into(self, table: str, load_id: int, source: str, file_name: str, now: datetime) -> None:
         self.con.execute(
             f"INSERT INTO {table} BY NAME SELECT $load_id AS load_id, $source AS source, $file AS file_name, "
-            f"$now AS recorded_at, {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} "
-            "ORDER BY coalesce(row_number, 0), coalesce(column_name, ''), seq",
+            f"$now AS recorded_at, {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} ORDER BY {self.ORDER}",
             {"load_id": load_id, "source": source, "file": file_name, "now": now})
-
-    def drop(self) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
 
 
 class RowsRejected(FileRejected):
-    """A file refused for the problems of its rows, held in a FileProblems table, not in `problems`."""
+    """A file refused for the problems of its rows, held in a FileProblems table (`total` of them)."""
 
     def __init__(self, message: str, stored: FileProblems, total: int):
         super().__init__(message)
@@ -390,11 +385,10 @@ def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
     return check.replace("_", " ")
 
 
-def describe(file_name: str, problems: list[dict], total: int | None = None) -> str:
-    """The first MAX_LISTED_PROBLEMS problems in words; `total` when `problems` holds only those first."""
-    total = len(problems) if total is None else total
+def describe(file_name: str, first: list[dict], total: int) -> str:
+    """The `first` problems (FileProblems.first) in words, and how many more of the `total` there are."""
     lines = []
-    for p in problems[:MAX_LISTED_PROBLEMS]:
+    for p in first[:MAX_LISTED_PROBLEMS]:
         where = f"row {p['row_number']}" if p["row_number"] is not None else "all rows"
         raw = p["raw_value"]
         value = "" if raw is None else f" (value {raw if len(raw) <= 80 else raw[:80] + '...'!r})"
@@ -572,7 +566,7 @@ def load_file(
         if n_problems:
             message = (f"{label}: {n_bad_rows:,} of {rows_read:,} rows quarantined (quarantine.{spec.name}), "
                        "the rest loaded\n" + describe(label, found.first(MAX_LISTED_PROBLEMS), n_problems))
-            _write_problems_csv(problems_dir, spec.name, file_name, found.rows())
+            _write_problems_csv(problems_dir, spec.name, file_name, found)
         lap("load")
         return FileOutcome(file_name, "loaded", rows_read - n_bad_rows, profile_name, message, n_bad_rows,
                            seconds)
@@ -608,7 +602,7 @@ def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected,
              "problem": pii.mask(str(rej))}], now)
     con.commit()
     if stored is not None:
-        _write_problems_csv(problems_dir, spec.name, file_name, stored.rows())
+        _write_problems_csv(problems_dir, spec.name, file_name, stored)
     return FileOutcome(file_name, "rejected", 0, profile_name, message)
 
 
@@ -629,14 +623,13 @@ def _insert_problems(con: duckdb.DuckDBPyConnection, table: str, load_id: int, s
         con.unregister("problems_frame")
 
 
-def _write_problems_csv(problems_dir: Path | None, source: str, file_name: str, problems) -> None:
+def _write_problems_csv(problems_dir: Path | None, source: str, file_name: str, problems: FileProblems) -> None:
     """The file's problems as a CSV ops can open in a spreadsheet, beside the warehouse.
     Values come from the export, so formulas in them are neutralised."""
     if problems_dir is None:
         return
     target = problems_dir / source / (file_name.replace("/", "__") + ".problems.csv")
-    write_safe_csv(target, PROBLEM_COLUMNS, ([p.get(c) for c in PROBLEM_COLUMNS] if isinstance(p, dict) else p
-                                             for p in problems))
+    write_safe_csv(target, PROBLEM_COLUMNS, problems.rows())
 
 
 def _log(con: duckdb.DuckDBPyConnection, **row) -> None:
@@ -684,9 +677,9 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
         if digest in loaded:
             result.skipped += 1
         else:
-            pending.append((path, digest))
+            pending.append((path, digest, stat.st_size))
     result.hash_seconds = time.perf_counter() - start
-    for i, (path, digest) in enumerate(pending, 1):
+    for i, (path, digest, size) in enumerate(pending, 1):
         file_name = path.relative_to(inbox_dir).as_posix()
         if digest in loaded:  # a copy of a file loaded earlier in this run
             result.skipped += 1
@@ -694,7 +687,7 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
         prefix = f"[{i}/{len(pending)}] {file_name}"
         # a large file also reports how far its checks have got
         progress = (lambda done, total: log.info(f"{prefix}: {done:,} of {total:,} rows checked")) if log else None
-        with (large_file if large_file is not None and path.stat().st_size > READ_PIECE_BYTES else nullcontext()):
+        with (large_file if large_file is not None and size > READ_PIECE_BYTES else nullcontext()):
             outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
                                 problems_dir, progress)
         if log:  # "[i/n] <source>/file: ..." is what `funnel run` shows as progress
