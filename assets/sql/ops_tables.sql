@@ -43,6 +43,12 @@ COMMENT ON COLUMN ops.load_log.rows_quarantined IS 'Rows that failed a check and
 COMMENT ON COLUMN ops.load_log.rows_skipped IS 'Rows left out as total rows (GA4 Grand total, an ad platform''s summary row) or footer lines (Salesforce Grand Totals and copyright); not data.';
 COMMENT ON COLUMN ops.load_log.header_line IS 'Line of the file holding the header of the table read (1 unless the file has a preamble or several tables).';
 COMMENT ON COLUMN ops.load_log.status IS 'loaded or rejected.';
+
+-- Every load in snapshot order: by file time (a file without one first), then load id. Staging picks a
+-- record's newest version as the one of its highest snapshot_order.
+CREATE OR REPLACE MACRO load_snapshots() AS TABLE
+    SELECT load_id, file_modified_at, row_number() OVER (ORDER BY file_modified_at NULLS FIRST, load_id) AS snapshot_order
+    FROM ops.load_log;
 COMMENT ON COLUMN ops.load_log.message IS 'Why the file was rejected.';
 COMMENT ON COLUMN ops.load_log.run_id IS 'Dagster run that read the file.';
 COMMENT ON COLUMN ops.load_log.loaded_at IS 'When the run read the file (UTC).';

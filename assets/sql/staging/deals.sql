@@ -3,13 +3,9 @@
 -- raw.deals in a full build, and otherwise only the raw rows of the deals that new loads touched or
 -- whose lead they touched.
 CREATE OR REPLACE TEMP VIEW deals_rows AS
-WITH snapshots AS (  -- per load: its rank by file time, then load id
-    SELECT load_id, row_number() OVER (ORDER BY file_modified_at NULLS FIRST, load_id) AS snapshot_order
-    FROM ops.load_log
-),
-newest AS (  -- each deal's newest load, found over narrow columns (a load holds a deal once)
+WITH newest AS (  -- each deal's newest load, found over narrow columns (a load holds a deal once)
     SELECT r.deal_id, arg_max(r._load_id, f.snapshot_order) AS newest_load_id
-    FROM scope_raw_deals r JOIN snapshots f ON f.load_id = r._load_id
+    FROM scope_raw_deals r JOIN load_snapshots() f ON f.load_id = r._load_id
     GROUP BY r.deal_id
 ),
 latest AS (

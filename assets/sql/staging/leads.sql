@@ -7,10 +7,10 @@
 -- a lead once: the ingest quarantines a key repeated in a file); only that version's raw row is then
 -- read in full. A window over every version carrying all columns spilled to disk and took 5x longer.
 CREATE OR REPLACE TEMP VIEW leads_rows AS
-WITH snapshots AS (  -- per load: its file time in the configured time zone, and its rank by file time, then load id
+WITH snapshots AS (  -- per load: its file time in the configured time zone, and its snapshot order
     SELECT load_id, local_time(file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_local,
-           row_number() OVER (ORDER BY file_modified_at NULLS FIRST, load_id) AS snapshot_order
-    FROM ops.load_log
+           snapshot_order
+    FROM load_snapshots()
 ),
 history AS (
     SELECT r.lead_id,

@@ -48,13 +48,9 @@ FROM newest v
 LEFT JOIN range_verdict rv ON rv._load_id = v._load_id AND rv.date = v.date AND rv.date_end = v.date_end;
 
 CREATE OR REPLACE TEMP VIEW sessions_all AS
-WITH snapshots AS (  -- per load: its rank by file time, then load id
-    SELECT load_id, row_number() OVER (ORDER BY file_modified_at NULLS FIRST, load_id) AS snapshot_order
-    FROM ops.load_log
-),
-daily AS NOT MATERIALIZED (
+WITH daily AS NOT MATERIALIZED (
     SELECT r.*, f.snapshot_order
-    FROM scope_raw_ga4_sessions r JOIN snapshots f ON f.load_id = r._load_id
+    FROM scope_raw_ga4_sessions r JOIN load_snapshots() f ON f.load_id = r._load_id
     WHERE r.date_end IS NULL
 ),
 daily_dates AS (
