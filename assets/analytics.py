@@ -2,7 +2,7 @@
 influence, one SQL file each."""
 
 from assets.marts import mart_checks
-from assets.sql_assets import build_sql_asset
+from assets.sql_assets import sql_table
 
 ANALYTICS = {
     "bottlenecks": (
@@ -36,7 +36,7 @@ ANALYTICS = {
     ),
 }
 
-ANALYTICS_ASSETS = [
-    build_sql_asset("marts", name, f"marts/{name}.sql", deps, "marts", description, checks=mart_checks(name))
+ANALYTICS_TABLES = [
+    sql_table("marts", name, f"marts/{name}.sql", deps, "marts", description, checks=mart_checks(name))
     for name, (description, deps) in ANALYTICS.items()
 ]

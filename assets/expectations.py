@@ -21,16 +21,13 @@ the staged totals are exact Python ints. GX coerces the suite parameter to a
 float, which is exact below 2**53 cents (9e13 in currency units), far above
 any total here. The exact DECIMAL reconciliation in SQL (marts.py) stays.
 
-Each mart has its own blocking check, evaluated in the mart's own step right after
-the mart is written (`suite_check`, a check spec of the mart's asset; a step per
-check cost about 75 ms of Dagster's overhead each, issue 7): a failed suite fails
-the mart's step after its materialization and the failed evaluation are recorded,
-so nothing downstream (channel_roi, pipeline_velocity and target_plan read
-channel_funnel; published/funnel_duckdb reads every mart) runs. marts.stage_history
-is built by assets/incremental.py: its suite stays a separate `@dg.asset_check`
-step (`GX_CHECKS`). One `@multi_asset_check` over all marts cannot be blocking:
-channel_roi, pipeline_velocity and target_plan would then wait for a check step
-that itself waits for them (Dagster rejects the job as circular).
+Each mart has its own blocking check, evaluated right after the mart is written
+(`suite_check`, a check spec of the mart's asset in the transform step, assets/transform.py):
+a failed suite is recorded with the mart's materialization, nothing that reads the mart
+(channel_roi, pipeline_velocity and target_plan read channel_funnel; published/funnel_duckdb
+reads every mart) is built or run, and the step fails. One `@multi_asset_check` over all
+marts cannot be blocking: channel_roi, pipeline_velocity and target_plan would then wait
+for a check step that itself waits for them (Dagster rejects the job as circular).
 
 Who evaluates a suite (issue 7: a nightly run must cost at most 15% of a full one):
 every suite is evaluated in DuckDB SQL (assets/suite_sql.py: the same expectations,
@@ -52,6 +49,7 @@ of older runs stay (the checks' history links to them) for the latest
 """
 
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,7 +63,6 @@ from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, FISCAL_KEYS, GRA
 from assets.sql_assets import StepCheck
 from schemas.config import LIFECYCLE_ORDER
 from pipelines import settings
-from pipelines.resources import FunnelResource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -497,6 +494,7 @@ def _prune_old_runs(suite_dir: Path, keep: int) -> None:
 
 
 _RUNNER: "tuple[tuple[str, str], GxRunner] | None" = None
+_GX_LOCK = threading.Lock()
 
 
 def runner_for(docs_dir: Path, run_name: str) -> GxRunner:
@@ -548,7 +546,8 @@ def evaluate_suite(con: duckdb.DuckDBPyConnection, run_id: str, warehouse_path: 
     if by_gx or (not outcome.success and suite.mart not in SQL_EVALUATED):
         df = read_mart(con, suite)
     if df is not None:  # every suite in mode `all`; else a failed one, for its Data Docs page
-        validated = runner_for(docs_dir_for(warehouse_path), run_id).validate(suite, df, parameters)
+        with _GX_LOCK:  # one GX context per run, and GX is not thread-safe: the transform step checks side by side
+            validated = runner_for(docs_dir_for(warehouse_path), run_id).validate(suite, df, parameters)
         if by_gx:
             outcome = validated
         else:  # the verdict is the SQL evaluation's (tests hold GX to the same); the page is GX's
@@ -577,25 +576,8 @@ def suite_of(mart: str) -> MartSuite:
 
 
 def suite_check(mart: str) -> StepCheck:
-    """The blocking suite check of marts.<mart>, evaluated in the mart's own step."""
+    """The blocking suite check of marts.<mart>, evaluated right after the mart is written."""
     suite = suite_of(mart)
     return StepCheck(
         f"{mart}_expectation_suite", _describe_suite(suite),
         lambda con, context, funnel: evaluate_suite(con, context.run.run_id, funnel.warehouse_path, suite))
-
-
-def _gx_check(suite: MartSuite) -> dg.AssetChecksDefinition:
-    """The suite as a check step of its own, for a mart whose asset is built outside the mart modules."""
-    @dg.asset_check(asset=dg.AssetKey(["marts", suite.mart]), name=f"{suite.mart}_expectation_suite",
-                    blocking=True, description=_describe_suite(suite))
-    def _check(context: dg.AssetCheckExecutionContext, funnel: FunnelResource) -> dg.AssetCheckResult:
-        with funnel.connect() as con:
-            return evaluate_suite(con, context.run.run_id, funnel.warehouse_path, suite)
-
-    return _check
-
-
-# Marts whose asset assets/incremental.py builds: their suite is a check step of its own. Every other
-# mart's suite is a check spec of the mart's asset (suite_check).
-SEPARATE_STEP = frozenset({"stage_history"})
-GX_CHECKS = [_gx_check(suite_of(m)) for m in CHECKED_MARTS if m in SEPARATE_STEP]

@@ -19,7 +19,7 @@ Not rolled up, on purpose:
 
 from assets.mart_keys import FISCAL_KEYS, FISCAL_MARTS, GRAINS  # noqa: F401 (also imported from here)
 from assets.marts import mart_checks
-from assets.sql_assets import build_sql_asset
+from assets.sql_assets import sql_table
 
 # Monthly mart -> (description, what it reads besides the mart and staging.target_settings).
 FISCAL = {
@@ -43,8 +43,8 @@ FISCAL = {
 if tuple(FISCAL) != FISCAL_MARTS:
     raise RuntimeError("assets/mart_keys.py FISCAL_MARTS must list the roll-ups of FISCAL (their suites need them)")
 
-FISCAL_ASSETS = [
-    build_sql_asset("marts", f"{m}_fiscal", f"marts/{m}_fiscal.sql",
+FISCAL_TABLES = [
+    sql_table("marts", f"{m}_fiscal", f"marts/{m}_fiscal.sql",
                     [["marts", m], ["staging", "target_settings"], *extra], "marts", description,
                     checks=mart_checks(f"{m}_fiscal"))
     for m, (description, extra) in FISCAL.items()

@@ -27,8 +27,7 @@ from typing import Sequence
 import dagster as dg
 import duckdb
 
-from assets.sql_assets import SQL_DIR, table_metadata
-from pipelines import settings
+from assets.sql_assets import SQL_DIR, StepCheck, TableAsset, table_metadata, table_spec
 from pipelines.resources import FunnelResource
 
 # Bump when the way tables are maintained here changes: every model is then built in full once.
@@ -143,7 +142,11 @@ class Build:
 
 
 def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(STATE_SQL.read_text(encoding="utf-8"))
+    """Create staging.build_state where it is missing. prepare_working_database creates it (and keeps
+    its COMMENTs current) before the transform step; this is for a database prepared without it.
+    Not re-run each time: tables built side by side would each alter it (a write-write conflict)."""
+    if not _exists(con, "staging.build_state"):
+        con.execute(STATE_SQL.read_text(encoding="utf-8"))
 
 
 def _state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[str, int | None] | None:
@@ -270,23 +273,18 @@ def keep_mappings(con: duckdb.DuckDBPyConnection) -> list[str | None]:
     return kept
 
 
-def build_incremental_asset(model: Model, deps: Sequence[Sequence[str]], group: str,
-                            description: str) -> dg.AssetsDefinition:
+def incremental_table(model: Model, deps: Sequence[Sequence[str]], group: str, description: str,
+                      checks: Sequence[StepCheck] = ()) -> TableAsset:
+    """The model's first table as a table of the transform step, kept up to date by refresh()."""
     schema, table = model.name.split(".")
 
-    @dg.asset(
-        key=[schema, table],
-        deps=[dg.AssetKey(list(d)) for d in deps],
-        group_name=group,
-        kinds={"duckdb", "sql"},
-        owners=settings.owners(),
-        description=description + f"\n\nSQL: `assets/sql/{model.sql_file}`, kept up to date by "
-        "`assets/incremental.py`: only the keys that new loads touched are computed again, unless the SQL "
-        "or the value mappings changed.",
-    )
-    def _asset(funnel: FunnelResource) -> dg.MaterializeResult:
-        with funnel.connect() as con:
-            build = refresh(con, model)
-            return dg.MaterializeResult(metadata={**table_metadata(con, schema, table), **build.metadata()})
+    def build(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
+        build = refresh(con, model)
+        return {**table_metadata(con, schema, table), **build.metadata()}
 
-    return _asset
+    spec = table_spec(
+        dg.AssetKey([schema, table]), deps, group,
+        description + f"\n\nSQL: `assets/sql/{model.sql_file}`, kept up to date by `assets/incremental.py`: only "
+        "the keys that new loads touched are computed again, unless the SQL or the value mappings changed.",
+        {"duckdb", "sql"})
+    return TableAsset(spec, build, tuple(checks))

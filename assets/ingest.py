@@ -77,7 +77,7 @@ class SourceLoad:
         return {stage: round(sec, 3) for stage, sec in total.items()}
 
 
-PREPARE_SQL = ("ops_tables.sql", "parse_macros.sql", "metric_macros.sql")
+PREPARE_SQL = ("ops_tables.sql", "parse_macros.sql", "metric_macros.sql", "staging/build_state.sql")
 
 
 def prepare_working_database(con: duckdb.DuckDBPyConnection) -> None:

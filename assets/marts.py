@@ -6,7 +6,7 @@ import duckdb
 
 from assets.expectations import suite_check
 from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS  # noqa: F401 (also imported from here)
-from assets.sql_assets import StepCheck, build_sql_asset
+from assets.sql_assets import StepCheck, sql_table
 from pipelines.resources import FunnelResource
 
 MARTS = {
@@ -89,8 +89,8 @@ def mart_checks(name: str) -> list[StepCheck]:
     return [*SQL_CHECKS.get(name, []), suite_check(name)]
 
 
-MART_ASSETS = [
-    build_sql_asset(
+MART_TABLES = [
+    sql_table(
         "marts", name, f"marts/{name}.sql",
         [["staging", d] for d in deps] + ([["marts", "channel_funnel"]] if name == "channel_roi" else []),
         "marts", description, checks=mart_checks(name),

@@ -13,11 +13,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.analytics import ANALYTICS_ASSETS
-from assets.fiscal import FISCAL_ASSETS
-from assets.marts import MART_ASSETS
 from assets.sql_assets import sql_string
-from assets.target_plan import target_plan_asset
+from assets.transform import TABLE_KEYS
 from assets import pii
 from pipelines import settings
 from pipelines.resources import FunnelResource
@@ -115,7 +112,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> dic
 
 @dg.asset(
     key=["published", "funnel_duckdb"],
-    deps=[a.key for a in [*MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset, *FISCAL_ASSETS]] + [dg.AssetKey(["ops", "unmapped_values"])],
+    deps=[key for key in TABLE_KEYS if key.path[0] in PUBLISHED_SCHEMAS],
     group_name="publish",
     kinds={"duckdb"},
     owners=settings.owners(),

@@ -1,4 +1,4 @@
-"""Assets whose whole body is one SQL file: staging models and marts."""
+"""Tables of the transform step (staging models and marts): their assets, SQL and checks."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,10 +58,10 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
 
 @dataclass(frozen=True)
 class StepCheck:
-    """An asset check evaluated in its asset's own step, right after the asset is written (a check
+    """An asset check evaluated right after its table is written, in the transform step (a check
     step of its own cost the nightly run about 75 ms of Dagster's overhead per check). A failed
-    blocking check still stops everything downstream: Dagster fails the step after it has recorded
-    the materialization and the failed evaluation (both show in the UI, as with a separate step)."""
+    blocking check is recorded with the table's materialization; nothing that reads the table is
+    built, and the step fails (assets/transform.py)."""
 
     name: str
     description: str
@@ -81,7 +81,36 @@ def check_results(con: duckdb.DuckDBPyConnection, context: dg.AssetExecutionCont
                                   severity=result.severity, metadata=result.metadata, description=result.description)
 
 
-def build_sql_asset(
+@dataclass(frozen=True)
+class TableAsset:
+    """One table of the `transform` step (assets/transform.py): its asset, the function that writes
+    the table and returns the materialization's metadata, and the checks evaluated right after."""
+
+    spec: dg.AssetSpec
+    build: Callable[[duckdb.DuckDBPyConnection, FunnelResource], dict]
+    checks: Sequence[StepCheck] = ()
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return self.spec.key
+
+
+def table_spec(key: dg.AssetKey, deps: Sequence[dg.AssetKey | Sequence[str]], group: str, description: str,
+               kinds: set[str]) -> dg.AssetSpec:
+    """A table's asset. Skippable: a table whose upstream failed a blocking check is not built, and
+    Dagster must then neither record it nor run what reads it."""
+    return dg.AssetSpec(
+        key=key,
+        deps=[d if isinstance(d, dg.AssetKey) else dg.AssetKey(list(d)) for d in deps],
+        group_name=group,
+        kinds=kinds,
+        owners=settings.owners(),
+        description=description,
+        skippable=True,
+    )
+
+
+def sql_table(
     schema: str,
     table: str,
     sql_file: str,
@@ -89,23 +118,14 @@ def build_sql_asset(
     group: str,
     description: str,
     checks: Sequence[StepCheck] = (),
-) -> dg.AssetsDefinition:
+) -> TableAsset:
+    """A table whose whole body is one SQL file."""
     path = SQL_DIR / sql_file
+
+    def build(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
+        run_sql_file(con, path)
+        return table_metadata(con, schema, table)
+
     key = dg.AssetKey([schema, table])
-
-    @dg.asset(
-        key=key,
-        deps=[dg.AssetKey(list(d)) if not isinstance(d, dg.AssetKey) else d for d in deps],
-        group_name=group,
-        kinds={"duckdb", "sql"},
-        owners=settings.owners(),
-        description=description + f"\n\nSQL: `assets/sql/{sql_file}`",
-        check_specs=[c.spec(key) for c in checks] or None,
-    )
-    def _sql_asset(context: dg.AssetExecutionContext, funnel: FunnelResource):
-        with funnel.connect() as con:
-            run_sql_file(con, path)
-            yield dg.MaterializeResult(metadata=table_metadata(con, schema, table))
-            yield from check_results(con, context, funnel, key, checks)
-
-    return _sql_asset
+    return TableAsset(table_spec(key, deps, group, description + f"\n\nSQL: `assets/sql/{sql_file}`",
+                                 {"duckdb", "sql"}), build, tuple(checks))

@@ -10,11 +10,11 @@ import duckdb
 import pandas as pd
 
 from assets.ga4_channel_group import default_channel_group
-from assets.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, build_incremental_asset,
-                                keep_mappings, record_mappings)
+from assets.expectations import suite_check
+from assets.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, incremental_table, keep_mappings,
+                                record_mappings)
 from assets.ingest import prepare_working_database
-from assets.sql_assets import build_sql_asset, table_metadata
-from pipelines import settings
+from assets.sql_assets import TableAsset, sql_table, table_metadata, table_spec
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from schemas.config import LIFECYCLE_ORDER, FunnelConfig
@@ -120,58 +120,53 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
             + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
 
 
-@dg.asset(
-    key=["staging", "channel_lookup"],
-    deps=RAW,
-    group_name="staging",
-    kinds={"duckdb", "python"},
-    owners=settings.owners(),
-    description="Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
+def _build_channel_lookup(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
+    prepare_working_database(con)
+    before = keep_mappings(con)
+    counts = build_lookups(con, funnel.load_config(), funnel.timezone)
+    changed = record_mappings(con, before)
+    return {**table_metadata(con, "staging", "channel_lookup"), **counts, "mapping_generation_changed": changed}
+
+
+channel_lookup = TableAsset(table_spec(
+    dg.AssetKey(["staging", "channel_lookup"]), RAW, "staging",
+    "Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
     "outcome / lifecycle stage of every raw stage value (stages.yaml). Also writes staging.deal_stage_map, "
     "staging.lifecycle_map, staging.channels and staging.run_settings. A value already mapped that maps "
     "differently now (channels.yaml, stages.yaml or the time zone changed) starts a new mapping generation: the "
-    "staging tables are then built in full.",
-)
-def channel_lookup(funnel: FunnelResource) -> dg.MaterializeResult:
-    cfg = funnel.load_config()
-    with funnel.connect() as con:
-        prepare_working_database(con)
-        before = keep_mappings(con)
-        counts = build_lookups(con, cfg, funnel.timezone)
-        changed = record_mappings(con, before)
-        return dg.MaterializeResult(metadata={**table_metadata(con, "staging", "channel_lookup"), **counts,
-                                              "mapping_generation_changed": changed})
-
+    "staging tables are then built in full.", {"duckdb", "python"}), _build_channel_lookup)
 
 LOOKUPS = [["staging", "channel_lookup"]]
-staging_sessions = build_incremental_asset(
+staging_sessions = incremental_table(
     SESSIONS, [["raw", "ga4_sessions"], *LOOKUPS], "staging",
     "GA4 session rows, newest snapshot per day and dimension key, with GA4 channel group and channel.")
-staging_leads = build_incremental_asset(
+staging_leads = incremental_table(
     LEADS, [["raw", "leads"], *LOOKUPS], "staging",
     "One row per lead (newest snapshot wins, vanished leads kept) with channel, lifecycle rank and stage history.")
 # Published (analysts query stage dates), but built from raw: staging.deals reads it.
-stage_history = build_incremental_asset(
+stage_history = incremental_table(
     STAGE_HISTORY, [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "marts",
     "Every lead's lifecycle stage and every deal's stage as seen in each snapshot: first and last seen, so stage "
-    "dates are known where an export has none (deal close dates fall back to it).")
-staging_deals = build_incremental_asset(
+    "dates are known where an export has none (deal close dates fall back to it).",
+    checks=[suite_check("stage_history")])
+staging_deals = incremental_table(
     DEALS, [["raw", "deals"], ["staging", "leads"], ["marts", "stage_history"], *LOOKUPS], "staging",
     "One row per deal (newest snapshot wins) with outcome (won/lost/open/unknown), close date and channel.")
-staging_spend = build_sql_asset(
+staging_spend = sql_table(
     "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
     "Spend rows, newest snapshot per day/month, raw channel and campaign, with channel.")
-staging_touchpoints = build_sql_asset(
+staging_touchpoints = sql_table(
     "staging", "touchpoints", "staging/touchpoints.sql", [["raw", "touchpoints"], ["staging", "leads"], *LOOKUPS],
     "staging", "One row per distinct touch of a known lead, with its channel (its own source/medium, else the "
     "lead's) and whether it came before the lead's first opportunity.")
-staging_lead_funnel = build_incremental_asset(
+staging_lead_funnel = incremental_table(
     LEAD_FUNNEL, [["staging", "leads"], ["staging", "deals"]], "staging",
     "One row per lead with each funnel stage it reached and the effective date of each.")
-unmapped_values = build_sql_asset(
+unmapped_values = sql_table(
     "ops", "unmapped_values", "staging/unmapped_values.sql",
     [["staging", t] for t in ("leads", "deals", "spend", "sessions", "touchpoints")], "staging",
     "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
 
-STAGING_ASSETS = [channel_lookup, staging_sessions, staging_leads, stage_history, staging_deals, staging_spend,
-                  staging_touchpoints, staging_lead_funnel, unmapped_values]
+# The big models first: the transform step starts ready tables in this order.
+STAGING_TABLES = [channel_lookup, staging_leads, stage_history, staging_sessions, staging_deals, staging_lead_funnel,
+                  staging_spend, staging_touchpoints, unmapped_values]

@@ -30,8 +30,7 @@ import duckdb
 
 from assets.expectations import suite_check
 from assets.mart_keys import STAGES
-from assets.sql_assets import check_results, table_metadata, write_table
-from pipelines import settings
+from assets.sql_assets import TableAsset, table_metadata, table_spec, write_table
 from pipelines.resources import FunnelResource
 from schemas.config import Target, TargetsConfig
 
@@ -585,28 +584,24 @@ def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -
 
 
 TARGET_PLAN_KEY = dg.AssetKey(["marts", "target_plan"])
-TARGET_PLAN_SUITE = suite_check("target_plan")  # evaluated in this asset's step
+TARGET_PLAN_SUITE = suite_check("target_plan")  # evaluated right after the table is written
 
 
-@dg.asset(
-    key=TARGET_PLAN_KEY,
-    deps=[dg.AssetKey(["marts", "channel_funnel"])],
-    group_name="marts",
-    kinds={"duckdb", "python"},
-    owners=settings.owners(),
-    description="Reverse plan (逆算表) from the revenue targets of config/targets.yaml: per target period, channel "
-    "and funnel stage, the wins, opportunities, SQLs, MQLs, leads, sessions (and impressions with a CTR) the "
-    "target needs, from rate overrides or the rates observed in marts.channel_funnel over the lookback; with "
-    "actual to date, gap and pace.\n\nPython: `assets/target_plan.py`",
-    check_specs=[TARGET_PLAN_SUITE.spec(TARGET_PLAN_KEY)],
-)
-def target_plan_asset(context: dg.AssetExecutionContext, funnel: FunnelResource):
+def _build_target_plan_table(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
     config = funnel.load_config()
     today = datetime.now(ZoneInfo(funnel.timezone)).date()
     known = set(config.channels.channel_names()) | {"Unattributed"}
-    with funnel.connect() as con:
-        rows = build_target_plan(config.targets, read_channel_funnel(con), today, known)
-        write_target_plan(con, rows)
-        context.log.info(f"target_plan: {len(config.targets.targets)} target(s), {len(rows)} rows, as of {today}")
-        yield dg.MaterializeResult(metadata=table_metadata(con, "marts", "target_plan"))
-        yield from check_results(con, context, funnel, TARGET_PLAN_KEY, [TARGET_PLAN_SUITE])
+    rows = build_target_plan(config.targets, read_channel_funnel(con), today, known)
+    write_target_plan(con, rows)
+    return {**table_metadata(con, "marts", "target_plan"), "targets": len(config.targets.targets),
+            "as_of": today.isoformat()}
+
+
+TARGET_PLAN_TABLE = TableAsset(
+    table_spec(
+        TARGET_PLAN_KEY, [dg.AssetKey(["marts", "channel_funnel"])], "marts",
+        "Reverse plan (逆算表) from the revenue targets of config/targets.yaml: per target period, channel "
+        "and funnel stage, the wins, opportunities, SQLs, MQLs, leads, sessions (and impressions with a CTR) the "
+        "target needs, from rate overrides or the rates observed in marts.channel_funnel over the lookback; with "
+        "actual to date, gap and pace.\n\nPython: `assets/target_plan.py`", {"duckdb", "python"}),
+    _build_target_plan_table, (TARGET_PLAN_SUITE,))

@@ -38,8 +38,9 @@ def failures_of(events) -> list[Failure]:
         if event.event_type != dg.DagsterEventType.STEP_FAILURE:
             continue
         user = getattr(event.event_specific_data, "user_failure_data", None)
-        refused = user.metadata.get("refused_assets") if user else None  # the load step names the sources it failed on
-        out.append(Failure(event.step_key, refused.value if refused else step_assets().get(event.step_key),
+        # The raw and transform steps name the sources or tables they failed on.
+        named = user and (user.metadata.get("refused_assets") or user.metadata.get("failed_assets"))
+        out.append(Failure(event.step_key, named.value if named else step_assets().get(event.step_key),
                            failure_message(event).strip()))
     return out
 

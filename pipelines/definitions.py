@@ -4,16 +4,12 @@ import os
 
 import dagster as dg
 
-from assets.analytics import ANALYTICS_ASSETS
-from assets.expectations import GX_CHECKS
-from assets.fiscal import FISCAL_ASSETS
 from assets.ingest import INGEST_ASSETS
-from assets.marts import MART_ASSETS, MART_CHECKS
+from assets.marts import MART_CHECKS
 from assets.publish import published_warehouse
 from assets.report import funnel_report
-from assets.staging import STAGING_ASSETS
-from assets.target_plan import target_plan_asset
 from assets.target_settings import TARGET_SETTINGS_ASSETS
+from assets.transform import TRANSFORM_ASSETS
 from pipelines.alerts import record_run_failures
 from pipelines.resources import default_funnel_resource
 
@@ -37,10 +33,8 @@ nightly_schedule = dg.ScheduleDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, target_plan_asset,
-                published_warehouse, funnel_report,
-                *TARGET_SETTINGS_ASSETS, *FISCAL_ASSETS],
-        asset_checks=[*MART_CHECKS, *GX_CHECKS],
+        assets=[*INGEST_ASSETS, *TARGET_SETTINGS_ASSETS, *TRANSFORM_ASSETS, published_warehouse, funnel_report],
+        asset_checks=MART_CHECKS,
         jobs=[funnel_job],
         schedules=[nightly_schedule],
         sensors=[record_run_failures],

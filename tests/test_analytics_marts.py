@@ -41,13 +41,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.analytics import ANALYTICS_ASSETS
-from assets.fiscal import FISCAL_ASSETS
 from assets.ingest import INGEST_ASSETS
-from assets.marts import MART_ASSETS
 from assets.sql_assets import SQL_DIR
-from assets.staging import STAGING_ASSETS
 from assets.target_settings import TARGET_SETTINGS_ASSETS, write_target_settings
+from assets.transform import TRANSFORM_ASSETS
 from pipelines.resources import FunnelResource
 from pipelines.settings import working_database_path
 from schemas.config import TargetsConfig
@@ -123,7 +120,7 @@ def build_work_db(root: Path) -> Path:
         """)
     warehouse = root / "warehouse" / "funnel.duckdb"
     result = dg.materialize(
-        [*INGEST_ASSETS, *STAGING_ASSETS, *TARGET_SETTINGS_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS, *FISCAL_ASSETS],
+        [*INGEST_ASSETS, *TARGET_SETTINGS_ASSETS, *TRANSFORM_ASSETS],
         resources={"funnel": FunnelResource(inbox_dir=str(inbox), config_dir=str(config_dir),
                                             warehouse_path=str(warehouse), timezone="Asia/Tokyo")},
         instance=dg.DagsterInstance.ephemeral(),

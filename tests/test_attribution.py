@@ -32,12 +32,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.analytics import ANALYTICS_ASSETS
 from assets.ingest import INGEST_ASSETS
-from assets.marts import ATTRIBUTION_MODELS, MART_ASSETS, attributed_revenue_sums_to_won_revenue
+from assets.marts import ATTRIBUTION_MODELS, attributed_revenue_sums_to_won_revenue
 from assets.sql_assets import SQL_DIR
-from assets.staging import STAGING_ASSETS
 from assets.target_settings import TARGET_SETTINGS_ASSETS
+from assets.transform import TRANSFORM_ASSETS
 from pipelines.resources import FunnelResource
 from pipelines.settings import working_database_path
 from tests.conftest import REPO, query, write_export
@@ -82,7 +81,7 @@ def work_db(tmp_path_factory) -> Path:
         """, mtime=1_780_100_000)
     warehouse = root / "warehouse" / "funnel.duckdb"
     result = dg.materialize(
-        [*INGEST_ASSETS, *STAGING_ASSETS, *TARGET_SETTINGS_ASSETS, *MART_ASSETS, *ANALYTICS_ASSETS],
+        [*INGEST_ASSETS, *TARGET_SETTINGS_ASSETS, *TRANSFORM_ASSETS],
         resources={"funnel": FunnelResource(inbox_dir=str(inbox), config_dir=str(REPO / "config"),
                                             warehouse_path=str(warehouse), timezone="Asia/Tokyo")},
         instance=dg.DagsterInstance.ephemeral(),

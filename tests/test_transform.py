@@ -1,0 +1,124 @@
+"""The transform step's scheduler (assets/transform.py: build_tables) on made-up tables: every table
+after the tables it reads, independent ones at the same time, a failed blocking check stopping only
+what reads the table, an error stopping what had not started. The real tables go through it in every
+pipeline test (test_end_to_end, test_expectations, test_incremental)."""
+
+import threading
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.sql_assets import StepCheck, TableAsset, table_metadata, table_spec
+from assets.transform import build_tables
+
+
+class Funnel:
+    """What build_tables needs of FunnelResource: a cursor per table."""
+
+    def __init__(self):
+        self.con = duckdb.connect()
+        self.con.execute("CREATE SCHEMA t")
+
+    @contextmanager
+    def connect(self):
+        cursor = self.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+
+def table(name: str, reads=(), log=None, body=None, check_passes=True) -> TableAsset:
+    def build(con, funnel):
+        log.append(("start", name))
+        if body:
+            body()
+        con.execute(f"CREATE TABLE t.{name} AS SELECT 1 AS x")
+        log.append(("end", name))
+        return table_metadata(con, "t", name)
+
+    check = StepCheck(f"{name}_ok", "made up", lambda con, context, funnel: dg.AssetCheckResult(passed=check_passes))
+    spec = table_spec(dg.AssetKey(["t", name]), [["t", r] for r in reads], "test", name, {"duckdb"})
+    return TableAsset(spec, build, (check,))
+
+
+def run(tables, workers=2, monkeypatch=None):
+    monkeypatch.setattr("assets.transform.os.cpu_count", lambda: workers)
+    events, funnel = [], Funnel()
+    try:
+        for event in build_tables(SimpleNamespace(), funnel, tables):
+            events.append(event)
+    except dg.Failure as failure:
+        return events, failure, funnel
+    return events, None, funnel
+
+
+def materialized(events):
+    return [e.asset_key.path[1] for e in events if isinstance(e, dg.MaterializeResult)]
+
+
+def test_every_table_is_built_after_the_tables_it_reads_and_independent_ones_together(monkeypatch):
+    log = []
+    together = threading.Barrier(2, timeout=10)  # a and d must be under way at the same time
+    tables = [table("a", log=log, body=together.wait), table("b", ["a"], log), table("c", ["b", "d"], log),
+              table("d", log=log, body=together.wait), table("e", ["d"], log)]
+
+    events, failure, _ = run(tables, monkeypatch=monkeypatch)
+
+    assert failure is None
+    assert sorted(materialized(events)) == ["a", "b", "c", "d", "e"]
+    for reader, read in (("b", "a"), ("c", "b"), ("c", "d"), ("e", "d")):
+        assert log.index(("end", read)) < log.index(("start", reader))
+    checks = [e for e in events if isinstance(e, dg.AssetCheckResult)]
+    assert len(checks) == 5 and all(c.passed for c in checks)
+    # each materialization comes before its table's check result
+    order = [(type(e).__name__, e.asset_key.path[1]) for e in events]
+    for name in "abcde":
+        assert order.index(("MaterializeResult", name)) < order.index(("AssetCheckResult", name))
+
+
+def test_a_failed_blocking_check_stops_what_reads_the_table_and_nothing_else(monkeypatch):
+    log = []
+    tables = [table("a", log=log, check_passes=False), table("b", ["a"], log), table("c", ["b"], log),
+              table("d", log=log), table("e", ["d"], log), table("f", ["e", "c"], log)]
+
+    events, failure, funnel = run(tables, monkeypatch=monkeypatch)
+
+    assert sorted(materialized(events)) == ["a", "d", "e"]  # a is recorded, with its failed check
+    assert [e.passed for e in events if isinstance(e, dg.AssetCheckResult) and e.asset_key.path[1] == "a"] == [False]
+    assert failure is not None
+    assert failure.metadata["failed_assets"].value == "t/a"
+    assert "t/a failed its blocking check(s) a_ok" in failure.description
+    assert "Not built, so not published: t/b, t/c, t/f" in failure.description
+    assert funnel.con.execute("SELECT list(table_name ORDER BY table_name) FROM duckdb_tables()").fetchone()[0] == [
+        "a", "d", "e"]
+
+
+def test_an_error_stops_the_tables_not_started_and_names_the_table(monkeypatch):
+    log = []
+
+    def boom():
+        raise duckdb.BinderException("column x not found")
+
+    tables = [table("a", log=log, body=boom), table("b", ["a"], log), table("c", log=log), table("d", ["c"], log)]
+
+    events, failure, _ = run(tables, workers=1, monkeypatch=monkeypatch)
+
+    # one at a time: a fails first; c, which nothing stopped, never starts
+    assert materialized(events) == []
+    assert ("start", "c") not in log
+    assert failure.description.startswith("Building t/a failed: BinderException: column x not found")
+    assert "Not built, so not published: t/b, t/c, t/d" in failure.description
+    assert failure.metadata["failed_assets"].value == "t/a"
+    assert isinstance(failure.__cause__, duckdb.BinderException)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_tables_outside_the_selection_count_as_built(monkeypatch, workers):
+    log = []
+    events, failure, _ = run([table("b", ["a"], log), table("c", ["b"], log)], workers=workers,
+                             monkeypatch=monkeypatch)
+    assert failure is None and materialized(events) == ["b", "c"]
