@@ -2,7 +2,7 @@
 columns, bounded rates, attribution models, fiscal roll-ups and target-plan stages.
 
 A leaf module (it imports no asset module): the mart modules attach their suites to their own
-assets (the checks run in the mart's step), so expectations.py cannot import them back."""
+assets (the checks run right after the mart is written), so expectations.py cannot import them back."""
 
 # Mart -> its key columns (the expectation suites of assets/expectations.py are built from these).
 KEYS = {

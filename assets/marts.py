@@ -66,7 +66,7 @@ def attributed_revenue_sums_to_won_revenue(con: duckdb.DuckDBPyConnection) -> dg
 
 # Keys, rates, counts and stage order of every mart are checked by its expectation suite
 # (assets/expectations.py); these SQL checks reconcile money exactly in DECIMAL. Both kinds are
-# blocking and run in the mart's own step, right after the mart is written.
+# blocking and run right after the mart is written, in the transform step (assets/transform.py).
 CHANNEL_FUNNEL_RECONCILES = StepCheck(
     "channel_funnel_reconciles_with_inputs",
     "Sessions, leads, opportunities, wins and revenue of channel_funnel add up exactly to the staged inputs: every "
@@ -85,7 +85,7 @@ SQL_CHECKS = {"channel_funnel": [CHANNEL_FUNNEL_RECONCILES], "channel_roi": [CHA
 
 
 def mart_checks(name: str) -> list[StepCheck]:
-    """The checks marts.<name>'s own step evaluates: its SQL checks, then its expectation suite."""
+    """The checks evaluated right after marts.<name> is written: its SQL checks, then its expectation suite."""
     return [*SQL_CHECKS.get(name, []), suite_check(name)]
 
 

@@ -350,8 +350,8 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
     assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
 
 
-def test_a_failed_reconciliation_fails_the_marts_step_and_blocks_the_publish(published, tmp_path, monkeypatch):
-    """The SQL checks run in their mart's own step: a mart that no longer adds up to the staged
+def test_a_failed_reconciliation_fails_the_transform_step_and_blocks_the_publish(published, tmp_path, monkeypatch):
+    """The SQL checks run right after their mart is written: a mart that no longer adds up to the staged
     inputs is recorded as materialized with its check failed, and nothing downstream runs."""
     result, wh, (before, mtime) = run_with_a_mart_tampered(
         published, tmp_path, monkeypatch, "channel_funnel.sql",
@@ -368,6 +368,13 @@ def test_a_failed_reconciliation_fails_the_marts_step_and_blocks_the_publish(pub
     assert dg.AssetKey(["marts", "channel_funnel"]) in materialized  # written, and shown with its failed check
     assert {dg.AssetKey(["marts", "channel_roi"]), dg.AssetKey(["marts", "target_plan"]), PUBLISHED}.isdisjoint(
         materialized)
-    failed_steps = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert failed_steps == ["transform"]
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert failure.step_key == "transform"
+    said = failure.event_specific_data.user_failure_data
+    assert said.metadata["failed_assets"].value == "marts/channel_funnel"
+    assert ("marts/channel_funnel failed its blocking check(s) channel_funnel_reconciles_with_inputs, "
+            "channel_funnel_expectation_suite") in said.description
+    not_built = said.description.split("Not built, so not published: ")[1].split(", ")
+    assert {"marts/channel_roi", "marts/pipeline_velocity", "marts/target_plan", "marts/channel_funnel_fiscal",
+            "marts/channel_roi_fiscal"} == set(not_built)
     assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
