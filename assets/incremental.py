@@ -279,8 +279,8 @@ def incremental_table(model: Model, deps: Sequence[Sequence[str]], group: str, d
     schema, table = model.name.split(".")
 
     def build(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
-        build = refresh(con, model)
-        return {**table_metadata(con, schema, table), **build.metadata()}
+        done = refresh(con, model)
+        return {**table_metadata(con, schema, table), **done.metadata()}
 
     spec = table_spec(
         dg.AssetKey([schema, table]), deps, group,
