@@ -27,6 +27,7 @@ from typing import Sequence
 import dagster as dg
 import duckdb
 
+from assets.ingest import prepare_working_database
 from assets.sql_assets import SQL_DIR, StepCheck, TableAsset, table_metadata, table_spec
 from pipelines.resources import FunnelResource
 
@@ -34,7 +35,6 @@ from pipelines.resources import FunnelResource
 VERSION = "1"
 MAPPINGS = "mappings"
 MAPPING_TABLES = ("channel_lookup", "deal_stage_map", "lifecycle_map", "run_settings")  # in schema staging
-STATE_SQL = SQL_DIR / "staging" / "build_state.sql"
 MACROS = SQL_DIR / "metric_macros.sql"
 
 
@@ -141,14 +141,6 @@ class Build:
                 "rows_inserted": dg.MetadataValue.json(self.inserted)}
 
 
-def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
-    """Create staging.build_state where it is missing. prepare_working_database creates it (and keeps
-    its COMMENTs current) before the transform step; this is for a database prepared without it.
-    Not re-run each time: tables built side by side would each alter it (a write-write conflict)."""
-    if not _exists(con, "staging.build_state"):
-        con.execute(STATE_SQL.read_text(encoding="utf-8"))
-
-
 def _state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[str, int | None] | None:
     return con.execute("SELECT fingerprint, load_id FROM staging.build_state WHERE model = $m", {"m": model}).fetchone()
 
@@ -187,7 +179,7 @@ def _statements(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], li
 def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> Build:
     """Bring the model's tables up to date with raw: incrementally when only new loads arrived
     since its last build, else (or with `full`) rebuilt from everything."""
-    ensure_state(con)
+    prepare_working_database(con)  # staging.build_state among what it creates
     newest = con.execute("SELECT coalesce(max(load_id), 0) FROM ops.load_log").fetchone()[0]
     fp = fingerprint(con, model)
     state = _state(con, model.name)
@@ -238,7 +230,7 @@ def record_mappings(con: duckdb.DuckDBPyConnection, before: Sequence[str]) -> bo
     they were (copied to the temp tables `before`, None where a table did not exist) is not in them
     any more, i.e. a value already mapped maps differently now. New values alone add rows and keep
     the generation: no raw row loaded earlier carries them. Returns whether the generation changed."""
-    ensure_state(con)
+    prepare_working_database(con)  # staging.build_state among what it creates
     changed = _state(con, MAPPINGS) is None
     for table, old in zip(MAPPING_TABLES, before):
         if changed:

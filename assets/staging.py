@@ -13,7 +13,6 @@ from assets.ga4_channel_group import default_channel_group
 from assets.expectations import suite_check
 from assets.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, incremental_table, keep_mappings,
                                 record_mappings)
-from assets.ingest import prepare_working_database
 from assets.sql_assets import TableAsset, sql_table, table_metadata, table_spec
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
@@ -121,7 +120,6 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
 
 
 def _build_channel_lookup(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
-    prepare_working_database(con)
     before = keep_mappings(con)
     counts = build_lookups(con, funnel.load_config(), funnel.timezone)
     changed = record_mappings(con, before)

@@ -23,6 +23,7 @@ import dagster as dg
 
 from assets.analytics import ANALYTICS_TABLES
 from assets.fiscal import FISCAL_TABLES
+from assets.ingest import prepare_working_database
 from assets.marts import MART_TABLES
 from assets.sql_assets import TableAsset, check_results
 from assets.staging import STAGING_TABLES
@@ -116,6 +117,8 @@ def _take_readers(key: dg.AssetKey, waiting: list[TableAsset],
     "several at a time (assets/transform.py).",
 )
 def transform(context: dg.AssetExecutionContext, funnel: FunnelResource):
+    with funnel.connect() as con:  # schemas, macros and staging.build_state first, in one thread (DDL side by side conflicts)
+        prepare_working_database(con)
     yield from build_tables(context, funnel, [t for t in TABLES if t.key in context.selected_asset_keys])
 
 
