@@ -1,4 +1,4 @@
--- What each incrementally maintained table was last built from (assets/incremental.py).
+-- What each incrementally maintained table was last built from (assets/incremental.py), and was last published as (assets/publish.py).
 CREATE TABLE IF NOT EXISTS staging.build_state (
     model VARCHAR PRIMARY KEY,
     fingerprint VARCHAR NOT NULL,
@@ -8,3 +8,16 @@ COMMENT ON TABLE staging.build_state IS 'Build state of the tables assets/increm
 COMMENT ON COLUMN staging.build_state.model IS 'The table (its asset), or mappings for staging.channel_lookup, deal_stage_map, lifecycle_map and run_settings.';
 COMMENT ON COLUMN staging.build_state.fingerprint IS 'A table: SHA-256 of its SQL, the macros, the mapping generation and the fingerprints of the tables it reads; a different one means a full build. mappings: SHA-256 of the mapping tables when a value already mapped last mapped differently.';
 COMMENT ON COLUMN staging.build_state.load_id IS 'The newest ops.load_log load the table holds: an incremental build recomputes what the loads after it touched.';
+CREATE TABLE IF NOT EXISTS staging.publish_state (
+    published_file VARCHAR NOT NULL,
+    guard VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    fingerprint VARCHAR,
+    load_id BIGINT
+);
+COMMENT ON TABLE staging.publish_state IS 'What the last publish left (assets/publish.py): a row per incremental model in the published file. The next publish starts from a copy of that file when it is still the same file.';
+COMMENT ON COLUMN staging.publish_state.published_file IS 'size:mtime_ns of the published file right after its rename (a file replaced or changed since differs).';
+COMMENT ON COLUMN staging.publish_state.guard IS 'SHA-256 of the personal-data patterns the published rows were scanned with.';
+COMMENT ON COLUMN staging.publish_state.model IS 'An incremental model (staging.build_state.model) whose tables are published.';
+COMMENT ON COLUMN staging.publish_state.fingerprint IS 'The model''s build fingerprint when its tables were published (NULL: not built).';
+COMMENT ON COLUMN staging.publish_state.load_id IS 'The newest load the published tables of the model held.';
