@@ -1,11 +1,13 @@
 """Tables of the transform step (staging models and marts): their assets, SQL and checks."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
 from pipelines import settings
 from pipelines.resources import FunnelResource
@@ -20,18 +22,35 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Python values of a column of write_table as Arrow takes them (HUGEINTs come as text).
+ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "DOUBLE": pa.float64(), "INTEGER": pa.int64(),
+               "BIGINT": pa.int64(), "HUGEINT": pa.string()}
+
+
+def _arrow_type(sql_type: str) -> pa.DataType:
+    decimal = re.fullmatch(r"DECIMAL\((\d+), ?(\d+)\)", sql_type)
+    return pa.decimal128(int(decimal[1]), int(decimal[2])) if decimal else ARROW_TYPES[sql_type]
+
+
 def write_table(con: duckdb.DuckDBPyConnection, qualified: str, comment: str,
                 columns: Sequence[tuple[str, str, str]], rows: Sequence[Sequence]) -> None:
     """(Re)create table `qualified` from (name, type, comment) columns, with its COMMENTs, and insert
-    `rows` (in column order) as parameters. The caller holds the transaction."""
+    `rows` (in column order), handed to DuckDB as an Arrow table (a parameterised INSERT per row
+    cost marts.target_plan 0.4 s). The caller holds the transaction."""
     con.execute(f"CREATE OR REPLACE TABLE {qualified} ("
                 + ", ".join(f"{name} {type_}" for name, type_, _ in columns) + ")")
     con.execute(f"COMMENT ON TABLE {qualified} IS {sql_string(comment)}")
     for name, _, text in columns:
         con.execute(f"COMMENT ON COLUMN {qualified}.{name} IS {sql_string(text)}")
     if rows:
-        values = ", ".join(f"CAST(? AS {type_})" for _, type_, _ in columns)
-        con.executemany(f"INSERT INTO {qualified} VALUES ({values})", [list(r) for r in rows])
+        values = pa.table([pa.array([r[i] for r in rows], _arrow_type(type_))
+                           for i, (_, type_, _) in enumerate(columns)], names=[name for name, _, _ in columns])
+        con.register("write_table_rows", values)
+        try:
+            con.execute(f"INSERT INTO {qualified} SELECT "
+                        + ", ".join(f"CAST({name} AS {type_})" for name, type_, _ in columns) + " FROM write_table_rows")
+        finally:
+            con.unregister("write_table_rows")
 
 
 def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
