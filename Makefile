@@ -39,8 +39,10 @@ clean:
 	rm -rf data/inbox data/warehouse data/dagster
 
 ## make bench: time a full run, the floor and pandas baselines and a nightly run on generated exports
-## (docs/BENCHMARKS.md). WORKLOAD=large (default: 3M GA4 rows, 1M leads) or small; SCALE=x instead of a workload.
+## (docs/BENCHMARKS.md). WORKLOAD=large (default: 3M GA4 rows, 1M leads) or small; SCALE=x instead of a workload;
+## REPEAT=n times each run is timed (default 3, the median reported).
 WORKLOAD ?= large
 SCALE ?=
+REPEAT ?= 3
 bench: $(STAMP)
-	$(BIN)/funnel bench $(if $(SCALE),--scale $(SCALE),--workload $(WORKLOAD))
+	$(BIN)/funnel bench $(if $(SCALE),--scale $(SCALE),--workload $(WORKLOAD)) --repeat $(REPEAT)
