@@ -122,3 +122,23 @@ def test_tables_outside_the_selection_count_as_built(monkeypatch, workers):
     events, failure, _ = run([table("b", ["a"], log), table("c", ["b"], log)], workers=workers,
                              monkeypatch=monkeypatch)
     assert failure is None and materialized(events) == ["b", "c"]
+
+
+def test_a_table_file_failing_part_way_leaves_the_table_as_it_was(tmp_path):
+    """A table's SQL file runs in one transaction: a COMMENT that fails after the CREATE OR REPLACE
+    leaves the previous table (and its comment), not a new table without comments."""
+    from assets.sql_assets import run_sql_file
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 1 AS x; COMMENT ON TABLE marts.t IS 'old'")
+    sql = tmp_path / "t.sql"
+    sql.write_text("CREATE OR REPLACE TABLE marts.t AS SELECT 2 AS x;\nCOMMENT ON TABLE marts.t IS 'new';\n"
+                   "COMMENT ON COLUMN marts.t.no_such_column IS 'x';\n")
+    with pytest.raises(duckdb.Error, match="no_such_column"):
+        run_sql_file(con, sql)
+    assert con.execute("SELECT x FROM marts.t").fetchall() == [(1,)]
+    assert con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 't'").fetchall() == [("old",)]
+    sql.write_text("CREATE OR REPLACE TABLE marts.t AS SELECT 3 AS x;\nCOMMENT ON TABLE marts.t IS 'new';\n")
+    run_sql_file(con, sql)
+    assert con.execute("SELECT x, comment FROM marts.t, duckdb_tables() WHERE table_name = 't'").fetchall() == [
+        (3, "new")]
