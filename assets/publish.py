@@ -7,9 +7,9 @@ that fails before this step leaves the published file as it was.
 
 The new file starts as a copy of the published one when that is the file this
 working database published last (staging.publish_state: same size and
-modification time, and the same personal-data patterns). Then only what
-changed is written (issue 7: the nightly run copied and scanned 1.2 million rows
-of stage_history that a day of exports barely touches):
+modification time, written under the same rules: schemas published, personal-data
+patterns). Then only what changed is written (issue 7: the nightly run copied and
+scanned 1.2 million rows of stage_history that a day of exports barely touches):
 - a table kept up to date by assets/incremental.py (marts.stage_history) gets the
   rows of the records that the loads since that publish touched, deleted and
   inserted again, when its fingerprint is the one it was published with;
@@ -43,8 +43,11 @@ from pipelines.resources import FunnelResource
 PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
 # Incremental models whose tables are published: their rows are replaced per touched record.
 PUBLISHED_MODELS = [m for m in MODELS.values() if all(o.table.split(".")[0] in PUBLISHED_SCHEMAS for o in m.outputs)]
-# What the personal-data scan looks for: a published file scanned for something else is scanned again.
-GUARD = hashlib.sha256("\0".join((pii.EMAIL_PATTERN, pii.PHONE_PATTERN, *pii.PHONE_SEPARATORS)).encode()).hexdigest()
+# The rules a published file was written under: the schemas published and what the personal-data scan
+# looks for. A file written under other rules is not a start (it could hold a schema no longer
+# published, or rows not scanned for what is looked for now).
+RULES = hashlib.sha256("\0".join((*PUBLISHED_SCHEMAS, pii.EMAIL_PATTERN, pii.PHONE_PATTERN,
+                                  *pii.PHONE_SEPARATORS)).encode()).hexdigest()
 
 
 def remove_stale_temp_files(published: Path) -> None:
@@ -122,8 +125,8 @@ def _deltas(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str | 
     try:
         state = con.execute(
         "SELECT p.model, p.fingerprint, p.load_id, b.fingerprint, b.load_id FROM staging.publish_state p "
-        "LEFT JOIN staging.build_state b USING (model) WHERE p.published_file = $file AND p.guard = $guard",
-            {"file": file_id(published), "guard": GUARD}).fetchall()
+        "LEFT JOIN staging.build_state b USING (model) WHERE p.published_file = $file AND p.rules = $rules",
+            {"file": file_id(published), "rules": RULES}).fetchall()
     except duckdb.CatalogException:  # a working database prepared before publish_state existed
         return None
     if not state or {row[0] for row in state} != {m.name for m in PUBLISHED_MODELS}:
@@ -147,9 +150,9 @@ def _record(con: duckdb.DuckDBPyConnection, published: Path) -> None:
     con.begin()
     con.execute("DELETE FROM staging.publish_state")
     con.execute(
-        "INSERT INTO staging.publish_state SELECT $file, $guard, m.model, b.fingerprint, b.load_id "
+        "INSERT INTO staging.publish_state SELECT $file, $rules, m.model, b.fingerprint, b.load_id "
         "FROM (SELECT unnest($models) AS model) m LEFT JOIN staging.build_state b USING (model)",
-        {"file": file_id(published), "guard": GUARD, "models": [m.name for m in PUBLISHED_MODELS]})
+        {"file": file_id(published), "rules": RULES, "models": [m.name for m in PUBLISHED_MODELS]})
     con.commit()
 
 

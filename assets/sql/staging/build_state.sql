@@ -10,14 +10,14 @@ COMMENT ON COLUMN staging.build_state.fingerprint IS 'A table: SHA-256 of its SQ
 COMMENT ON COLUMN staging.build_state.load_id IS 'The newest ops.load_log load the table holds: an incremental build recomputes what the loads after it touched.';
 CREATE TABLE IF NOT EXISTS staging.publish_state (
     published_file VARCHAR NOT NULL,
-    guard VARCHAR NOT NULL,
+    rules VARCHAR NOT NULL,
     model VARCHAR NOT NULL,
     fingerprint VARCHAR,
     load_id BIGINT
 );
 COMMENT ON TABLE staging.publish_state IS 'What the last publish left (assets/publish.py): a row per incremental model in the published file. The next publish starts from a copy of that file when it is still the same file.';
 COMMENT ON COLUMN staging.publish_state.published_file IS 'size:mtime_ns of the published file right after its rename (a file replaced or changed since differs).';
-COMMENT ON COLUMN staging.publish_state.guard IS 'SHA-256 of the personal-data patterns the published rows were scanned with.';
+COMMENT ON COLUMN staging.publish_state.rules IS 'SHA-256 of the rules the file was written under: the schemas published and the personal-data patterns its rows were scanned with.';
 COMMENT ON COLUMN staging.publish_state.model IS 'An incremental model (staging.build_state.model) whose tables are published.';
 COMMENT ON COLUMN staging.publish_state.fingerprint IS 'The model''s build fingerprint when its tables were published (NULL: not built).';
 COMMENT ON COLUMN staging.publish_state.load_id IS 'The newest load the published tables of the model held.';
