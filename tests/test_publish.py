@@ -121,3 +121,18 @@ def test_the_scan_reads_only_the_rows_it_is_given():
     assert personal_data_in(con, "memory") == [("ops.t.note", 2), ("ops.t.other", 2), ("ops.u.note", 1)]
     assert personal_data_in(con, "memory", {"ops.t": "k >= 2"}) == [("ops.t.note", 1), ("ops.t.other", 1)]
     assert personal_data_in(con, "memory", {"ops.t": "false", "ops.u": None}) == [("ops.u.note", 1)]
+
+
+def test_a_file_published_under_other_rules_is_not_the_start(tmp_path, monkeypatch):
+    """Another set of published schemas or personal-data patterns (a code upgrade): written afresh."""
+    import assets.publish
+
+    inbox, published = tmp_path / "inbox", tmp_path / "funnel.duckdb"
+    with duckdb.connect(str(tmp_path / "funnel.work.duckdb")) as con:
+        BATCHES[0](inbox)
+        load(con, inbox)
+        stage(con)
+        publish(con, published, "first")
+        monkeypatch.setattr(assets.publish, "RULES", "other rules")
+        assert not publish(con, published, "second").from_previous
+        assert publish(con, published, "third").from_previous
