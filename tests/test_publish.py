@@ -136,3 +136,21 @@ def test_a_file_published_under_other_rules_is_not_the_start(tmp_path, monkeypat
         monkeypatch.setattr(assets.publish, "RULES", "other rules")
         assert not publish(con, published, "second").from_previous
         assert publish(con, published, "third").from_previous
+
+
+def test_an_upgrade_forgets_the_last_publish(tmp_path):
+    """The working database prepared again (new SQL or DuckDB version): the publish state, a cache,
+    starts empty, whatever its layout was, and the next publish writes everything."""
+    from assets.ingest import prepare_working_database
+
+    inbox, published = tmp_path / "inbox", tmp_path / "funnel.duckdb"
+    with duckdb.connect(str(tmp_path / "funnel.work.duckdb")) as con:
+        BATCHES[0](inbox)
+        load(con, inbox)
+        stage(con)
+        publish(con, published, "first")
+        con.execute("ALTER TABLE staging.publish_state RENAME COLUMN rules TO guard")  # an older layout
+        con.execute("DELETE FROM staging.prepared_sql")  # as after an upgrade
+        prepare_working_database(con)
+        assert not publish(con, published, "second").from_previous
+        assert publish(con, published, "third").from_previous

@@ -8,7 +8,9 @@ COMMENT ON TABLE staging.build_state IS 'Build state of the tables assets/increm
 COMMENT ON COLUMN staging.build_state.model IS 'The table (its asset), or mappings for staging.channel_lookup, deal_stage_map, lifecycle_map and run_settings.';
 COMMENT ON COLUMN staging.build_state.fingerprint IS 'A table: SHA-256 of its SQL, the macros, the mapping generation and the fingerprints of the tables it reads; a different one means a full build. mappings: SHA-256 of the mapping tables when a value already mapped last mapped differently.';
 COMMENT ON COLUMN staging.build_state.load_id IS 'The newest ops.load_log load the table holds: an incremental build recomputes what the loads after it touched.';
-CREATE TABLE IF NOT EXISTS staging.publish_state (
+-- Replaced whenever these files change (prepare_working_database runs them again): a cache of the last
+-- publish, so an upgrade forgets it (the next publish writes everything) instead of reading an old layout.
+CREATE OR REPLACE TABLE staging.publish_state (
     published_file VARCHAR NOT NULL,
     rules VARCHAR NOT NULL,
     model VARCHAR NOT NULL,
