@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 from pathlib import Path
-
 from typing import NamedTuple
 
 import dagster as dg
@@ -124,8 +123,8 @@ def _deltas(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str | 
     None (every row) when the model was rebuilt differently since."""
     try:
         state = con.execute(
-        "SELECT p.model, p.fingerprint, p.load_id, b.fingerprint, b.load_id FROM staging.publish_state p "
-        "LEFT JOIN staging.build_state b USING (model) WHERE p.published_file = $file AND p.rules = $rules",
+            "SELECT p.model, p.fingerprint, p.load_id, b.fingerprint, b.load_id FROM staging.publish_state p "
+            "LEFT JOIN staging.build_state b USING (model) WHERE p.published_file = $file AND p.rules = $rules",
             {"file": file_id(published), "rules": RULES}).fetchall()
     except duckdb.CatalogException:  # a working database prepared before publish_state existed
         return None
@@ -148,12 +147,16 @@ def _record(con: duckdb.DuckDBPyConnection, published: Path) -> None:
     """What this publish left, for the next one (after the rename: a run killed before it finds no match)."""
     prepare_working_database(con)  # staging.publish_state among what it creates
     con.begin()
-    con.execute("DELETE FROM staging.publish_state")
-    con.execute(
-        "INSERT INTO staging.publish_state SELECT $file, $rules, m.model, b.fingerprint, b.load_id "
-        "FROM (SELECT unnest($models) AS model) m LEFT JOIN staging.build_state b USING (model)",
-        {"file": file_id(published), "rules": RULES, "models": [m.name for m in PUBLISHED_MODELS]})
-    con.commit()
+    try:
+        con.execute("DELETE FROM staging.publish_state")
+        con.execute(
+            "INSERT INTO staging.publish_state SELECT $file, $rules, m.model, b.fingerprint, b.load_id "
+            "FROM (SELECT unnest($models) AS model) m LEFT JOIN staging.build_state b USING (model)",
+            {"file": file_id(published), "rules": RULES, "models": [m.name for m in PUBLISHED_MODELS]})
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 class Published(NamedTuple):

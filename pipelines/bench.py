@@ -108,10 +108,14 @@ def _high_water_kib(pid: int) -> int:
         return 0
 
 
+def _paths(state: Path) -> tuple[Path, Path]:
+    """The Dagster home and the published file of a benchmark's warehouse folder."""
+    return state / "dagster", state / "warehouse" / "funnel.duckdb"
+
+
 @dataclass
 class Run:
-    """A `funnel run` measured: on the warehouse `state` / warehouse / funnel.duckdb, with its Dagster
-    instance in `state` / dagster."""
+    """A `funnel run` measured, with the warehouse folder it ran on."""
 
     measured: Measured
     run_id: str
@@ -119,11 +123,11 @@ class Run:
 
     @property
     def home(self) -> Path:
-        return self.state / "dagster"
+        return _paths(self.state)[0]
 
     @property
     def warehouse(self) -> Path:
-        return self.state / "warehouse" / "funnel.duckdb"
+        return _paths(self.state)[1]
 
 
 def _new_state(state: Path, start_from: Path | None = None) -> Path:
@@ -133,23 +137,22 @@ def _new_state(state: Path, start_from: Path | None = None) -> Path:
     if start_from:
         shutil.copytree(start_from, state)
     else:
-        (state / "dagster").mkdir(parents=True)
-        shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", state / "dagster" / "dagster.yaml")
+        home = _paths(state)[0]
+        home.mkdir(parents=True)
+        shutil.copy(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     return state
 
 
 def _pipeline_run(inbox: Path, state: Path, name: str) -> Run:
-    """One `funnel run` in its own process."""
-    run = Run(Measured(0, 0, 0, (0, 0)), "", state)
-    home, warehouse = run.home, run.warehouse
+    """One `funnel run` in its own process, on the warehouse folder `state`."""
+    home, warehouse = _paths(state)
     env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
     log = home / f"{name}.log"
     measured = _measure([sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox),
                          "--warehouse", str(warehouse)], log, env)
-    run.measured = measured
-    run.run_id = next(line.split()[1] for line in log.read_text().splitlines()
-                      if line.startswith("run ") and "succeeded" in line)
-    return run
+    run_id = next(line.split()[1] for line in log.read_text().splitlines()
+                  if line.startswith("run ") and "succeeded" in line)
+    return Run(measured, run_id, state)
 
 
 def median(runs: list) -> int:
