@@ -278,6 +278,10 @@ def add_next_day(inbox: Path) -> dict[str, int]:
 
 
 def _write_day(df: pd.DataFrame, path: Path, day: date) -> int:
+    """The day's rows of one source as its export, with the file time the export job would give it;
+    no file on a day without rows (a small workload can have no deal that day)."""
+    if df.empty:
+        return 0
     df.to_csv(path, index=False, lineterminator="\n")
     stamp = (datetime(day.year, day.month, day.day, 6) - timedelta(hours=JST) - datetime(1970, 1, 1)).total_seconds()
     os.utime(path, (stamp, stamp))
