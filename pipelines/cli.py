@@ -11,6 +11,7 @@ import argparse
 import atexit
 import re
 import os
+import socket
 import sys
 import threading
 import uuid
@@ -60,11 +61,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
     job = defs().resolve_job_def("funnel_job")
     with _instance() as instance:  # disposed at the end: its SQLite connections closed
+        for abandoned in fail_abandoned_runs(instance, job.name):
+            print(f"run {abandoned} was still shown as running, but its process is gone: marked failed")
         run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
         with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
             result = job.execute_in_process(
                 instance=instance,
                 run_id=run_id,
+                tags=process_tags(),
                 run_config={
                     "resources": {"funnel": {"config": resource_config}},
                     "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
@@ -85,6 +89,44 @@ def run(args: argparse.Namespace) -> int:
         _print_open_problems(result)
         print(f"\nrun {result.run_id} succeeded")
         return 0
+
+
+HOST_TAG, PID_TAG = "funnel/host", "funnel/pid"
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming the process that runs a `funnel run`, so that a later one can tell it is gone."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def fail_abandoned_runs(instance, job_name: str) -> list[str]:
+    """Mark failed the runs of `job_name` that a `funnel run` on this host started and that are still
+    shown as running although that process is gone (killed, crashed, the machine restarted): nothing
+    else would ever end them, and the UI showed them running for good. A run without our tags (one
+    the UI or the daemon launched: Dagster monitors those) or whose process id is alive stays as it
+    is; a reused process id errs on that side. Returns the run ids marked."""
+    import dagster as dg
+
+    marked = []
+    for run in instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=[
+            dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])):
+        pid = run.tags.get(PID_TAG)
+        if run.tags.get(HOST_TAG) == socket.gethostname() and pid and pid.isdigit() and not _alive(int(pid)):
+            instance.report_run_failed(run, f"The process that ran it (pid {pid}) ended before the run did: "
+                                            "killed, crashed or the machine restarted. Marked failed by the next "
+                                            "`funnel run`; that run loads whatever this one did not finish.")
+            marked.append(run.run_id)
+    return marked
 
 
 class Progress:

@@ -579,9 +579,11 @@ def test_first_run_killed_three_times_then_completed(sample, tmp_path):
     assert reports[1].working_db["wal"], "the mid-ingest kill left no WAL: committed loads were not in the WAL only"
     assert reports[2].working_db["files_loaded"] == total_files, "the marts kill came before ingest ended"
 
-    # the same Dagster storage holds the three killed runs (still "started"): the next run is not hindered
+    # the same Dagster storage holds the three killed runs (still "started"): the next run is not hindered,
+    # and marks them failed (their process is gone), so that the UI no longer shows them running
     run_to_completion(sample.old_inbox, wh, instance, tmp_path / "logs" / "final.log")
     print(f"Dagster run storage after the final run: {instance.run_statuses()}")
+    assert instance.run_statuses() == {"FAILURE": 3, "SUCCESS": 1}
     assert wh.temp_files() == []
     assert_same_result(wh, _r1(sample))
 

@@ -2,6 +2,7 @@
 a re-run changes nothing, and `funnel run` writes where it is told."""
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,45 @@ def test_the_funnel_command_runs_the_exit_handlers_and_exits_with_mains_code():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parent.parent)
     assert (done.returncode, done.stdout) == (3, "before exit handler ran\n")
+
+
+def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next():
+    """A `funnel run` killed (kill -9, a crash) leaves its Dagster run STARTED for good. The next
+    marks failed the runs whose process on this host is gone, and only those: not a live process's,
+    not another host's, not one without our tags (the UI's and the daemon's, which Dagster monitors)."""
+    import socket
+    import subprocess
+    import sys
+    import uuid
+
+    import dagster as dg
+
+    from pipelines.cli import HOST_TAG, PID_TAG, fail_abandoned_runs
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = socket.gethostname()
+    with dg.DagsterInstance.ephemeral() as instance:
+        def run(tags: dict, job: str = "funnel_job", status=dg.DagsterRunStatus.STARTED) -> str:
+            run_id = str(uuid.uuid4())
+            instance.add_run(dg.DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags))
+            return run_id
+
+        killed = run({HOST_TAG: here, PID_TAG: str(gone.pid)})
+        killed_early = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, status=dg.DagsterRunStatus.NOT_STARTED)
+        alive = run({HOST_TAG: here, PID_TAG: str(os.getpid())})
+        elsewhere = run({HOST_TAG: here + "-other", PID_TAG: str(gone.pid)})
+        launched = run({})
+        other_job = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, job="other_job")
+        finished = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, status=dg.DagsterRunStatus.SUCCESS)
+
+        assert sorted(fail_abandoned_runs(instance, "funnel_job")) == sorted([killed, killed_early])
+        status = {r: instance.get_run_by_id(r).status for r in
+                  (killed, killed_early, alive, elsewhere, launched, other_job, finished)}
+        assert status == {killed: dg.DagsterRunStatus.FAILURE, killed_early: dg.DagsterRunStatus.FAILURE,
+                          alive: dg.DagsterRunStatus.STARTED, elsewhere: dg.DagsterRunStatus.STARTED,
+                          launched: dg.DagsterRunStatus.STARTED, other_job: dg.DagsterRunStatus.STARTED,
+                          finished: dg.DagsterRunStatus.SUCCESS}
+        failure = [e for e in instance.all_logs(killed) if e.dagster_event and e.dagster_event.is_run_failure]
+        assert f"pid {gone.pid}" in failure[0].dagster_event.message
+        assert fail_abandoned_runs(instance, "funnel_job") == []  # once
