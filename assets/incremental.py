@@ -176,6 +176,13 @@ def _statements(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], li
     return defining, comments
 
 
+def touched_keys(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> None:
+    """The keys of the model's records that the loads after `since` touched, as the temp tables its
+    Output.stale predicates read."""
+    for table, select in model.keys:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", {"since": since})
+
+
 def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) -> Build:
     """Bring the model's tables up to date with raw: incrementally when only new loads arrived
     since its last build, else (or with `full`) rebuilt from everything."""
@@ -202,8 +209,7 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
             for stmt in comments:
                 con.execute(stmt)
         else:
-            for table, select in model.keys:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", {"since": state[1]})
+            touched_keys(con, model, state[1])
             for s in model.scopes:
                 if s.copy_touched:
                     con.execute(f"CREATE OR REPLACE TEMP TABLE {s.view}_touched AS "

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import dagster as dg
 import duckdb
 
-from assets.incremental import MODELS, Model
+from assets.incremental import MODELS, Model, touched_keys
 from assets.ingest import prepare_working_database
 from assets.sql_assets import sql_string
 from assets.transform import TABLE_KEYS
@@ -136,8 +136,7 @@ def _deltas(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str | 
         model: Model = models[name]
         same = published_fp is not None and published_fp == fp
         if same and load != published_load:
-            for table, select in model.keys:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", {"since": published_load})
+            touched_keys(con, model, published_load)
         for o in model.outputs:
             deltas[o.table] = None if not same else "false" if load == published_load else o.stale
     return deltas
