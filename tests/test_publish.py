@@ -73,40 +73,42 @@ def test_each_publish_after_the_first_starts_from_the_last_and_equals_one_from_n
     con.close()
 
 
-def test_a_published_file_changed_since_the_last_publish_is_not_the_start(tmp_path):
+@pytest.fixture
+def first(tmp_path):
+    """A working database with the first batch loaded and staged, published once: (con, inbox, published)."""
     inbox, published = tmp_path / "inbox", tmp_path / "funnel.duckdb"
     with duckdb.connect(str(tmp_path / "funnel.work.duckdb")) as con:
         BATCHES[0](inbox)
         load(con, inbox)
         stage(con)
         publish(con, published, "first")
-        with duckdb.connect(str(published)) as analyst:  # someone writes into the published file
-            analyst.execute("DELETE FROM marts.stage_history WHERE record_type = 'deal'")
-        assert not publish(con, published, "second").from_previous
-        with duckdb.connect(str(published), read_only=True) as reader:
-            assert reader.execute("SELECT count(*) FROM marts.stage_history WHERE record_type = 'deal'").fetchone()[0] > 0
-        os.utime(published, ns=(0, 0))  # or touched: another file, as far as the publish can tell
-        assert not publish(con, published, "third").from_previous
-        assert publish(con, published, "fourth").from_previous
+        yield con, inbox, published
 
 
-def test_personal_data_in_the_rows_a_publish_replaces_refuses_it(tmp_path):
+def test_a_published_file_changed_since_the_last_publish_is_not_the_start(first):
+    con, _, published = first
+    with duckdb.connect(str(published)) as analyst:  # someone writes into the published file
+        analyst.execute("DELETE FROM marts.stage_history WHERE record_type = 'deal'")
+    assert not publish(con, published, "second").from_previous
+    with duckdb.connect(str(published), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM marts.stage_history WHERE record_type = 'deal'").fetchone()[0] > 0
+    os.utime(published, ns=(0, 0))  # or touched: another file, as far as the publish can tell
+    assert not publish(con, published, "third").from_previous
+    assert publish(con, published, "fourth").from_previous
+
+
+def test_personal_data_in_the_rows_a_publish_replaces_refuses_it(first, tmp_path):
     """The records the loads since the last publish touched are scanned: an address in one of them
     refuses the publish, and the published file stays as it was."""
-    inbox, published = tmp_path / "inbox", tmp_path / "funnel.duckdb"
-    with duckdb.connect(str(tmp_path / "funnel.work.duckdb")) as con:
-        BATCHES[0](inbox)
-        load(con, inbox)
-        stage(con)
-        publish(con, published, "first")
-        before = published.read_bytes()
-        BATCHES[1](inbox)
-        load(con, inbox)
-        stage(con)  # L1 among the leads touched
-        con.execute("UPDATE marts.stage_history SET stage = 'ask a.b@example.co.jp' "
-                    "WHERE record_type = 'lead' AND record_id = 'L1'")
-        with pytest.raises(PersonalDataFound, match=r"marts\.stage_history\.stage: \d+ value"):
-            publish(con, published, "second")
+    con, inbox, published = first
+    before = published.read_bytes()
+    BATCHES[1](inbox)
+    load(con, inbox)
+    stage(con)  # L1 among the leads touched
+    con.execute("UPDATE marts.stage_history SET stage = 'ask a.b@example.co.jp' "
+                "WHERE record_type = 'lead' AND record_id = 'L1'")
+    with pytest.raises(PersonalDataFound, match=r"marts\.stage_history\.stage: \d+ value"):
+        publish(con, published, "second")
     assert published.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -123,34 +125,24 @@ def test_the_scan_reads_only_the_rows_it_is_given():
     assert personal_data_in(con, "memory", {"ops.t": "false", "ops.u": None}) == [("ops.u.note", 1)]
 
 
-def test_a_file_published_under_other_rules_is_not_the_start(tmp_path, monkeypatch):
+def test_a_file_published_under_other_rules_is_not_the_start(first, monkeypatch):
     """Another set of published schemas or personal-data patterns (a code upgrade): written afresh."""
     import assets.publish
 
-    inbox, published = tmp_path / "inbox", tmp_path / "funnel.duckdb"
-    with duckdb.connect(str(tmp_path / "funnel.work.duckdb")) as con:
-        BATCHES[0](inbox)
-        load(con, inbox)
-        stage(con)
-        publish(con, published, "first")
-        monkeypatch.setattr(assets.publish, "RULES", "other rules")
-        assert not publish(con, published, "second").from_previous
-        assert publish(con, published, "third").from_previous
+    con, _, published = first
+    monkeypatch.setattr(assets.publish, "RULES", "other rules")
+    assert not publish(con, published, "second").from_previous
+    assert publish(con, published, "third").from_previous
 
 
-def test_an_upgrade_forgets_the_last_publish(tmp_path):
+def test_an_upgrade_forgets_the_last_publish(first):
     """The working database prepared again (new SQL or DuckDB version): the publish state, a cache,
     starts empty, whatever its layout was, and the next publish writes everything."""
     from assets.ingest import prepare_working_database
 
-    inbox, published = tmp_path / "inbox", tmp_path / "funnel.duckdb"
-    with duckdb.connect(str(tmp_path / "funnel.work.duckdb")) as con:
-        BATCHES[0](inbox)
-        load(con, inbox)
-        stage(con)
-        publish(con, published, "first")
-        con.execute("ALTER TABLE staging.publish_state RENAME COLUMN rules TO guard")  # an older layout
-        con.execute("DELETE FROM staging.prepared_sql")  # as after an upgrade
-        prepare_working_database(con)
-        assert not publish(con, published, "second").from_previous
-        assert publish(con, published, "third").from_previous
+    con, _, published = first
+    con.execute("ALTER TABLE staging.publish_state RENAME COLUMN rules TO guard")  # an older layout
+    con.execute("DELETE FROM staging.prepared_sql")  # as after an upgrade
+    prepare_working_database(con)
+    assert not publish(con, published, "second").from_previous
+    assert publish(con, published, "third").from_previous
