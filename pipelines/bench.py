@@ -155,9 +155,8 @@ def _pipeline_run(inbox: Path, state: Path, name: str) -> Run:
     return Run(measured, run_id, state)
 
 
-def median(runs: list) -> int:
-    """Index of the median of `runs` (Measured, or Run) by wall time; the lower one of an even count."""
-    walls = [(r.measured if isinstance(r, Run) else r).wall for r in runs]
+def median(walls: list[float]) -> int:
+    """Index of the median of `walls`; the lower one of an even count."""
     return sorted(range(len(walls)), key=walls.__getitem__)[(len(walls) - 1) // 2]
 
 
@@ -355,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         fulls.append(_pipeline_run(inbox, _new_state(out / f"full_{i + 1}"), "full_run"))
         print(f"floor (bare DuckDB) ({i + 1}/{args.repeat})", flush=True)
         floors.append(floor_run(f"floor_{i + 1}.log", fulls[-1].warehouse))
-    full = fulls[median(fulls)]
+    full = fulls[median([r.measured.wall for r in fulls])]
     with duckdb.connect(str(full.warehouse), read_only=True) as con:
         rows = dict(con.execute("SELECT source, sum(rows_read) FROM ops.load_log GROUP BY ALL").fetchall())
         quarantined = con.execute("SELECT sum(rows_quarantined) FROM ops.load_log").fetchone()[0]
@@ -377,14 +376,14 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.repeat):  # each from the median full run's warehouse
         print(f"nightly run: one more day of exports ({i + 1}/{args.repeat})", flush=True)
         nights.append(_pipeline_run(inbox, _new_state(out / f"nightly_{i + 1}", full.state), "nightly_run"))
-    night = nights[median(nights)]
+    night = nights[median([r.measured.wall for r in nights])]
     write_lookups(inbox, config_dir, lookups)
     floor2 = floor_run("floor_nightly.log", night.warehouse)
     idles = []
     for i in range(args.repeat):  # each from the median nightly run's warehouse
         print(f"run without new files, the fixed cost of a run ({i + 1}/{args.repeat})", flush=True)
         idles.append(_pipeline_run(inbox, _new_state(out / f"idle_{i + 1}", night.state), "idle_run"))
-    idle = idles[median(idles)]
+    idle = idles[median([r.measured.wall for r in idles])]
 
     stages = [(label, *stage_figures(r.home, r.run_id, r.measured.wall))
               for label, r in (("full", full), ("nightly", night), ("no new files", idle))]
@@ -418,7 +417,7 @@ def _report(*, workload, months, size_mb, gen_s, rows, distinct, quarantined, ad
         "| run | wall s | CPU s | peak RSS MiB | wall / floor | CPU / floor | every wall s | load avg start, end |",
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
-    medians = {name: ms[median(ms)] for name, ms in runs.items() if ms}
+    medians = {name: ms[median([m.wall for m in ms])] for name, ms in runs.items() if ms}
     floor = medians["floor: bare DuckDB SQL"]
     for name, ms in runs.items():
         if not ms:
