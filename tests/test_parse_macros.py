@@ -70,6 +70,43 @@ def test_every_documented_timestamp_way_reads_as_python_reads_it(con, moment, of
         assert day_read == expected.date(), (text, day_read)
 
 
+# Characters a mutated timestamp may hold: digits, every separator a branch looks for, letters
+# (T, Z), a sign, a full-width digit and a kanji of the Japanese formats, a tab.
+MUTATIONS = list("0123456789") + list("-:/ .T+Z年０a\t")
+
+
+def mutated(text: str, rng) -> set[str]:
+    """text with every position replaced by every MUTATIONS character, and 3,000 texts with two to
+    four positions replaced at random: by any of them, or by digits (mostly valid moments)."""
+    out = {text[:i] + c + text[i + 1:] for i in range(len(text)) for c in MUTATIONS}
+    for k in range(3000):
+        chars = list(text)
+        for i in rng.sample(range(len(text)), rng.randint(2, 4)):
+            chars[i] = rng.choice(MUTATIONS if k % 2 else MUTATIONS[:10])
+        out.add("".join(chars))
+    return out
+
+
+def test_the_fast_shapes_read_as_every_branch_reads_them(con):
+    """timestamp_of reads '2026-07-03 10:00:00' and '2026-07-03' shapes (a LIKE) with their one
+    format and leaves the rest to timestamp_any's branches: over values of those shapes with
+    characters mutated, valid or not, the two macros agree."""
+    import random
+
+    rng = random.Random(7)
+    texts = set()
+    for base in ["2026-07-03 10:00:00", "2024-02-29 23:59:59", "1999-12-31 00:00:00", "2026-07-03", "2024-02-29"]:
+        texts |= mutated(base, rng)
+    rows = con.execute(
+        "SELECT count(*) FILTER (a LIKE '____-__-__ __:__:__' OR a LIKE '____-__-__'), "
+        "count(*) FILTER (timestamp_any(a, $tz) IS NOT NULL), count(*) FILTER (timestamp_any(a, $tz) IS NULL), "
+        "list(a) FILTER (timestamp_of(a, $tz) IS DISTINCT FROM timestamp_any(a, $tz)) "
+        "FROM unnest($xs) AS t(a)", {"xs": sorted(texts), "tz": TZ}).fetchone()
+    shaped, valid, invalid, differ = rows
+    assert shaped > 5_000 and valid > 1_000 and invalid > 5_000  # both outcomes, thousands of the fast shapes
+    assert differ is None or differ == [], differ[:20]
+
+
 @pytest.mark.parametrize("text", ["", " ", "　", "not a date", "2026-13-01", "2026/02/30", "12:00", "2026-07-03 25:00"])
 def test_text_that_is_no_moment_reads_as_null(con, text):
     assert con.execute("SELECT timestamp_of(ascii_text($x), $tz)", {"x": text, "tz": TZ}).fetchone()[0] is None
