@@ -126,7 +126,7 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
 
 
 
-def _warehouse_of(run: dg.DagsterRun, default: str) -> str:
+def warehouse_of(run: dg.DagsterRun, default: str) -> str:
     """The warehouse the run wrote to: its run config's funnel resource, else the default."""
     config = ((run.run_config or {}).get("resources", {}).get("funnel", {}) or {}).get("config", {}) or {}
     return config.get("warehouse_path") or default
@@ -143,6 +143,6 @@ def record_run_failures(context: dg.RunFailureSensorContext) -> None:
     failures = failures_of(context.get_step_failure_events())
     if not failures:
         failures = [Failure("", None, (context.failure_event.message or "run failed").strip())]
-    recorded = record_failure(_warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
+    recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
                               ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
     context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")

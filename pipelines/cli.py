@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
     job = defs().resolve_job_def("funnel_job")
     with _instance() as instance:  # disposed at the end: its SQLite connections closed
-        for abandoned in fail_abandoned_runs(instance, job.name):
+        for abandoned, alerts in fail_abandoned_runs(instance, job.name, resource_config["warehouse_path"]).items():
             print(f"run {abandoned} was still shown as running, but its process is gone: marked failed")
+            for alert in alerts:
+                print(f"  alert   run: {alert['webhook']}", file=sys.stderr)
         run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
         with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
             result = job.execute_in_process(
@@ -109,23 +111,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def fail_abandoned_runs(instance, job_name: str) -> list[str]:
+def fail_abandoned_runs(instance, job_name: str, warehouse_path: str) -> dict[str, list[dict]]:
     """Mark failed the runs of `job_name` that a `funnel run` on this host started and that are still
     shown as running although that process is gone (killed, crashed, the machine restarted): nothing
     else would ever end them, and the UI showed them running for good. A run without our tags (one
     the UI or the daemon launched: Dagster monitors those) or whose process id is alive stays as it
-    is; a reused process id errs on that side. Returns the run ids marked."""
+    is; a reused process id errs on that side.
+
+    Each run marked is also an alert (ops.alerts of the warehouse it wrote to, else `warehouse_path`,
+    and the webhook): the daemon's run-failure sensor skips runs made in a `funnel run` process (they
+    have no code location), so no one else would raise it. Returns the run ids marked, each with the
+    alerts recorded for it."""
     import dagster as dg
 
-    marked = []
+    from pipelines.alerts import Failure, record_failure, warehouse_of
+
+    marked = {}
     for run in instance.get_runs(filters=dg.RunsFilter(job_name=job_name, statuses=[
             dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])):
         pid = run.tags.get(PID_TAG)
         if run.tags.get(HOST_TAG) == socket.gethostname() and pid and pid.isdigit() and not _alive(int(pid)):
-            instance.report_run_failed(run, f"The process that ran it (pid {pid}) ended before the run did: "
-                                            "killed, crashed or the machine restarted. Marked failed by the next "
-                                            "`funnel run`; that run loads whatever this one did not finish.")
-            marked.append(run.run_id)
+            message = (f"The process that ran it (pid {pid}) ended before the run did: killed, crashed or the "
+                       "machine restarted. Marked failed by the next `funnel run`; that run loads whatever this "
+                       "one did not finish.")
+            instance.report_run_failed(run, message)
+            marked[run.run_id] = record_failure(warehouse_of(run, warehouse_path), run.run_id, run.job_name,
+                                                [Failure("", None, message)])
     return marked
 
 

@@ -134,6 +134,10 @@ class Instance:
         with sqlite3.connect(self.storage / "history" / "runs.db") as con:
             return dict(con.execute("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status").fetchall())
 
+    def failed_runs(self) -> list[str]:
+        with sqlite3.connect(self.storage / "history" / "runs.db") as con:
+            return [r for (r,) in con.execute("SELECT run_id FROM runs WHERE status = 'FAILURE' ORDER BY run_id")]
+
 
 def base_env() -> dict[str, str]:
     """This environment without FUNNEL_*/DAGSTER_* settings, the venv first on PATH."""
@@ -336,10 +340,12 @@ def inspect_working_db(wh: Warehouse, scratch: Path) -> dict:
 
 
 def content(db: Path) -> dict[str, list[tuple]]:
-    """Every table of every schema, sorted, without the columns that name a load or a run."""
+    """Every table of every schema but ops.alerts (see assert_same_result), sorted, without the
+    columns that name a load or a run."""
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
-        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                             "WHERE (schema_name, table_name) != ('ops', 'alerts') ORDER BY ALL").fetchall()
         for schema, table in tables:
             columns = [c for (c,) in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
@@ -363,10 +369,15 @@ def _same_rows(got: list[tuple], ref: list[tuple]) -> bool:
         for g, r in zip(got, ref))
 
 
-def assert_same_result(wh: Warehouse, reference: Warehouse) -> None:
+def assert_same_result(wh: Warehouse, reference: Warehouse, killed: list[str]) -> None:
     """Every table of the published file (marts, ops, ...) and of the working database (raw,
     staging, marts, ops, ...) holds exactly what the uninterrupted reference run produced:
-    no lost, no duplicated rows."""
+    no lost, no duplicated rows. ops.alerts, which the reference has empty, holds one alert of
+    the run itself for each run in `killed` (marked failed by a later run), and nothing else."""
+    for db in (wh.published, wh.work):
+        with duckdb.connect(str(db), read_only=True) as con:
+            alerts = con.execute("SELECT run_id, step_key, asset_key FROM ops.alerts ORDER BY run_id").fetchall()
+        assert alerts == [(run_id, "", None) for run_id in sorted(killed)], f"{db.name}: ops.alerts {alerts}"
     for got_db, ref_db in ((wh.published, reference.published), (wh.work, reference.work)):
         got, ref = content(got_db), content(ref_db)
         assert sorted(got) == sorted(ref), f"{got_db.name}: tables differ"
@@ -580,12 +591,12 @@ def test_first_run_killed_three_times_then_completed(sample, tmp_path):
     assert reports[2].working_db["files_loaded"] == total_files, "the marts kill came before ingest ended"
 
     # the same Dagster storage holds the three killed runs (still "started"): the next run is not hindered,
-    # and marks them failed (their process is gone), so that the UI no longer shows them running
+    # and marks them failed (their process is gone), so that the UI no longer shows them running, each with an alert
     run_to_completion(sample.old_inbox, wh, instance, tmp_path / "logs" / "final.log")
     print(f"Dagster run storage after the final run: {instance.run_statuses()}")
     assert instance.run_statuses() == {"FAILURE": 3, "SUCCESS": 1}
     assert wh.temp_files() == []
-    assert_same_result(wh, _r1(sample))
+    assert_same_result(wh, _r1(sample), killed=instance.failed_runs())
 
 
 def test_update_killed_during_and_after_publish(sample, tmp_path):
@@ -600,6 +611,7 @@ def test_update_killed_during_and_after_publish(sample, tmp_path):
 
     report = run_and_kill(sample.new_inbox, wh, instance, DURING_PUBLISH, tmp_path / "logs" / "0.log")
     print(report.line())
+    first_killed = report.run_id
     assert wh.digest() == original, "killed during publish: the published file changed"
     assert _funnel_numbers(wh.published) == before
     assert report.temp_files_left, "expected the killed publish to leave its temp file (kill was too late?)"
@@ -613,7 +625,8 @@ def test_update_killed_during_and_after_publish(sample, tmp_path):
     print(report.line())
     assert wh.digest() != original
     assert wh.temp_files() == [], "the publish after a killed publish did not remove its stale temp files"
-    assert_same_result(wh, _r2(sample))
+    assert instance.failed_runs() == [first_killed]  # the second was killed after its publish, with no run after it
+    assert_same_result(wh, _r2(sample), killed=[first_killed])
 
 
 def test_reader_keeps_querying_across_a_publish(sample):

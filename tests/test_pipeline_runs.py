@@ -167,10 +167,11 @@ def test_the_funnel_command_runs_the_exit_handlers_and_exits_with_mains_code():
     assert (done.returncode, done.stdout) == (3, "before exit handler ran\n")
 
 
-def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next():
+def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next(tmp_path, monkeypatch):
     """A `funnel run` killed (kill -9, a crash) leaves its Dagster run STARTED for good. The next
     marks failed the runs whose process on this host is gone, and only those: not a live process's,
-    not another host's, not one without our tags (the UI's and the daemon's, which Dagster monitors)."""
+    not another host's, not one without our tags (the UI's and the daemon's, which Dagster monitors).
+    Each one marked is an alert in the warehouse that run wrote to (its run config, else the given one)."""
     import socket
     import subprocess
     import sys
@@ -179,25 +180,33 @@ def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next():
     import dagster as dg
 
     from pipelines.cli import HOST_TAG, PID_TAG, fail_abandoned_runs
+    from pipelines.resources import FunnelResource
 
+    monkeypatch.delenv("FUNNEL_ALERT_WEBHOOK", raising=False)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     here = socket.gethostname()
     with dg.DagsterInstance.ephemeral() as instance:
-        def run(tags: dict, job: str = "funnel_job", status=dg.DagsterRunStatus.STARTED) -> str:
+        def run(tags: dict, job: str = "funnel_job", status=dg.DagsterRunStatus.STARTED, run_config=None) -> str:
             run_id = str(uuid.uuid4())
-            instance.add_run(dg.DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags))
+            instance.add_run(dg.DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags,
+                                           run_config=run_config or {}))
             return run_id
 
         killed = run({HOST_TAG: here, PID_TAG: str(gone.pid)})
-        killed_early = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, status=dg.DagsterRunStatus.NOT_STARTED)
+        elsewhere_wh = tmp_path / "elsewhere" / "funnel.duckdb"
+        killed_early = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, status=dg.DagsterRunStatus.NOT_STARTED,
+                           run_config={"resources": {"funnel": {"config": {"warehouse_path": str(elsewhere_wh)}}}})
         alive = run({HOST_TAG: here, PID_TAG: str(os.getpid())})
         elsewhere = run({HOST_TAG: here + "-other", PID_TAG: str(gone.pid)})
         launched = run({})
         other_job = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, job="other_job")
         finished = run({HOST_TAG: here, PID_TAG: str(gone.pid)}, status=dg.DagsterRunStatus.SUCCESS)
 
-        assert sorted(fail_abandoned_runs(instance, "funnel_job")) == sorted([killed, killed_early])
+        default_wh = tmp_path / "wh" / "funnel.duckdb"
+        marked = fail_abandoned_runs(instance, "funnel_job", str(default_wh))
+        assert sorted(marked) == sorted([killed, killed_early])
+        assert [a["webhook"] for alerts in marked.values() for a in alerts] == ["no webhook configured"] * 2
         status = {r: instance.get_run_by_id(r).status for r in
                   (killed, killed_early, alive, elsewhere, launched, other_job, finished)}
         assert status == {killed: dg.DagsterRunStatus.FAILURE, killed_early: dg.DagsterRunStatus.FAILURE,
@@ -206,4 +215,12 @@ def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next():
                           finished: dg.DagsterRunStatus.SUCCESS}
         failure = [e for e in instance.all_logs(killed) if e.dagster_event and e.dagster_event.is_run_failure]
         assert f"pid {gone.pid}" in failure[0].dagster_event.message
-        assert fail_abandoned_runs(instance, "funnel_job") == []  # once
+        assert fail_abandoned_runs(instance, "funnel_job", str(default_wh)) == {}  # once
+
+    def alerts(wh):
+        return query(FunnelResource(warehouse_path=str(wh)).working_path,
+                     "SELECT run_id, step_key, job_name, asset_key, error FROM ops.alerts")
+    [(run_id, step, job, asset, error)] = alerts(default_wh)
+    assert (run_id, step, job, asset) == (killed, "", "funnel_job", None)
+    assert error.startswith(f"The process that ran it (pid {gone.pid}) ended before the run did")
+    assert [a[0] for a in alerts(elsewhere_wh)] == [killed_early]

@@ -87,9 +87,9 @@ CREATE TABLE IF NOT EXISTS ops.alerts (
     webhook VARCHAR,
     PRIMARY KEY (run_id, step_key)
 );
-COMMENT ON TABLE ops.alerts IS 'One row per failed step of a failed run (run-failure sensor or funnel run), recorded once; posted to FUNNEL_ALERT_WEBHOOK when set.';
+COMMENT ON TABLE ops.alerts IS 'One row per failed step of a failed run (run-failure sensor or funnel run; a killed funnel run is recorded by the next one), recorded once; posted to FUNNEL_ALERT_WEBHOOK when set.';
 COMMENT ON COLUMN ops.alerts.run_id IS 'Dagster run id (open it in the UI under /runs/<run_id>).';
-COMMENT ON COLUMN ops.alerts.step_key IS 'Failed step; empty when the run failed outside any step.';
+COMMENT ON COLUMN ops.alerts.step_key IS 'Failed step; empty when the run failed outside any step (a killed funnel run: the process was gone).';
 COMMENT ON COLUMN ops.alerts.job_name IS 'Dagster job of the run.';
 COMMENT ON COLUMN ops.alerts.asset_key IS 'Asset the failed step materialises (raw/leads, marts/channel_funnel ...).';
 COMMENT ON COLUMN ops.alerts.error IS 'The error as shown in the UI: for a refused file, the file, row, column, problem and what to do.';
