@@ -28,7 +28,7 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import prepare_working_database
-from assets.sql_assets import SQL_DIR, StepCheck, TableAsset, table_metadata, table_spec
+from assets.sql_assets import SQL_DIR, StepCheck, TableAsset, table_metadata, table_spec, transaction
 from pipelines.resources import FunnelResource
 
 # Bump when the way tables are maintained here changes: every model is then built in full once.
@@ -196,8 +196,7 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
               else "")
     defining, comments = _statements(con, model.sql)
     replaced, inserted = {}, {}
-    con.begin()
-    try:
+    with transaction(con):
         if reason:
             for s in model.scopes:
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {s.view} AS SELECT * FROM {s.relation}")
@@ -223,10 +222,6 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
                 replaced[o.table] = con.execute(f"DELETE FROM {o.table} WHERE {o.stale}").fetchone()[0]
                 inserted[o.table] = con.execute(f"INSERT INTO {o.table} BY NAME FROM {o.rows}").fetchone()[0]
         _save_state(con, model.name, fp, newest)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return Build(model.name, "full" if reason else "incremental", reason or "only new loads since the last build",
                  newest, replaced, inserted)
 

@@ -35,7 +35,7 @@ from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from assets import pii
-from assets.sql_assets import table_metadata
+from assets.sql_assets import table_metadata, transaction
 from assets.csv_tables import (READ_PIECE_BYTES, FileRejected, detect_encoding, find_tables, read_pieces,
                                write_safe_csv)
 from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
@@ -547,8 +547,7 @@ def load_file(
         if n_bad_rows:  # out of the temp table first: a filtered INSERT would no longer run in parallel
             con.execute(f"DELETE FROM parsed WHERE _source_row IN "
                         f"(SELECT row_number FROM {FileProblems.TABLE} WHERE row_number IS NOT NULL)")
-        con.begin()
-        try:
+        with transaction(con):
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
             con.execute(
                 f"INSERT INTO raw.{spec.name} BY NAME SELECT $load_id AS _load_id, $file AS _source_file, "
@@ -558,10 +557,6 @@ def load_file(
             found.insert_into(f"quarantine.{spec.name}", load_id, spec.name, file_name, now)
             _log(con, **log_row, load_id=load_id, rows_loaded=rows_read - n_bad_rows,
                  rows_quarantined=n_bad_rows, status="loaded", message=None)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
         message = ""
         if n_problems:
             message = (f"{label}: {n_bad_rows:,} of {rows_read:,} rows quarantined (quarantine.{spec.name}), "

@@ -33,7 +33,7 @@ import duckdb
 
 from assets.incremental import MODELS, Model, touched_keys
 from assets.ingest import prepare_working_database
-from assets.sql_assets import sql_string
+from assets.sql_assets import sql_string, transaction
 from assets.transform import TABLE_KEYS
 from assets import pii
 from pipelines import settings
@@ -145,17 +145,12 @@ def _deltas(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str | 
 def _record(con: duckdb.DuckDBPyConnection, published: Path) -> None:
     """What this publish left, for the next one (after the rename: a run killed before it finds no match)."""
     prepare_working_database(con)  # staging.publish_state among what it creates
-    con.begin()
-    try:
+    with transaction(con):
         con.execute("DELETE FROM staging.publish_state")
         con.execute(
             "INSERT INTO staging.publish_state SELECT $file, $rules, m.model, b.fingerprint, b.load_id "
             "FROM (SELECT unnest($models) AS model) m LEFT JOIN staging.build_state b USING (model)",
             {"file": file_id(published), "rules": RULES, "models": [m.name for m in PUBLISHED_MODELS]})
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 class Published(NamedTuple):

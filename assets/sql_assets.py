@@ -1,6 +1,7 @@
 """Tables of the transform step (staging models and marts): their assets, SQL and checks."""
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -14,6 +15,18 @@ from pipelines.resources import FunnelResource
 
 SQL_DIR = Path(__file__).parent / "sql"
 PREVIEW_ROWS = 5
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The block in one transaction: committed at its end, rolled back (and the error raised) if it fails."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def sql_string(text: str) -> str:
@@ -56,13 +69,8 @@ def write_table(con: duckdb.DuckDBPyConnection, qualified: str, comment: str,
 def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """The file's statements in one transaction: its table appears with its COMMENTs or not at all,
     and one commit instead of one per statement (18 marts: 1.22 -> 1.06 s)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(path.read_text(encoding="utf-8"))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:

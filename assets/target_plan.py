@@ -30,7 +30,7 @@ import duckdb
 
 from assets.expectations import suite_check
 from assets.mart_keys import STAGES
-from assets.sql_assets import TableAsset, table_metadata, table_spec, write_table
+from assets.sql_assets import TableAsset, table_metadata, table_spec, transaction, write_table
 from pipelines.resources import FunnelResource
 from schemas.config import Target, TargetsConfig
 
@@ -572,15 +572,10 @@ COLUMNS: list[tuple[str, str, str]] = [
 
 def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -> None:
     """(Re)create marts.target_plan with its comments and insert `rows`, in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         write_table(con, "marts.target_plan", TABLE_COMMENT, COLUMNS,
                     [[getattr(r, name) for name, _, _ in COLUMNS] for r in rows])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 TARGET_PLAN_KEY = dg.AssetKey(["marts", "target_plan"])

@@ -15,7 +15,7 @@ from fractions import Fraction
 import dagster as dg
 import duckdb
 
-from assets.sql_assets import table_metadata, write_table
+from assets.sql_assets import table_metadata, transaction, write_table
 from assets.target_plan import TargetPlanError, target_periods, to_decimal
 from pipelines import settings
 from pipelines.resources import FunnelResource
@@ -121,15 +121,10 @@ def rate_rows(targets: TargetsConfig) -> list[list]:
 def write_target_settings(con: duckdb.DuckDBPyConnection, targets: TargetsConfig) -> None:
     """(Re)create staging.target_settings and staging.target_rates, in one transaction."""
     settings_values, rates = settings_row(targets), rate_rows(targets)  # validate before writing
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("CREATE SCHEMA IF NOT EXISTS staging")
         write_table(con, "staging.target_settings", SETTINGS_COMMENT, SETTINGS_COLUMNS, [settings_values])
         write_table(con, "staging.target_rates", RATES_COMMENT, RATES_COLUMNS, rates)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 @dg.asset(
