@@ -371,19 +371,19 @@ def main(argv: list[str] | None = None) -> int:
                            "--lookups", str(lookups), "--out", str(pandas_out)], logs / "pandas.log")
         _check(full.warehouse, pandas_marts(pandas_out), "pandas")
 
+    def runs_from(start: Run, name: str, label: str) -> tuple[list[Run], Run]:
+        """`--repeat` runs, each on a copy of `start`'s warehouse; and the median of them."""
+        runs = []
+        for i in range(args.repeat):
+            print(f"{label} ({i + 1}/{args.repeat})", flush=True)
+            runs.append(_pipeline_run(inbox, _new_state(out / f"{name}_{i + 1}", start.state), f"{name}_run"))
+        return runs, runs[median([r.measured.wall for r in runs])]
+
     added = add_next_day(inbox)
-    nights = []
-    for i in range(args.repeat):  # each from the median full run's warehouse
-        print(f"nightly run: one more day of exports ({i + 1}/{args.repeat})", flush=True)
-        nights.append(_pipeline_run(inbox, _new_state(out / f"nightly_{i + 1}", full.state), "nightly_run"))
-    night = nights[median([r.measured.wall for r in nights])]
+    nights, night = runs_from(full, "nightly", "nightly run: one more day of exports")
     write_lookups(inbox, config_dir, lookups)
     floor2 = floor_run("floor_nightly.log", night.warehouse)
-    idles = []
-    for i in range(args.repeat):  # each from the median nightly run's warehouse
-        print(f"run without new files, the fixed cost of a run ({i + 1}/{args.repeat})", flush=True)
-        idles.append(_pipeline_run(inbox, _new_state(out / f"idle_{i + 1}", night.state), "idle_run"))
-    idle = idles[median([r.measured.wall for r in idles])]
+    idles, idle = runs_from(night, "idle", "run without new files, the fixed cost of a run")
 
     stages = [(label, *stage_figures(r.home, r.run_id, r.measured.wall))
               for label, r in (("full", full), ("nightly", night), ("no new files", idle))]

@@ -63,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
     with _instance() as instance:  # disposed at the end: its SQLite connections closed
         for abandoned, alerts in fail_abandoned_runs(instance, job.name, resource_config["warehouse_path"]).items():
             print(f"run {abandoned} was still shown as running, but its process is gone: marked failed")
-            for alert in alerts:
-                print(f"  alert   run: {alert['webhook']}", file=sys.stderr)
+            _print_alerts(alerts)
         run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
         with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
             result = job.execute_in_process(
@@ -84,13 +83,18 @@ def run(args: argparse.Namespace) -> int:
             from pipelines.alerts import Failure, failures_of, record_failure
 
             failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
-            for alert in record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures):
-                print(f"  alert   {alert['asset_key'] or 'run'}: {alert['webhook']}", file=sys.stderr)
+            _print_alerts(record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures))
             return 1
         _print_summary(Path(resource_config["warehouse_path"]))
         _print_open_problems(result)
         print(f"\nrun {result.run_id} succeeded")
         return 0
+
+
+def _print_alerts(alerts: list[dict]) -> None:
+    """The alerts record_failure recorded, one line each: where and what became of the webhook message."""
+    for alert in alerts:
+        print(f"  alert   {alert['asset_key'] or 'run'}: {alert['webhook']}", file=sys.stderr)
 
 
 HOST_TAG, PID_TAG = "funnel/host", "funnel/pid"
