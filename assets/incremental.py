@@ -13,6 +13,9 @@ its SQL or this module's definition of it, the macros, the value mappings (the c
 records a new mapping generation when a value that was already mapped maps differently: channels.yaml,
 stages.yaml, the GA4 source categories or the time zone changed), or the fingerprint of a model it
 reads. The state is staging.build_state: per model its fingerprint and the newest load it holds.
+Nothing is done when the files loaded into the raw tables the model reads, and the versions of the
+models it reads, are those of its last build (build_state.version, which the tables reading the
+model compare in turn: sql_assets.input_fingerprint).
 
 Each build, full or incremental, is one transaction with its state row: a run killed mid-build
 leaves the table and its state as they were, and the next run does the same build again.
@@ -28,7 +31,8 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import prepare_working_database
-from assets.sql_assets import SQL_DIR, StepCheck, TableAsset, table_metadata, table_spec, transaction
+from assets.sql_assets import (SQL_DIR, TABLE_NAME, StepCheck, TableAsset, table_metadata, table_spec, transaction,
+                               version_of)
 from pipelines.resources import FunnelResource
 
 # Bump when the way tables are maintained here changes: every model is then built in full once.
@@ -129,7 +133,7 @@ MODELS = {m.name: m for m in (LEADS, STAGE_HISTORY, DEALS, LEAD_FUNNEL, SESSIONS
 @dataclass
 class Build:
     model: str
-    mode: str  # full or incremental
+    mode: str  # full, incremental or unchanged (no load since the last build: nothing done)
     reason: str
     load_id: int  # the newest load the tables now hold
     replaced: dict[str, int]  # rows deleted per table (incremental)
@@ -141,13 +145,15 @@ class Build:
                 "rows_inserted": dg.MetadataValue.json(self.inserted)}
 
 
-def _state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[str, int | None] | None:
-    return con.execute("SELECT fingerprint, load_id FROM staging.build_state WHERE model = $m", {"m": model}).fetchone()
+def _state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[str, int | None, str | None] | None:
+    return con.execute("SELECT fingerprint, load_id, version FROM staging.build_state WHERE model = $m",
+                       {"m": model}).fetchone()
 
 
-def _save_state(con: duckdb.DuckDBPyConnection, model: str, fingerprint: str, load_id: int | None) -> None:
-    con.execute("INSERT OR REPLACE INTO staging.build_state VALUES ($m, $f, $l)",
-                {"m": model, "f": fingerprint, "l": load_id})
+def _save_state(con: duckdb.DuckDBPyConnection, model: str, fingerprint: str, load_id: int | None,
+                version: str | None = None) -> None:
+    con.execute("INSERT OR REPLACE INTO staging.build_state (model, fingerprint, load_id, version) "
+                "VALUES ($m, $f, $l, $v)", {"m": model, "f": fingerprint, "l": load_id, "v": version})
 
 
 def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
@@ -165,6 +171,17 @@ def fingerprint(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     for name in (MAPPINGS, *model.upstream):
         state = _state(con, name)
         h.update(f"{name}={state[0] if state else 'none'}\0".encode())
+    return h.hexdigest()
+
+
+def input_version(con: duckdb.DuckDBPyConnection, model: Model, fp: str) -> str:
+    """The model's tables as a function of its fingerprint, the files loaded into the raw tables its
+    keys and scopes read and the versions of the models it reads (build_state.version)."""
+    text = " ".join([*(select for _, select in model.keys), *(s.relation for s in model.scopes)])
+    reads = sorted({t.lower() for t in TABLE_NAME.findall(text) if t.lower().startswith("raw.")} | set(model.upstream))
+    h = hashlib.sha256(fp.encode())
+    for table in reads:
+        h.update(f"\0{table}={version_of(con, table)}".encode())
     return h.hexdigest()
 
 
@@ -194,6 +211,10 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
               else "its SQL, the value mappings or a table it reads changed" if state[0] != fp
               else "a table is missing" if not all(_exists(con, o.table) for o in model.outputs)
               else "")
+    version = input_version(con, model, fp)
+    if not reason and state[2] == version:
+        return Build(model.name, "unchanged", "no file loaded since the last build into the raw tables it reads",
+                     state[1], {}, {})
     defining, comments = _statements(con, model.sql)
     replaced, inserted = {}, {}
     with transaction(con):
@@ -221,7 +242,8 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
             for o in model.outputs:
                 replaced[o.table] = con.execute(f"DELETE FROM {o.table} WHERE {o.stale}").fetchone()[0]
                 inserted[o.table] = con.execute(f"INSERT INTO {o.table} BY NAME FROM {o.rows}").fetchone()[0]
-        _save_state(con, model.name, fp, newest)
+        for table in {model.name, *(o.table for o in model.outputs)}:  # the version of each table it writes
+            _save_state(con, table, fp, newest, version)
     return Build(model.name, "full" if reason else "incremental", reason or "only new loads since the last build",
                  newest, replaced, inserted)
 

@@ -1,5 +1,6 @@
 """Tables of the transform step (staging models and marts): their assets, SQL and checks."""
 
+import hashlib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,11 +67,16 @@ def write_table(con: duckdb.DuckDBPyConnection, qualified: str, comment: str,
             con.unregister("write_table_rows")
 
 
-def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, fingerprint: str | None = None) -> None:
     """The file's statements in one transaction: its table appears with its COMMENTs or not at all,
-    and one commit instead of one per statement (18 marts: 1.22 -> 1.06 s)."""
+    and one commit instead of one per statement (18 marts: 1.22 -> 1.06 s). With `fingerprint`
+    (input_fingerprint), the tables it creates are recorded as built from it in the same transaction."""
+    sql = path.read_text(encoding="utf-8")
     with transaction(con):
-        con.execute(path.read_text(encoding="utf-8"))
+        con.execute(sql)
+        for table in tables_of(con, sql)[0] if fingerprint else ():
+            con.execute("INSERT OR REPLACE INTO staging.build_state (model, fingerprint, load_id, version) "
+                        "VALUES ($m, $f, NULL, $f)", {"m": table, "f": fingerprint})
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
@@ -145,6 +151,70 @@ def table_spec(key: dg.AssetKey, deps: Sequence[dg.AssetKey | Sequence[str]], gr
     )
 
 
+# A table of the working database named in SQL, and a table a statement creates: the names
+# versions_of() keys on. Our own SQL files only; comments and string literals are removed first.
+TABLE_NAME = re.compile(r"\b((?:raw|staging|marts|ops)\.[a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+CREATED = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                     r"((?:raw|staging|marts|ops)\.[a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+DROPPED = re.compile(r"\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?((?:raw|staging|marts|ops)\.[a-z_][a-z0-9_]*)\b",
+                     re.IGNORECASE)
+
+
+def tables_of(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[str]]:
+    """(tables the SQL leaves created, tables it reads that it does not create), each sorted;
+    COMMENT statements left out."""
+    statements = [s.query for s in con.extract_statements(sql) if not s.query.lstrip().upper().startswith("COMMENT")]
+    text = re.sub(r"'(?:[^']|'')*'", "''", re.sub(r"--[^\n]*", "", "\n".join(statements)))
+    created = {name.lower() for name in CREATED.findall(text)}
+    dropped = {name.lower() for name in DROPPED.findall(text)}
+    return sorted(created - dropped), sorted({name.lower() for name in TABLE_NAME.findall(text)} - created)
+
+
+# The loaded files (name, SHA-256, file time; loads logged as loaded) of one source, or of every
+# source for ops.load_log: raw holds exactly their rows, so they say what it holds without naming
+# the load ids (the same files loaded by other runs give the same version).
+LOADED_FILES = ("SELECT sha256(coalesce(string_agg(concat_ws(':', source, file_name, sha256, file_modified_at), "
+                "'|' ORDER BY source, file_name, sha256), '')) FROM ops.load_log "
+                "WHERE status = 'loaded' AND (source = $s OR $s IS NULL)")
+
+
+def version_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """What `table` holds, as a text that changes when its rows may have: raw.<source> and
+    ops.load_log by the files loaded (LOADED_FILES), a table of the transform step by its
+    staging.build_state version, any other (the mapping and target tables, a few rows each) by a
+    hash of its rows."""
+    if table.startswith("raw.") or table == "ops.load_log":
+        source = table.removeprefix("raw.") if table.startswith("raw.") else None
+        return "files " + con.execute(LOADED_FILES, {"s": source}).fetchone()[0]
+    row = con.execute("SELECT version FROM staging.build_state WHERE model = $m AND version IS NOT NULL",
+                      {"m": table}).fetchone()
+    if row:
+        return row[0]
+    try:
+        return "rows {} {}".format(*con.execute(f"SELECT count(*), sum(hash(t)) FROM {table} AS t").fetchone())
+    except duckdb.CatalogException:
+        return "missing"
+
+
+def input_fingerprint(con: duckdb.DuckDBPyConnection, sql: str, reads: Sequence[str]) -> str:
+    """SHA-256 of the SQL, the macros (staging.prepared_sql) and the versions of the tables it reads."""
+    h = hashlib.sha256(sql.encode())
+    h.update(con.execute("SELECT fingerprint FROM staging.prepared_sql").fetchone()[0].encode())
+    if any(t.startswith("raw.") for t in reads):  # ops.load_log is read for the loads of those raw rows,
+        reads = [t for t in reads if t != "ops.load_log"]  # which their version (the loaded files) covers
+    for table in reads:
+        h.update(f"\0{table}={version_of(con, table)}".encode())
+    return h.hexdigest()
+
+
+def _up_to_date(con: duckdb.DuckDBPyConnection, tables: Sequence[str], fingerprint: str) -> bool:
+    """Whether every table exists and was last built from this fingerprint."""
+    return all(con.execute(
+        "SELECT count(*) FROM staging.build_state s JOIN duckdb_tables() t ON t.database_name = current_database() "
+        "AND s.model = t.schema_name || '.' || t.table_name WHERE s.model = $m AND s.fingerprint = $f",
+        {"m": table, "f": fingerprint}).fetchone()[0] for table in tables)
+
+
 def sql_table(
     schema: str,
     table: str,
@@ -154,12 +224,21 @@ def sql_table(
     description: str,
     checks: Sequence[StepCheck] = (),
 ) -> TableAsset:
-    """A table whose whole body is one SQL file."""
+    """A table whose whole body is one SQL file. It is not built again while the SQL, the macros
+    and the tables it reads are as they were at its last build (input_fingerprint, recorded in
+    staging.build_state in the build's transaction): a run without new loads rebuilds nothing."""
     path = SQL_DIR / sql_file
 
     def build(con: duckdb.DuckDBPyConnection, funnel: FunnelResource) -> dict:
-        run_sql_file(con, path)
-        return table_metadata(con, schema, table)
+        sql = path.read_text(encoding="utf-8")
+        created, reads = tables_of(con, sql)
+        fingerprint = input_fingerprint(con, sql, reads)
+        if _up_to_date(con, created, fingerprint):
+            return {**table_metadata(con, schema, table), "build": "unchanged",
+                    "build_reason": "its SQL, the macros and the tables it reads are as at its last build"}
+        run_sql_file(con, path, fingerprint)
+        return {**table_metadata(con, schema, table), "build": "full",
+                "build_reason": "its SQL, the macros or a table it reads changed"}
 
     key = dg.AssetKey([schema, table])
     return TableAsset(table_spec(key, deps, group, description + f"\n\nSQL: `assets/sql/{sql_file}`",

@@ -162,7 +162,7 @@ staging_lead_funnel = incremental_table(
     "One row per lead with each funnel stage it reached and the effective date of each.")
 unmapped_values = sql_table(
     "ops", "unmapped_values", "staging/unmapped_values.sql",
-    [["staging", t] for t in ("leads", "deals", "spend", "sessions", "touchpoints")], "staging",
+    [["staging", t] for t in ("leads", "deals", "spend", "sessions", "touchpoints")] + LOOKUPS, "staging",
     "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
 
 # The big models first: the transform step starts ready tables in this order.

@@ -26,6 +26,7 @@ from assets.expectations import (
     url_to_path,
 )
 from assets.suite_sql import evaluate
+from pipelines import settings
 from tests.conftest import CONFIG_DIR, query, run_funnel_job, write_export
 
 GX_CHECK_NAMES = {f"{m}_expectation_suite" for m in CHECKED_MARTS}  # monthly marts and fiscal roll-ups
@@ -319,10 +320,12 @@ def run_with_a_mart_tampered(published, tmp_path, monkeypatch, sql_file: str, ta
     wh = tmp_path / "warehouse" / "funnel.duckdb"
     shutil.copytree(first_wh.parent, wh.parent, ignore=shutil.ignore_patterns("gx"))
     before = (digest(wh), wh.stat().st_mtime_ns)
+    with duckdb.connect(str(settings.working_database_path(wh))) as con:  # else the mart is up to date: not built again
+        con.execute("DELETE FROM staging.build_state WHERE model = $m", {"m": f"marts.{sql_file.removesuffix('.sql')}"})
     real = assets.sql_assets.run_sql_file
 
-    def run_then_tamper(con, path):
-        real(con, path)
+    def run_then_tamper(con, path, *args):
+        real(con, path, *args)
         if path.name == sql_file:
             con.execute(tamper)
 

@@ -3,7 +3,8 @@ incrementally hold exactly what a full build over the same raw rows holds: newer
 replacing records, records missing from a newer snapshot kept, a deal moving to another lead,
 a deal whose lead arrives later, a late file (older than files already loaded), GA4 range
 totals whose verdict changes because of rows loaded later. A change of the value mappings, of a
-model's SQL, or a missing table means a full build."""
+model's SQL, or a missing table means a full build; no file loaded into the raw tables a model
+reads means nothing is done."""
 
 from __future__ import annotations
 
@@ -183,9 +184,32 @@ def test_without_new_loads_nothing_is_recomputed(con, tmp_path):
     prepare_working_database(con)
     builds = [refresh(con, model) for model in MODELS.values()]
 
-    assert {b.mode for b in builds} == {"incremental"}
-    assert all(n == 0 for b in builds for n in (*b.replaced.values(), *b.inserted.values()))
+    assert {b.mode for b in builds} == {"unchanged"}
+    assert all(not b.replaced and not b.inserted for b in builds)
     assert contents(con) == before
+
+
+def test_a_load_of_one_source_leaves_the_models_that_do_not_read_it_unchanged(con, tmp_path):
+    inbox = tmp_path / "inbox"
+    BATCHES[0](inbox)
+    load(con, inbox)
+    stage(con)
+    versions = dict(con.execute("SELECT model, version FROM staging.build_state WHERE version IS NOT NULL").fetchall())
+
+    write_export(inbox, "ga4_sessions", "ga4_more.csv", "date,session_source,session_medium,sessions\n"
+                 "2026-07-02,google,organic,5\n", mtime=ts("2026-07-04"))
+    load(con, inbox)
+    # only staging.sessions reads raw.ga4_sessions; a rejected file changes nothing
+    write_export(inbox, "leads", "leads_bad.csv", "no,such,columns\n1,2,3\n", mtime=ts("2026-07-04"))
+    ingest_source(con, SOURCES["leads"], inbox, load_profiles(CONFIG_DIR), TZ, "test")
+    assert stage(con) == {"staging.leads": "unchanged", "marts.stage_history": "unchanged",
+                          "staging.deals": "unchanged", "staging.lead_funnel": "unchanged",
+                          "staging.sessions": "incremental"}
+    after = dict(con.execute("SELECT model, version FROM staging.build_state WHERE version IS NOT NULL").fetchall())
+    assert {m for m in after if after[m] != versions.get(m)} == {"staging.sessions", "staging.sessions_not_counted"}
+    built = contents(con)
+    assert set(stage(con, full=True).values()) == {"full"}
+    assert built == contents(con)
 
 
 def test_a_changed_mapping_rebuilds_everything_and_a_new_value_does_not(con, tmp_path):
@@ -200,7 +224,9 @@ def test_a_changed_mapping_rebuilds_everything_and_a_new_value_does_not(con, tmp
     write_export(inbox, "leads", "leads_new_value.csv", LEADS + "L8,2026-07-06 10:00,Newsletter X,,,lead,,\n",
                  mtime=ts("2026-07-07"))
     load(con, inbox)
-    assert set(stage(con, config).values()) == {"incremental"}
+    assert stage(con, config) == {"staging.leads": "incremental", "marts.stage_history": "incremental",
+                                  "staging.deals": "incremental", "staging.lead_funnel": "incremental",
+                                  "staging.sessions": "unchanged"}
 
     # 展示会 no longer maps to Event: every model is built in full, with the new channel
     channels = config / "channels.yaml"
@@ -209,7 +235,7 @@ def test_a_changed_mapping_rebuilds_everything_and_a_new_value_does_not(con, tmp
                         encoding="utf-8")
     assert set(stage(con, config).values()) == {"full"}
     assert con.execute("SELECT channel FROM staging.leads WHERE lead_id = 'L2'").fetchone() == ("Other",)
-    assert set(stage(con, config).values()) == {"incremental"}
+    assert set(stage(con, config).values()) == {"unchanged"}
 
 
 def test_a_changed_model_a_missing_table_or_a_changed_upstream_means_a_full_build(con, tmp_path, monkeypatch):
@@ -225,9 +251,9 @@ def test_a_changed_model_a_missing_table_or_a_changed_upstream_means_a_full_buil
     leads = dataclasses.replace(MODELS["staging.leads"], keys=(("touched_leads", incremental.NEW_LEADS + " "),))
     assert refresh(con, leads).mode == "full"
     assert {name: refresh(con, model).mode for name, model in MODELS.items() if name != "staging.leads"} == {
-        "marts.stage_history": "incremental", "staging.deals": "full", "staging.lead_funnel": "full",
-        "staging.sessions": "incremental"}
+        "marts.stage_history": "unchanged", "staging.deals": "full", "staging.lead_funnel": "full",
+        "staging.sessions": "unchanged"}
 
     monkeypatch.setattr(incremental, "VERSION", incremental.VERSION + "-changed")
     assert {refresh(con, model).mode for model in MODELS.values()} == {"full"}
-    assert {refresh(con, model).mode for model in MODELS.values()} == {"incremental"}
+    assert {refresh(con, model).mode for model in MODELS.values()} == {"unchanged"}

@@ -2,6 +2,8 @@
 a re-run changes nothing, and `funnel run` writes where it is told."""
 
 import hashlib
+import json
+import re
 import os
 from pathlib import Path
 
@@ -224,3 +226,97 @@ def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next(tmp
     assert (run_id, step, job, asset) == (killed, "", "funnel_job", None)
     assert error.startswith(f"The process that ran it (pid {gone.pid}) ended before the run did")
     assert [a[0] for a in alerts(elsewhere_wh)] == [killed_early]
+
+
+def builds(result) -> dict[str, str]:
+    """Table -> how the transform step built it (metadata `build`), for the tables that say."""
+    return {e.asset_key.to_user_string(): e.materialization.metadata["build"].value
+            for e in result.get_asset_materialization_events() if "build" in e.materialization.metadata}
+
+
+def marts(warehouse: Path) -> dict[str, list[tuple]]:
+    tables = query(warehouse, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1")
+    return {t: query(warehouse, f"SELECT * FROM marts.{t} ORDER BY ALL") for (t,) in tables}
+
+
+def test_rerun_without_new_files_builds_no_table_again(after_first_run):
+    inbox, wh = after_first_run
+    result = run_funnel_job(inbox, wh)
+    assert result.success
+    built = builds(result)
+    # every table of the transform step but the two written from Python (channel lookup, target plan)
+    assert len(built) == 26 and set(built.values()) == {"unchanged"}, built
+
+
+def test_a_new_spend_file_rebuilds_what_reads_spend_and_nothing_else(after_first_run, tmp_path):
+    inbox, wh = after_first_run
+    write_export(inbox, "spend", "spend_2026-08.csv", "date,channel,cost\n2026-08,Webinar,70000\n")
+    result = run_funnel_job(inbox, wh)
+    assert result.success
+    rebuilt = {table for table, how in builds(result).items() if how != "unchanged"}
+    # staging.spend, what reads it, and what reads those (assets/sql/*: the FROM clauses)
+    assert rebuilt == {"staging/spend", "ops/unmapped_values", "marts/channel_funnel", "marts/channel_roi",
+                       "marts/cohort_roi", "marts/pipeline_velocity", "marts/channel_funnel_fiscal",
+                       "marts/channel_roi_fiscal", "marts/cohort_roi_fiscal"}
+    assert query(wh, "SELECT sum(spend) FROM marts.channel_roi") == [(120000,)]
+    # the published marts are those of a run that builds everything from the same files
+    fresh = tmp_path / "fresh" / "funnel.duckdb"
+    assert run_funnel_job(inbox, fresh).success
+    assert marts(wh) == marts(fresh)
+
+
+# Tables written by an asset other than their own name: the asset a reader must depend on.
+WRITTEN_BY = {"staging.deal_stage_map": "staging.channel_lookup", "staging.lifecycle_map": "staging.channel_lookup",
+              "staging.run_settings": "staging.channel_lookup", "staging.channels": "staging.channel_lookup",
+              "staging.target_rates": "staging.target_settings"}
+
+
+def parsed_tables(con, statement) -> set[str]:
+    """schema.table of every table a statement's query reads, from DuckDB's parse tree
+    (json_serialize_sql, which takes a query: a CREATE ... AS gives its query)."""
+    query = statement.query
+    if statement.type.name == "CREATE":
+        query = re.match(r"\s*CREATE\b.*?\bAS\b(.*)", query, re.S | re.I)[1]
+    tree = json.loads(con.execute("SELECT json_serialize_sql($q)", {"q": query}).fetchone()[0])
+    assert not tree["error"], (tree, query[:200])
+    found, todo = set(), [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+                found.add(f"{node['schema_name']}.{node['table_name']}".lower())
+            todo += node.values()
+        elif isinstance(node, list):
+            todo += node
+    return found
+
+
+def test_each_table_file_reads_what_its_fingerprint_and_its_lineage_name(after_first_run):
+    """The tables a transform table's SQL reads, as DuckDB's parser finds them, are those its build
+    fingerprint keys on (sql_assets.tables_of, a regex), and each is one its asset depends on: a
+    table read but not named would be left stale."""
+    import duckdb
+
+    from assets.sql_assets import SQL_DIR, tables_of
+    from assets.transform import TABLES
+    from pipelines import settings
+
+    _, wh = after_first_run
+    files = {t.key: re.search(r"SQL: `assets/sql/([^`]+)`", t.spec.description) for t in TABLES}
+    checked = 0
+    with duckdb.connect(str(settings.working_database_path(wh)), read_only=True) as con:
+        existing = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        for table in TABLES:
+            if files[table.key] is None or "assets/incremental.py" in table.spec.description:
+                continue  # written from Python, or an incremental model (its reads: assets/incremental.py)
+            sql = (SQL_DIR / files[table.key][1]).read_text(encoding="utf-8")
+            parsed = set().union(*(parsed_tables(con, st) for st in con.extract_statements(sql)
+                                   if st.type.name in ("CREATE", "SELECT", "INSERT")))
+            created, reads = tables_of(con, sql)
+            # the tables it reads and does not make itself (staging.spend_all lives within its file)
+            assert sorted(parsed & existing - set(created)) == reads, table.key
+            deps = {".".join(d.asset_key.path) for d in table.spec.deps}
+            missing = {WRITTEN_BY.get(t, t) for t in reads if t != "ops.load_log"} - deps
+            assert not missing, f"{table.key.to_user_string()} reads {sorted(missing)} without depending on it"
+            checked += 1
+    assert checked == 21  # 18 marts, staging.spend, staging.touchpoints, ops.unmapped_values

@@ -2,12 +2,15 @@
 CREATE TABLE IF NOT EXISTS staging.build_state (
     model VARCHAR PRIMARY KEY,
     fingerprint VARCHAR NOT NULL,
-    load_id BIGINT
+    load_id BIGINT,
+    version VARCHAR
 );
-COMMENT ON TABLE staging.build_state IS 'Build state of the tables assets/incremental.py keeps up to date, and of the value mappings they read (model mappings).';
+ALTER TABLE staging.build_state ADD COLUMN IF NOT EXISTS version VARCHAR;  -- a working database made before it
+COMMENT ON TABLE staging.build_state IS 'Build state of the tables of the transform step: those assets/incremental.py keeps up to date, the value mappings they read (model mappings), and the tables built from one SQL file (assets/sql_assets.py), which are not built again while their SQL and the tables they read are as they were.';
 COMMENT ON COLUMN staging.build_state.model IS 'The table (its asset), or mappings for staging.channel_lookup, deal_stage_map, lifecycle_map and run_settings.';
-COMMENT ON COLUMN staging.build_state.fingerprint IS 'A table: SHA-256 of its SQL, the macros, the mapping generation and the fingerprints of the tables it reads; a different one means a full build. mappings: SHA-256 of the mapping tables when a value already mapped last mapped differently.';
+COMMENT ON COLUMN staging.build_state.fingerprint IS 'An incremental table: SHA-256 of its SQL, the macros, the mapping generation and the fingerprints of the tables it reads; a different one means a full build. A table of one SQL file: SHA-256 of its SQL, the macros and the versions of the tables it reads; a different one means it is built again. mappings: SHA-256 of the mapping tables when a value already mapped last mapped differently.';
 COMMENT ON COLUMN staging.build_state.load_id IS 'The newest ops.load_log load the table holds: an incremental build recomputes what the loads after it touched.';
+COMMENT ON COLUMN staging.build_state.version IS 'What the tables that read this one compare: the same version means the same rows. A table of one SQL file: its fingerprint. An incremental table: a new one whenever a build changed rows (an incremental build that replaced and inserted none keeps it).';
 -- Replaced whenever these files change (prepare_working_database runs them again): a cache of the last
 -- publish, so an upgrade forgets it (the next publish writes everything) instead of reading an old layout.
 CREATE OR REPLACE TABLE staging.publish_state (
