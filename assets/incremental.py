@@ -133,7 +133,7 @@ MODELS = {m.name: m for m in (LEADS, STAGE_HISTORY, DEALS, LEAD_FUNNEL, SESSIONS
 @dataclass
 class Build:
     model: str
-    mode: str  # full, incremental or unchanged (no load since the last build: nothing done)
+    mode: str  # full, incremental or unchanged (no file reached the raw tables it reads since: nothing done)
     reason: str
     load_id: int  # the newest load the tables now hold
     replaced: dict[str, int]  # rows deleted per table (incremental)

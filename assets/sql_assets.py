@@ -151,8 +151,8 @@ def table_spec(key: dg.AssetKey, deps: Sequence[dg.AssetKey | Sequence[str]], gr
     )
 
 
-# A table of the working database named in SQL, and a table a statement creates: the names
-# versions_of() keys on. Our own SQL files only; comments and string literals are removed first.
+# A table of the working database named in SQL, one a statement creates, one it drops: what
+# tables_of() finds in our own SQL files, with comments and string literals removed first.
 TABLE_NAME = re.compile(r"\b((?:raw|staging|marts|ops)\.[a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 CREATED = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
                      r"((?:raw|staging|marts|ops)\.[a-z_][a-z0-9_]*)\b", re.IGNORECASE)

@@ -10,7 +10,7 @@ COMMENT ON TABLE staging.build_state IS 'Build state of the tables of the transf
 COMMENT ON COLUMN staging.build_state.model IS 'The table (its asset), or mappings for staging.channel_lookup, deal_stage_map, lifecycle_map and run_settings.';
 COMMENT ON COLUMN staging.build_state.fingerprint IS 'An incremental table: SHA-256 of its SQL, the macros, the mapping generation and the fingerprints of the tables it reads; a different one means a full build. A table of one SQL file: SHA-256 of its SQL, the macros and the versions of the tables it reads; a different one means it is built again. mappings: SHA-256 of the mapping tables when a value already mapped last mapped differently.';
 COMMENT ON COLUMN staging.build_state.load_id IS 'The newest ops.load_log load the table holds: an incremental build recomputes what the loads after it touched.';
-COMMENT ON COLUMN staging.build_state.version IS 'What the tables that read this one compare: the same version means the same rows. A table of one SQL file: its fingerprint. An incremental table: a new one whenever a build changed rows (an incremental build that replaced and inserted none keeps it).';
+COMMENT ON COLUMN staging.build_state.version IS 'What the tables that read this one compare: the same version means the same rows. A table of one SQL file: its fingerprint. An incremental table: SHA-256 of its fingerprint, the files loaded into the raw tables it reads and the versions of the models it reads; the same one again means nothing to do.';
 -- Replaced whenever these files change (prepare_working_database runs them again): a cache of the last
 -- publish, so an upgrade forgets it (the next publish writes everything) instead of reading an old layout.
 CREATE OR REPLACE TABLE staging.publish_state (
