@@ -31,8 +31,8 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import prepare_working_database
-from assets.sql_assets import (SQL_DIR, TABLE_NAME, StepCheck, TableAsset, table_metadata, table_spec, transaction,
-                               version_of)
+from assets.sql_assets import (SQL_DIR, TABLE_NAME, StepCheck, TableAsset, save_build_state, table_exists,
+                               table_metadata, table_spec, transaction, versions_digest)
 from pipelines.resources import FunnelResource
 
 # Bump when the way tables are maintained here changes: every model is then built in full once.
@@ -150,18 +150,6 @@ def _state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[str, int | None,
                        {"m": model}).fetchone()
 
 
-def _save_state(con: duckdb.DuckDBPyConnection, model: str, fingerprint: str, load_id: int | None,
-                version: str | None = None) -> None:
-    con.execute("INSERT OR REPLACE INTO staging.build_state (model, fingerprint, load_id, version) "
-                "VALUES ($m, $f, $l, $v)", {"m": model, "f": fingerprint, "l": load_id, "v": version})
-
-
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND schema_name = $s AND table_name = $t", {"s": schema, "t": table}).fetchone()[0] > 0
-
-
 def fingerprint(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     """What the model's tables are a function of, besides raw: a different value means a full build."""
     h = hashlib.sha256()
@@ -178,11 +166,8 @@ def input_version(con: duckdb.DuckDBPyConnection, model: Model, fp: str) -> str:
     """The model's tables as a function of its fingerprint, the files loaded into the raw tables its
     keys and scopes read and the versions of the models it reads (build_state.version)."""
     text = " ".join([*(select for _, select in model.keys), *(s.relation for s in model.scopes)])
-    reads = sorted({t.lower() for t in TABLE_NAME.findall(text) if t.lower().startswith("raw.")} | set(model.upstream))
-    h = hashlib.sha256(fp.encode())
-    for table in reads:
-        h.update(f"\0{table}={version_of(con, table)}".encode())
-    return h.hexdigest()
+    reads = {t.lower() for t in TABLE_NAME.findall(text) if t.lower().startswith("raw.")} | set(model.upstream)
+    return versions_digest(con, fp, reads)
 
 
 def _statements(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[str]]:
@@ -209,7 +194,7 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
     state = _state(con, model.name)
     reason = ("asked for" if full else "no earlier build" if state is None
               else "its SQL, the value mappings or a table it reads changed" if state[0] != fp
-              else "a table is missing" if not all(_exists(con, o.table) for o in model.outputs)
+              else "a table is missing" if not all(table_exists(con, o.table) for o in model.outputs)
               else "")
     version = input_version(con, model, fp)
     if not reason and state[2] == version:
@@ -243,7 +228,7 @@ def refresh(con: duckdb.DuckDBPyConnection, model: Model, full: bool = False) ->
                 replaced[o.table] = con.execute(f"DELETE FROM {o.table} WHERE {o.stale}").fetchone()[0]
                 inserted[o.table] = con.execute(f"INSERT INTO {o.table} BY NAME FROM {o.rows}").fetchone()[0]
         for table in {model.name, *(o.table for o in model.outputs)}:  # the version of each table it writes
-            _save_state(con, table, fp, newest, version)
+            save_build_state(con, table, fp, newest, version)
     return Build(model.name, "full" if reason else "incremental", reason or "only new loads since the last build",
                  newest, replaced, inserted)
 
@@ -272,7 +257,7 @@ def record_mappings(con: duckdb.DuckDBPyConnection, before: Sequence[str]) -> bo
             for row in con.execute(f"SELECT * FROM staging.{table} ORDER BY ALL").fetchall():
                 h.update(repr(row).encode())
             h.update(b"\0")
-        _save_state(con, MAPPINGS, h.hexdigest(), None)
+        save_build_state(con, MAPPINGS, h.hexdigest(), None, None)
     return changed
 
 
@@ -280,7 +265,7 @@ def keep_mappings(con: duckdb.DuckDBPyConnection) -> list[str | None]:
     """Copies of the mapping tables as they are, for record_mappings (temp tables of this connection)."""
     kept = []
     for table in MAPPING_TABLES:
-        if _exists(con, f"staging.{table}"):
+        if table_exists(con, f"staging.{table}"):
             con.execute(f"CREATE OR REPLACE TEMP TABLE previous_{table} AS FROM staging.{table}")
             kept.append(f"previous_{table}")
         else:

@@ -5,7 +5,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import dagster as dg
 import duckdb
@@ -75,8 +75,20 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, fingerprint: str | 
     with transaction(con):
         con.execute(sql)
         for table in tables_of(con, sql)[0] if fingerprint else ():
-            con.execute("INSERT OR REPLACE INTO staging.build_state (model, fingerprint, load_id, version) "
-                        "VALUES ($m, $f, NULL, $f)", {"m": table, "f": fingerprint})
+            save_build_state(con, table, fingerprint, None, fingerprint)
+
+
+def save_build_state(con: duckdb.DuckDBPyConnection, table: str, fingerprint: str, load_id: int | None,
+                     version: str | None) -> None:
+    """The staging.build_state row of `table` (or of the value mappings: table `mappings`)."""
+    con.execute("INSERT OR REPLACE INTO staging.build_state (model, fingerprint, load_id, version) "
+                "VALUES ($m, $f, $l, $v)", {"m": table, "f": fingerprint, "l": load_id, "v": version})
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = $s AND table_name = $t", {"s": schema, "t": table}).fetchone()[0] > 0
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
@@ -196,23 +208,27 @@ def version_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
         return "missing"
 
 
-def input_fingerprint(con: duckdb.DuckDBPyConnection, sql: str, reads: Sequence[str]) -> str:
-    """SHA-256 of the SQL, the macros (staging.prepared_sql) and the versions of the tables it reads."""
-    h = hashlib.sha256(sql.encode())
-    h.update(con.execute("SELECT fingerprint FROM staging.prepared_sql").fetchone()[0].encode())
-    if any(t.startswith("raw.") for t in reads):  # ops.load_log is read for the loads of those raw rows,
-        reads = [t for t in reads if t != "ops.load_log"]  # which their version (the loaded files) covers
-    for table in reads:
+def versions_digest(con: duckdb.DuckDBPyConnection, seed: str, reads: Iterable[str]) -> str:
+    """SHA-256 of `seed` and the version of each table read."""
+    h = hashlib.sha256(seed.encode())
+    for table in sorted(reads):
         h.update(f"\0{table}={version_of(con, table)}".encode())
     return h.hexdigest()
 
 
+def input_fingerprint(con: duckdb.DuckDBPyConnection, sql: str, reads: Sequence[str]) -> str:
+    """SHA-256 of the SQL, the macros (staging.prepared_sql) and the versions of the tables it reads."""
+    macros = con.execute("SELECT fingerprint FROM staging.prepared_sql").fetchone()[0]
+    if any(t.startswith("raw.") for t in reads):  # ops.load_log is read for the loads of those raw rows,
+        reads = [t for t in reads if t != "ops.load_log"]  # which their version (the loaded files) covers
+    return versions_digest(con, f"{sql}\0{macros}", reads)
+
+
 def _up_to_date(con: duckdb.DuckDBPyConnection, tables: Sequence[str], fingerprint: str) -> bool:
     """Whether every table exists and was last built from this fingerprint."""
-    return all(con.execute(
-        "SELECT count(*) FROM staging.build_state s JOIN duckdb_tables() t ON t.database_name = current_database() "
-        "AND s.model = t.schema_name || '.' || t.table_name WHERE s.model = $m AND s.fingerprint = $f",
-        {"m": table, "f": fingerprint}).fetchone()[0] for table in tables)
+    return all(table_exists(con, table) and con.execute(
+        "SELECT fingerprint FROM staging.build_state WHERE model = $m", {"m": table}).fetchone() == (fingerprint,)
+               for table in tables)
 
 
 def sql_table(
