@@ -8,9 +8,11 @@ ANALYTICS = {
     "bottlenecks": (
         "Per month, channel and funnel transition: the actual rate against a reference rate (the rate override of "
         "the most specific target period of targets.yaml covering the month, else the all-channel rate of the "
-        "trailing 6 months), the volume and revenue lost downstream because of the gap, and the transition that "
-        "loses the most revenue (is_bottleneck).",
-        [["staging", "lead_funnel"], ["staging", "deals"], ["staging", "target_settings"]],
+        "trailing 6 months), the volume and revenue lost downstream because of the gap, whether the shortfall is "
+        "significant (Wilson 95%) and the cohort old enough to judge (maturity), and the transition that loses the "
+        "most revenue among those (is_bottleneck).",
+        [["staging", "lead_funnel"], ["staging", "deals"], ["staging", "target_settings"],
+         ["staging", "transition_days"]],
     ),
     "cohort_roi": (
         "Per lead-created month and channel: the month's spend against the revenue its leads have produced so far: "

@@ -3,9 +3,9 @@
 Used when a GA4 export (or a lead's utm_source / utm_medium) has a source and a
 medium but no default channel group. The rules follow Google's documented
 "Default channel group" definitions, evaluated top to bottom; the source
-categories (search, social, video, shopping sites) are the seed table
-`seeds/ga4_source_categories.csv` (about 80 common sites), which a user extends
-with Google's full list as `config/ga4_source_categories.csv`.
+categories (search, social, video, shopping sites) are Google's published list
+(`seeds/ga4_source_categories.csv`, about 820 sites) and a few sites it lacks,
+which a user extends or overrides with `config/ga4_source_categories.csv`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def default_channel_group(source: str | None, medium: str | None, campaign: str 
         return "Paid Other"
     if cat == "SOURCE_CATEGORY_SHOPPING" or shop_campaign:
         return "Organic Shopping"
-    if cat == "SOURCE_CATEGORY_AI_ASSISTANT":
+    # GA4 has marked AI assistants' sessions with medium ai-assistant since 2026 (reported; Google's
+    # rule text is not published yet); a referral from a listed assistant counts too.
+    if cat == "SOURCE_CATEGORY_AI_ASSISTANT" or m == "ai-assistant":
         return "AI Assistant"
     if cat == "SOURCE_CATEGORY_SOCIAL" or m in _SOCIAL_MEDIA:
         return "Organic Social"

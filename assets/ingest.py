@@ -35,11 +35,12 @@ from pipelines import settings
 from pipelines.resources import FunnelResource
 from schemas import SOURCES
 from assets import pii
+from assets.export_moment import backfill_export_moments, export_moment, ordered_by_file_time
 from assets.sql_assets import table_metadata, transaction
 from assets.csv_tables import (READ_PIECE_BYTES, FileRejected, detect_encoding, find_tables, read_pieces,
                                write_safe_csv)
-from schemas.profiles import EXCEL_SERIAL, Profile, best_match, closest_miss
-from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, PARSED_KINDS, SourceSpec
+from schemas.profiles import EXCEL_SERIAL, NumberFormat, Profile, best_match, closest_miss
+from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, NUMBER_MARKS_PROBLEM, PARSED_KINDS, SourceSpec
 
 SQL_DIR = Path(__file__).parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
@@ -140,13 +141,13 @@ def _clean_text_column(column: pa_arrow.ChunkedArray) -> pa_arrow.ChunkedArray:
 
 
 def parse_sql(spec: SourceSpec, present: set[str], tz: str,
-              formats: dict[str, list[str]] | None = None) -> tuple[str, dict]:
+              formats: dict[str, list[str]] | None = None, number_format: NumberFormat | None = None) -> tuple[str, dict]:
     """SELECT over `incoming`, the text columns as clean_text_columns leaves them, giving typed
     columns and their text, and its parameters. An inner SELECT computes each parsed column's
     ASCII text once (`<column>__a`, ascii_of_clean), and the outer one parses that with the
     parsers of parse_macros.sql, keeping the cleaned text as `<column>__raw`. Column names come
     from the source spec, never from the file; the time zone and a profile's date formats are
-    bound as parameters."""
+    bound as parameters, as are the marks a profile's number_format declares."""
     parsers = {
         "timestamp": "timestamp_of({a}, $tz)",
         "date": "date_of({a}, $tz)",
@@ -156,6 +157,14 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
         "number": "number_of({a})",
     }
     params: dict = {}
+    marks = number_format.translation() if number_format else None
+    if marks:  # the declared marks turned into canonical ones; no guessing about 1.234 then
+        params["marks_from"], params["marks_to"] = marks
+        parsers |= {
+            "money": "money_of_number(canonical_number(translate(without_currency({a}), $marks_from, $marks_to)))",
+            "count": "count_of_number(canonical_number(translate({a}, $marks_from, $marks_to)))",
+            "number": "number_of_number(canonical_number(translate({a}, $marks_from, $marks_to)))",
+        }
     ascii_, outer = ["*"], ["_source_row"]
     for col in spec.columns:
         if col.name not in present:
@@ -183,6 +192,8 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
     select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(ascii_)} FROM incoming)"
     if "$tz" in select:  # DuckDB refuses a parameter the statement does not use
         params["tz"] = tz
+    if "$marks_from" not in select:
+        params = {k: v for k, v in params.items() if not k.startswith("marks_")}
     return select, params
 
 
@@ -361,6 +372,8 @@ class RowsRejected(FileRejected):
 def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
     if check.startswith("parseable:"):
         return KIND_PROBLEM[spec.column(column).kind]
+    if check.startswith("number_marks:"):
+        return NUMBER_MARKS_PROBLEM
     if check == "field_uniqueness" or check == "unique_key":
         return f"duplicate key {column}: the same record appears twice in one file"
     if check == "not_nullable":
@@ -383,6 +396,25 @@ def _problem_text(spec: SourceSpec, column: str | None, check: str) -> str:
     if check == "column_in_dataframe":
         return "required column is missing"
     return check.replace("_", " ")
+
+
+def column_letter(position: int) -> str:
+    """A 0-based column position as a spreadsheet names it (0 -> A, 26 -> AA)."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def duplicate_headers_text(match, header_line: int) -> str:
+    places = "; ".join(f"{header!r} in columns " + " and ".join(f"{at + 1} ({column_letter(at)})" for at in positions)
+                       for header, positions in match.duplicated.items())
+    return (f"has the same header twice on line {header_line}: {places}. Which one holds the data cannot be "
+            f"told: rename or remove one of them, or say which to read in a profile (duplicate_headers: "
+            f"{{'{next(iter(match.duplicated))}': first}} under sources.{match.source_name} of "
+            f"config/profiles/<tool>.yaml; the file matched profile {match.profile.name!r})")
 
 
 def describe(file_name: str, first: list[dict], total: int) -> str:
@@ -460,7 +492,7 @@ def load_file(
     label = file_name
     log_row = dict(source=spec.name, file_name=file_name, sha256=digest, size_bytes=stat.st_size,
                    file_modified_at=modified, profile=None, encoding=None, rows_read=0, rows_skipped=None,
-                   header_line=None, run_id=run_id, loaded_at=now)
+                   header_line=None, run_id=run_id, loaded_at=now, exported_at=None, exported_at_basis=None)
     seconds: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -482,6 +514,8 @@ def load_file(
             raise FileRejected(miss if len(tables) == 1 else f"holds {len(tables)} tables and none {miss[:1].lower()}{miss[1:]}")
         table, match = matched[0]
         profile_name = match.profile.name
+        if match.duplicated:
+            raise FileRejected(duplicate_headers_text(match, table.header_line))
         if table.header_line > 1:
             label = f"{file_name} (table at line {table.header_line})"
         log_row.update(rows_skipped=0, header_line=table.header_line)
@@ -496,8 +530,8 @@ def load_file(
             columns = set(incoming.column_names) - {"_source_row"}
             if present is None:
                 present = columns
-                select, params = parse_sql(spec, present, tz, match.source.formats)
-                schema = spec.pandera_schema(present, latest)
+                select, params = parse_sql(spec, present, tz, match.source.formats, match.source.number_format)
+                schema = spec.pandera_schema(present, latest, match.source.number_format is not None)
             elif columns != present:  # derive_keys gives every piece the same columns
                 raise RuntimeError(f"{file_name}: a piece of the file has columns {sorted(columns)}, "
                                    f"the first {sorted(present)}")
@@ -547,6 +581,9 @@ def load_file(
         if n_bad_rows:  # out of the temp table first: a filtered INSERT would no longer run in parallel
             con.execute(f"DELETE FROM parsed WHERE _source_row IN "
                         f"(SELECT row_number FROM {FileProblems.TABLE} WHERE row_number IS NOT NULL)")
+        modified_local = datetime.fromtimestamp(stat.st_mtime, ZoneInfo(tz)).replace(tzinfo=None)
+        exported, basis = export_moment(con, spec, present, file_name, table.date_range, modified_local, tz)
+        log_row.update(exported_at=exported, exported_at_basis=basis)
         with transaction(con):
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
             con.execute(
@@ -660,6 +697,7 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
         "SELECT sha256, file_name, size_bytes, file_modified_at FROM ops.load_log "
         "WHERE source = $source AND status = 'loaded'", {"source": spec.name}).fetchall()
     loaded = {digest for digest, *_ in rows}
+    backfill_export_moments(con, spec, tz)
     # A file still under the name, size and modification time it was loaded with is not read again
     # to hash it (the quick check rsync makes): a nightly run reads only new files.
     seen = {(name, size, modified): digest for digest, name, size, modified in rows}
@@ -792,6 +830,11 @@ def _raw_check_specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
             f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
             "(config/sources.yaml, default 36 hours): the tool's export job stopped."
             + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
+        dg.AssetCheckSpec(f"{spec.name}_snapshot_order_from_data", asset=raw_key(spec), description=(
+            f"Warns when file modification times decided which of two {spec.name} files holds the newer version "
+            "of the same records: their export moments (a date in the name, a preamble's range, the latest "
+            "timestamp in the rows) tie, or one file has none. File times change with copies and downloads: "
+            "name the files by export date, or export the records' last-modified time.")),
     ]
 
 
@@ -804,6 +847,16 @@ def _load_counts(result: SourceLoad) -> dict:
         "rows_loaded": sum(o.rows for o in result.loaded),
         "rows_quarantined": sum(o.quarantined for o in result.loaded),
     }
+
+
+def _snapshot_order_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey) -> dg.AssetCheckResult:
+    pairs = ordered_by_file_time(con, spec)
+    table = "\n".join(f"| {a} | {b} | {why} |" for a, b, why in pairs)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=f"{spec.name}_snapshot_order_from_data", passed=not pairs,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"file_pairs": len(pairs), "ordered_by_file_time": dg.MetadataValue.md(
+            "| file | other file | why the file times decided |\n|---|---|---|\n" + table if pairs else "none")})
 
 
 def _refused_text(spec: SourceSpec, result: SourceLoad, problems_dir: Path) -> str:
@@ -872,6 +925,7 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                                   "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
                     freshness(inbox, spec.name, limits[spec.name].max_age_hours,
                               f"{spec.name}_newest_export_is_fresh", optional=spec.optional, asset_key=key),
+                    _snapshot_order_check(con, spec, key),
                 ],
             )
     if refused:

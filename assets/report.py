@@ -100,11 +100,15 @@ TEXT = {
         "target_period": "目標期間",
         "bottlenecks": "ボトルネック",
         "bottleneck_note": "marts.bottlenecks：各遷移の率をその月を含む直近6か月の全チャネルの率と比べ、差で失われた売上を"
-                           "推定したもの。各月・各チャネルで逸失売上の最も大きい遷移がボトルネック（★）です。月はリード"
+                           "推定したもの。差が偶然では説明できず（95%の信頼区間の上限が基準率を下回る）、転換に通常かかる"
+                           "日数が経った月のうち、逸失売上の最も大きい遷移がボトルネック（★）です。月はリード"
                            "（商談→受注は商談）の作成月です。",
         "bottleneck_months": "期間中にボトルネックになった月数（その月の逸失売上の合計）。色付きはチャネルごとに最も多い遷移",
         "latest_cohort": "最新の月",
-        "latest_note": "実績率（件数）、全チャネルの基準率、逸失売上。★ と色付きがその月のボトルネック。新しい月ほどまだ転換の途中です。",
+        "latest_note": "実績率（件数）、全チャネルの基準率、逸失売上。★ と色付きがその月のボトルネック。「判断には早い」は"
+                       "転換に通常かかる日数がまだ経っていない遷移、「差は誤差の範囲」は件数が少なく差が有意でない遷移です。",
+        "too_early": "判断には早い",
+        "not_significant": "差は誤差の範囲",
         "transition": "遷移",
         "actual_rate": "実績率",
         "reference_rate": "基準率",
@@ -151,14 +155,19 @@ TEXT = {
         "target_period": "Target period",
         "bottlenecks": "Bottlenecks",
         "bottleneck_note": "marts.bottlenecks: each transition's rate against the all-channel rate of the trailing 6 "
-                           "months, and the revenue the gap loses. In each month and channel the transition that loses "
-                           "the most revenue is the bottleneck (★). Months are the months the leads (for opportunity "
-                           "to win: the deals) were created.",
+                           "months, and the revenue the gap loses. In each month and channel, among the transitions "
+                           "whose shortfall is more than chance (the 95% upper bound of the rate lies below the "
+                           "reference) and whose cohort has had the transition's typical time, the one that loses the "
+                           "most revenue is the bottleneck (★). Months are the months the leads (for opportunity to "
+                           "win: the deals) were created.",
         "bottleneck_months": "Months each transition was the bottleneck in the period (lost revenue of those months); "
                              "shaded: each channel's most frequent one",
         "latest_cohort": "Latest month",
         "latest_note": "Actual rate (counts), the all-channel reference rate, lost revenue. ★ and shading mark the "
-                       "month's bottleneck. The newest months are still converting.",
+                       "month's bottleneck. \"Too early\": the cohort has not had the transition's typical time yet; "
+                       "\"within chance\": too few records for the gap to mean anything.",
+        "too_early": "too early",
+        "not_significant": "within chance",
         "transition": "Transition",
         "actual_rate": "Actual rate",
         "reference_rate": "Reference rate",
@@ -334,6 +343,8 @@ class BottleneckRow:
     gap_points: float | None
     lost_revenue: Decimal | None
     is_bottleneck: bool
+    significant: bool
+    maturity: str  # mature, too_early
 
 
 @dataclass(frozen=True)
@@ -444,7 +455,7 @@ def read_bottlenecks(con: duckdb.DuckDBPyConnection, first: date, last: date
         return None, [], []
     rows = [BottleneckRow(*r) for r in con.execute(
         "SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, gap_points, "
-        "lost_revenue, is_bottleneck FROM marts.bottlenecks WHERE period_start = $month",
+        "lost_revenue, is_bottleneck, significant, maturity FROM marts.bottlenecks WHERE period_start = $month",
         {"month": month}).fetchall()]
     summary = [BottleneckSummary(c, t, int(n), lost or Decimal(0)) for c, t, n, lost in con.execute(
         "SELECT channel, transition, count(*) FILTER (WHERE is_bottleneck), "

@@ -58,8 +58,9 @@ def touch_channel(cfg: FunnelConfig, source, medium, campaign) -> tuple[str, str
     return None
 
 
-def value_channel(cfg: FunnelConfig, value) -> tuple[str, str, bool]:
-    m = cfg.channels.match_value(value) if not _blank(value) else None
+def value_channel(cfg: FunnelConfig, value, spend: bool = False) -> tuple[str, str, bool]:
+    """(channel, rule, mapped) of a deal source or (`spend`) a spend row's channel value."""
+    m = cfg.channels.match_value(value, spend) if not _blank(value) else None
     return (m[0], m[1], True) if m else (cfg.channels.fallback_channel, "unmapped", False)
 
 
@@ -84,7 +85,7 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     for kind, sql in (("deal", "SELECT DISTINCT deal_source FROM raw.deals WHERE deal_source IS NOT NULL"),
                       ("spend", "SELECT DISTINCT channel FROM raw.spend")):
         for (v,) in con.execute(sql).fetchall():
-            channel, rule, mapped = value_channel(cfg, v)
+            channel, rule, mapped = value_channel(cfg, v, spend=kind == "spend")
             rows.append((kind, v, None, None, None, None, channel, rule, mapped))
     lookup = pd.DataFrame(rows, columns=["kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by", "mapped"])
     lookup = lookup.astype({**{c: "string" for c in ["kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by"]}, "mapped": "bool"})
@@ -160,6 +161,9 @@ staging_touchpoints = sql_table(
 staging_lead_funnel = incremental_table(
     LEAD_FUNNEL, [["staging", "leads"], ["staging", "deals"]], "staging",
     "One row per lead with each funnel stage it reached and the effective date of each.")
+transition_days = sql_table(
+    "staging", "transition_days", "staging/transition_days.sql", [["staging", "lead_funnel"], ["staging", "deals"]],
+    "staging", "One row per funnel transition a lead or deal made, with its channel and days taken.")
 unmapped_values = sql_table(
     "ops", "unmapped_values", "staging/unmapped_values.sql",
     [["staging", t] for t in ("leads", "deals", "spend", "sessions", "touchpoints")] + LOOKUPS, "staging",
@@ -167,4 +171,4 @@ unmapped_values = sql_table(
 
 # The big models first: the transform step starts ready tables in this order.
 STAGING_TABLES = [channel_lookup, staging_leads, stage_history, staging_sessions, staging_deals, staging_lead_funnel,
-                  staging_spend, staging_touchpoints, unmapped_values]
+                  staging_spend, staging_touchpoints, transition_days, unmapped_values]

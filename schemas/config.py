@@ -48,6 +48,9 @@ class Channel(_Strict):
     label_en: str | None = None
     ga4_channel_groups: list[str] = []
     values: list[str] = []
+    # Values read this way on spend rows only, before `values`: an ad platform's "Search" campaign or
+    # "Facebook" placement is paid, where a lead source "search" or "facebook" is not.
+    spend_values: list[str] = []
     patterns: list[str] = []
 
     @field_validator("name")
@@ -57,7 +60,7 @@ class Channel(_Strict):
             raise ValueError(f"channel name {name!r} is reserved")
         return name
 
-    @field_validator("values", "ga4_channel_groups", mode="before")
+    @field_validator("values", "spend_values", "ga4_channel_groups", mode="before")
     @classmethod
     def _as_strings(cls, items: Any) -> Any:
         # YAML reads `x`, `no` or numbers as non-strings; every value here is text.
@@ -83,11 +86,16 @@ class ChannelsConfig(_Strict):
     def channel_names(self) -> list[str]:
         return [c.name for c in self.channels]
 
-    def match_value(self, raw: str) -> tuple[str, str] | None:
-        """(channel, rule) for a lead/deal source or spend channel value, or None."""
+    def match_value(self, raw: str, spend: bool = False) -> tuple[str, str] | None:
+        """(channel, rule) for a lead/deal source or (`spend`) spend channel value, or None: a spend value,
+        then a value, then a pattern, then a GA4 default channel group's name (a lead source written
+        as GA4 names its groups)."""
         norm = normalize_value(raw)
         if not norm:
             return None
+        for ch in self.channels if spend else ():
+            if norm in {normalize_value(v) for v in ch.spend_values}:
+                return ch.name, f"spend value {norm!r}"
         for ch in self.channels:
             if norm in {normalize_value(v) for v in ch.values}:
                 return ch.name, f"value {norm!r}"
@@ -95,6 +103,8 @@ class ChannelsConfig(_Strict):
             for p in ch.patterns:
                 if re.search(p, norm):
                     return ch.name, f"pattern {p!r}"
+        if (name := self.match_ga4_group(raw)) is not None:
+            return name, f"GA4 channel group {norm!r}"
         return None
 
     def match_ga4_group(self, group: str) -> str | None:
@@ -276,16 +286,19 @@ class FunnelConfig:
     source_categories: dict[str, str] = field(default_factory=dict)
 
 
-SOURCE_CATEGORY_SEED = Path(__file__).resolve().parent.parent / "assets" / "seeds" / "ga4_source_categories.csv"
+# Sites Google's list lacks (Japanese search portals, AI assistants, hosts of sites it lists by name), then
+# Google's published list itself, which wins where both name a site.
+SEEDS = Path(__file__).resolve().parent.parent / "assets" / "seeds"
+SOURCE_CATEGORY_SEEDS = (SEEDS / "ga4_source_categories_extra.csv", SEEDS / "ga4_source_categories.csv")
 SOURCE_CATEGORIES = {"SOURCE_CATEGORY_SEARCH", "SOURCE_CATEGORY_SOCIAL", "SOURCE_CATEGORY_VIDEO",
                      "SOURCE_CATEGORY_SHOPPING", "SOURCE_CATEGORY_AI_ASSISTANT"}
 
 
 def load_source_categories(config_dir: str | Path | None) -> dict[str, str]:
-    """The shipped source-category seed, extended and overridden by `<config>/ga4_source_categories.csv`
-    when present (same columns: source,source_category; Google's full list can be dropped there)."""
+    """The shipped source categories (Google's published list and a few sites it lacks), extended and
+    overridden by `<config>/ga4_source_categories.csv` when present (same columns: source,source_category)."""
     categories: dict[str, str] = {}
-    paths = [SOURCE_CATEGORY_SEED]
+    paths = list(SOURCE_CATEGORY_SEEDS)
     if config_dir and (Path(config_dir) / "ga4_source_categories.csv").is_file():
         paths.append(Path(config_dir) / "ga4_source_categories.csv")
     for path in paths:

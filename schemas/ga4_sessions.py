@@ -4,9 +4,6 @@ import polars as pl
 
 from schemas.spec import ColumnSpec as C, FrameRule, SourceSpec
 
-DIMENSIONS = ("date", "session_source", "session_medium", "session_campaign",
-              "session_default_channel_group", "landing_page")
-
 GA4_SESSIONS = SourceSpec(
     name="ga4_sessions",
     title="GA4 sessions",
@@ -26,6 +23,8 @@ GA4_SESSIONS = SourceSpec(
         C("total_users", "count", non_negative=True, comment="Total users."),
         C("new_users", "count", non_negative=True, comment="New users."),
     ),
+    replaces_by=("date", "date_end", "session_source", "session_medium", "session_campaign",
+                 "session_default_channel_group", "landing_page"),
     substitutes={"session_source": ("session_default_channel_group",),
                  "session_medium": ("session_default_channel_group",)},
     frame_rules=(

@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from schemas import SOURCES
 from schemas.config import ConfigError, _Strict, compiled_patterns, load_yaml_model, normalize_value
@@ -32,6 +34,29 @@ class _Split(_Strict):
     # (HubSpot's "Associated Contact IDs" 123;456 -> the first contact).
     columns: list[str] = Field(min_length=1)
     separator: str = Field(min_length=1)
+
+
+class NumberFormat(_Strict):
+    """The marks an export writes numbers with, when not 1,234,567.89 (a European tool: 1.234.567,89)."""
+    decimal_mark: Literal[".", ","] = "."
+    # "" for none; a space, an apostrophe (1'234'567.89) or a no-break space also group thousands
+    grouping_mark: Literal[",", ".", " ", "'", "\u00a0", "\u202f", ""] = ","
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        if self.decimal_mark == self.grouping_mark:
+            raise ValueError("decimal_mark and grouping_mark must differ")
+        return self
+
+    def translation(self) -> tuple[str, str] | None:
+        """(from, to) of SQL translate() turning these marks into canonical ones (a comma groups, a point
+        marks decimals), any other of the two marks into an 'x' that no number holds; None for the canonical
+        marks."""
+        if (self.decimal_mark, self.grouping_mark) == (".", ","):
+            return None
+        foreign = "".join(m for m in ".," if m not in (self.decimal_mark, self.grouping_mark))
+        return (self.grouping_mark + self.decimal_mark + foreign,
+                "," * len(self.grouping_mark) + "." + "x" * len(foreign))
 
 
 class _Layout(_Strict):
@@ -67,6 +92,12 @@ class _SourceProfile(_Strict):
     formats: dict[str, list[str]] = {}
     # Rows where any of these canonical columns is empty are totals (Meta Ads' summary row).
     total_rows_where_empty: list[str] = []
+    # A header the export writes twice (Google Ads' "Currency code"): which of its columns to read. Any
+    # other header that feeds a column and appears twice refuses the file.
+    duplicate_headers: dict[str, Literal["first", "last"]] = {}
+    # How money, count and number columns write their decimal and thousands marks; without it, only
+    # 1,234,567.89 is read and a value such as 1.234 or 12,34 is quarantined rather than guessed.
+    number_format: NumberFormat | None = None
 
     @field_validator("values", "constants", "when_true", mode="before")
     @classmethod
@@ -97,6 +128,9 @@ class Match:
     splits: dict[int, tuple[list[str], str]]  # header position -> (canonical columns, separator)
     flags: dict[int, dict[str, str]]  # header position -> canonical columns it sets when true
     missing: list[str]  # required columns neither in the file nor provided otherwise
+    # headers it reads that the file holds more than once, with every 0-based position, when the profile
+    # does not say which to use
+    duplicated: dict[str, list[int]]
 
     @property
     def source(self) -> _SourceProfile:
@@ -122,9 +156,11 @@ class Profile:
         """Each canonical column takes the header of its first alias (in the profile's order) that the
         file has; the canonical name itself comes last, when the profile accepts canonical names."""
         spec, sp = SOURCES[source], self.spec.sources[source]
-        position = {}
+        positions: dict[str, list[int]] = {}
         for i, h in enumerate(headers):
-            position.setdefault(normalize_value(h), i)
+            positions.setdefault(normalize_value(h), []).append(i)
+        chosen = {normalize_value(h): which for h, which in sp.duplicate_headers.items()}
+        position = {h: (at[-1] if chosen.get(h) == "last" else at[0]) for h, at in positions.items()}
         columns: dict[str, int] = {}
         for col in spec.columns:
             for alias in [*sp.aliases.get(col.name, []), *([col.name] if self.spec.canonical_names else [])]:
@@ -142,7 +178,10 @@ class Profile:
             c for c in spec.required_columns
             if c not in present and not (c in spec.substitutes and set(spec.substitutes[c]) <= present)
         ]
-        return Match(self, source, columns, splits, flags, missing)
+        used = set(columns.values()) | set(splits) | set(flags)
+        duplicated = {headers[at[0]]: at for h, at in positions.items()
+                      if len(at) > 1 and h not in chosen and position[h] in used}
+        return Match(self, source, columns, splits, flags, missing, duplicated)
 
 
 def _read_profile(path: Path, user: bool) -> Profile:

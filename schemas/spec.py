@@ -29,7 +29,8 @@ KIND_PROBLEM = {
     "timestamp": "is not a date/time (accepted: 2026-07-03, 2026-07-03T10:00:00+09:00, 2026/07/03, 20260703, 2026/7/3 10:00)",
     "date": "is not a date (accepted: 2026-07-03, 2026/07/03, 20260703, 2026/7/3)",
     "period": "is not a day or a month (accepted: 2026-07-03, 2026/7/3, 20260703, 2026-07)",
-    "money": "is not an amount of money (accepted: 1500000, 1,500,000, ¥1,500,000, 1,500,000円, JPY 1,500,000)",
+    "money": "is not an amount of money (accepted: 1500000, 1,500,000, ¥1,500,000, 1,500,000円, JPY 1,500,000, "
+             "1500.50; at most two decimals)",
     "count": "is not a whole number",
     "number": "is not a number",
 }
@@ -43,6 +44,15 @@ _POLARS_DTYPES = {
     "count": pl.Int64,
     "number": pl.Float64,
 }
+NUMBER_MARKS_PROBLEM = (
+    "has decimal or thousands marks this file's number format does not read as one number: it reads "
+    "1,234,567.89 (commas between groups of three digits, a point before the decimals, at most two decimals "
+    "for money); 12,34 or 1.234,56 look like a decimal comma, and 1.234 could be 1234 or 1.234. Declare the export's marks in its "
+    "profile (number_format: {decimal_mark: ',', grouping_mark: '.'}) or export plain numbers")
+# A money or count value with marks that did not parse: marks of another convention (a count's point
+# alone is a fraction, which is no count, unless it groups thousands).
+_MARKS = {"money": r"^\D*[+-]?[0-9][0-9.,' \u00a0\u202f]*[.,][0-9]+\D*$",
+          "count": r"^[+-]?[0-9][0-9.' \u00a0\u202f]*,[0-9]+$|^[+-]?[1-9][0-9]{0,2}(\.[0-9]{3})+$"}
 EARLIEST_DATE = datetime(2000, 1, 1)
 # A longer text value is no field of a real export: an unbalanced quote swallowed
 # the lines after it, or the file is broken. 32,767 is the most an Excel cell holds.
@@ -83,6 +93,8 @@ class SourceSpec:
     # (GA4 channel-group reports have no source/medium).
     substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     optional: bool = False  # an inbox without this folder is complete (touchpoints)
+    # Aggregate rows of a newer snapshot replace older rows with the same values of these columns.
+    replaces_by: tuple[str, ...] = ()
 
     @property
     def required_columns(self) -> list[str]:
@@ -92,16 +104,23 @@ class SourceSpec:
     def stored_columns(self) -> list[ColumnSpec]:
         return [c for c in self.columns if not c.pii]
 
+    @property
+    def snapshot_key(self) -> tuple[str, ...]:
+        """What a newer snapshot replaces by: the record key, else the aggregate rows' dimensions."""
+        return self.key or self.replaces_by
+
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 
-    def pandera_schema(self, present: set[str], latest: datetime) -> pa.DataFrameSchema:
+    def pandera_schema(self, present: set[str], latest: datetime, declared_marks: bool = False) -> pa.DataFrameSchema:
         """The schema of one file's parsed frame (only the columns the file has), for
         pandera's polars backend: every check is a polars expression over whole columns.
 
         `latest` is the last moment a past date may have (local time, now plus a
         day of slack for time zones); a later date in a column that records
-        something that happened is refused."""
+        something that happened is refused. Without `declared_marks` (a profile's
+        number_format), a money or count value whose marks did not parse is reported
+        as marks of another convention rather than as no number at all."""
         cols: dict[str, pa.Column] = {}
         frame_checks = []
         # A check across columns named "<rule>:<column>" is a check of that column: pandera then
@@ -129,8 +148,12 @@ class SourceSpec:
                 checks.append(_column_check("max_length", lambda v: v.str.len_chars() <= MAX_TEXT_LENGTH))
             if c.kind in PARSED_KINDS:
                 # A value that was there but did not parse is NULL in c.name and not NULL in c.name__raw.
-                checks.append(_frame_check(
-                    f"parseable:{c.name}", pl.col(c.name).is_not_null() | pl.col(f"{c.name}__raw").is_null()))
+                unread = pl.col(c.name).is_null() & pl.col(f"{c.name}__raw").is_not_null()
+                if c.kind in {"money", "count"} and not declared_marks:
+                    foreign = pl.col(f"{c.name}__raw").str.contains(_MARKS[c.kind]).fill_null(False)
+                    checks.append(_frame_check(f"number_marks:{c.name}", ~(unread & foreign)))
+                    unread = unread & ~foreign
+                checks.append(_frame_check(f"parseable:{c.name}", ~unread))
             cols[c.name] = pa.Column(
                 _POLARS_DTYPES[c.kind],
                 nullable=c.nullable,

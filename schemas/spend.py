@@ -18,6 +18,7 @@ SPEND = SourceSpec(
         C("clicks", "count", non_negative=True, comment="Ad clicks."),
         C("currency", comment="Currency code of cost as exported."),
     ),
+    replaces_by=("date", "date_grain", "date_end", "channel", "campaign"),
     frame_rules=(
         FrameRule("not_before_start:date_end", ("date_end", "date"),
                   pl.col("date_end").is_null() | (pl.col("date_end") >= pl.col("date"))),

@@ -7,19 +7,19 @@ The same funnel is written in both languages, so one set of expectations serves 
   GA4, July 2026 (traffic acquisition, no Date column: totals for 20260701-20260731)
       Organic Search 1,000 / Paid Search 500 / Direct 300 sessions; the total row (1,800) is not data.
   HubSpot contacts (4): H1 Organic Search MQL 07-05; H2 Organic Search MQL 07-04, SQL 07-08;
-      H3 Paid Search; H4 Offline Sources (-> Other).
+      H3 Paid Search; H4 Offline Sources (records sales entered or imported: -> Outbound).
   HubSpot deals (2): D1 for contact H2 (first of "H2;H9"), custom stage "Contract Signed " but
       Is Closed Won = true, 1,200,000, closed 07-20; D2 no contact, source Paid Search, open.
   Meta Ads: July campaigns 50,000 + 30,000 (the summary row of 80,000 is not data) -> Paid Social.
-  Salesforce leads (2): S1 Partner Referral, S2 Web (-> Other, unmapped);
+  Salesforce leads (2): S1 Partner Referral, S2 Web (a web inquiry, no source recorded: -> Direct);
       opportunities (2): O1 Partner Referral Closed Won 2,000,000 closed 07-15, O2 Partner Referral Closed Lost.
 
 Expected channel_funnel for 2026-07:
   Organic Search: 1000 sessions, 2 leads, 2 MQLs, 1 SQL, 1 opportunity, 1 win, revenue 1,200,000
   Paid Search:     500 sessions, 1 lead,  0 MQLs, 0 SQLs, 1 opportunity, 0 wins
-  Direct:          300 sessions
+  Direct:          300 sessions, 1 lead (S2)
   Partner:           0 sessions, 1 lead, 2 opportunities, 1 win, revenue 2,000,000
-  Other:             2 leads (H4, S2)
+  Outbound:          1 lead (H4)
   Paid Social:     spend 80,000
 """
 
@@ -242,9 +242,9 @@ def test_builtin_profile_fixtures_produce_the_hand_computed_marts(tmp_path, lang
         FROM marts.channel_funnel WHERE period_start = DATE '2026-07-01'
           AND (sessions + leads + opportunities + wins) > 0 ORDER BY channel""")
     assert funnel == [
-        ("Direct", 300, 0, 0, 0, 0, 0, Decimal("0")),
+        ("Direct", 300, 1, 0, 0, 0, 0, Decimal("0")),
         ("Organic Search", 1000, 2, 2, 1, 1, 1, Decimal("1200000")),
-        ("Other", 0, 2, 0, 0, 0, 0, Decimal("0")),
+        ("Outbound", 0, 1, 0, 0, 0, 0, Decimal("0")),
         ("Paid Search", 500, 1, 0, 0, 1, 0, Decimal("0")),
         ("Partner", 0, 1, 0, 0, 2, 1, Decimal("2000000")),
     ]

@@ -43,7 +43,7 @@ def test_every_asset_materialised_and_every_blocking_check_passed(generated):
     assert "published/funnel_duckdb" in materialised
     # raw, staging (+ marts.stage_history), marts, analytics, target_plan, publish, report,
     # staging.target_settings, fiscal roll-ups
-    assert len(materialised) == 5 + 9 + 6 + 5 + 1 + 1 + 1 + 1 + 7
+    assert len(materialised) == 5 + 10 + 6 + 5 + 1 + 1 + 1 + 1 + 7
     assert "report/funnel_report" in materialised
     evaluations = result.get_asset_check_evaluations()
     assert all(ev.passed for ev in evaluations if ev.blocking)

@@ -245,7 +245,7 @@ def test_rerun_without_new_files_builds_no_table_again(after_first_run):
     assert result.success
     built = builds(result)
     # every table of the transform step but the two written from Python (channel lookup, target plan)
-    assert len(built) == 26 and set(built.values()) == {"unchanged"}, built
+    assert len(built) == 27 and set(built.values()) == {"unchanged"}, built
 
 
 def test_a_new_spend_file_rebuilds_what_reads_spend_and_nothing_else(after_first_run, tmp_path):
@@ -319,4 +319,4 @@ def test_each_table_file_reads_what_its_fingerprint_and_its_lineage_name(after_f
             missing = {WRITTEN_BY.get(t, t) for t in reads if t != "ops.load_log"} - deps
             assert not missing, f"{table.key.to_user_string()} reads {sorted(missing)} without depending on it"
             checked += 1
-    assert checked == 21  # 18 marts, staging.spend, staging.touchpoints, ops.unmapped_values
+    assert checked == 22  # 18 marts, staging.spend, staging.touchpoints, staging.transition_days, ops.unmapped_values

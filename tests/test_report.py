@@ -78,7 +78,7 @@ CREATE TABLE marts.target_plan (period VARCHAR, period_start DATE, period_end DA
     gap DECIMAL(20, 2), pace DOUBLE, as_of DATE);
 CREATE TABLE marts.bottlenecks (period_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
     to_count BIGINT, actual_rate DOUBLE, reference_rate DOUBLE, gap_points DOUBLE, lost_revenue DECIMAL(18, 2),
-    is_bottleneck BOOLEAN);
+    is_bottleneck BOOLEAN, significant BOOLEAN, maturity VARCHAR);
 """
 # period, channel, sessions, leads, mqls, sqls, opportunities, wins, revenue. 2026-07 lies outside a
 # two-month report; within it: Webinar 40 leads, 16 MQLs, 8 SQLs, 8 opportunities, 2 wins, 3,500,000.50;
@@ -114,10 +114,10 @@ PLAN = [
 ]
 # Webinar's lead_to_mql was the bottleneck in both months of the window (20,000 + 50,000 lost).
 BOTTLENECKS = [
-    ("2026-07-01", "Webinar", "mql_to_sql", 50, 20, 0.4, 0.5, -10.0, "99999", True),
-    ("2026-08-01", "Webinar", "lead_to_mql", 30, 12, 0.4, 0.5, -10.0, "20000", True),
-    ("2026-09-01", "Webinar", "lead_to_mql", 10, 4, 0.4, 0.5, -10.0, "50000", True),
-    ("2026-09-01", "Webinar", "mql_to_sql", 4, 3, 0.75, 0.5, 25.0, "0", False),
+    ("2026-07-01", "Webinar", "mql_to_sql", 50, 20, 0.4, 0.5, -10.0, "99999", True, True, "mature"),
+    ("2026-08-01", "Webinar", "lead_to_mql", 30, 12, 0.4, 0.5, -10.0, "20000", True, True, "mature"),
+    ("2026-09-01", "Webinar", "lead_to_mql", 10, 4, 0.4, 0.5, -10.0, "50000", True, True, "mature"),
+    ("2026-09-01", "Webinar", "mql_to_sql", 4, 3, 0.75, 0.5, 25.0, "0", False, False, "too_early"),
 ]
 
 
@@ -133,7 +133,7 @@ def marts(tmp_path) -> Path:
                         "VALUES (?, ?, ?, ?, ?, ?)", ROI)
         con.executemany("INSERT INTO marts.target_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-10-01')",
                         PLAN)
-        con.executemany("INSERT INTO marts.bottlenecks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", BOTTLENECKS)
+        con.executemany("INSERT INTO marts.bottlenecks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", BOTTLENECKS)
     return path
 
 

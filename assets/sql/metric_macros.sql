@@ -37,15 +37,20 @@ CREATE OR REPLACE MACRO ltv_to_cac(revenue, customers, spend, f_num, f_den) AS
     CASE WHEN customers IS NULL OR customers = 0 THEN NULL
          ELSE safe_rate(CAST(revenue AS DOUBLE) * f_num, CAST(spend AS DOUBLE) * f_den) END;
 
+-- The upper end of the Wilson score interval at 95% (z = 1.959964) of a rate of `successes` out of `n`:
+-- the highest true rate the observed one is consistent with. NULL when n is 0; exactly 1 when every one succeeded.
+CREATE OR REPLACE MACRO wilson_upper_95(successes, n) AS CASE WHEN n IS NULL OR n = 0 THEN NULL
+    WHEN successes >= n THEN 1.0 ELSE
+    (CAST(successes AS DOUBLE) / n + pow(1.959964, 2) / (2 * n)
+     + 1.959964 * sqrt(CAST(successes AS DOUBLE) / n * (1 - CAST(successes AS DOUBLE) / n) / n
+                       + pow(1.959964, 2) / (4 * CAST(n AS DOUBLE) * n)))
+    / (1 + pow(1.959964, 2) / n) END;
+
 -- Days between two timestamps or dates, fractional.
 CREATE OR REPLACE MACRO days_between(a, b) AS
     (epoch(CAST(b AS TIMESTAMP)) - epoch(CAST(a AS TIMESTAMP))) / 86400.0;
 
 CREATE OR REPLACE MACRO month_start(ts) AS CAST(date_trunc('month', ts) AS DATE);
-
--- A UTC timestamp (file times in ops.load_log) as local time of time zone tz (the configured
--- one is staging.run_settings.timezone), like every timestamp read from an export.
-CREATE OR REPLACE MACRO local_time(utc, tz) AS timezone(tz, timezone('UTC', utc));
 
 -- Whole cents (an integer) as money, exactly.
 CREATE OR REPLACE MACRO cents_to_money(cents) AS

@@ -90,10 +90,37 @@ CREATE OR REPLACE MACRO period_grain_of(a, tz) AS CASE
     WHEN month_of_text(a) IS NOT NULL THEN 'month'
 END;
 
--- 1500000, 1,500,000, ¥1,500,000, ￥1,500,000, 1,500,000円, JPY 1,500,000, USD 1,500.00, $1,500.00.
--- The currency sign or code is dropped; the export's currency column says which it is.
-CREATE OR REPLACE MACRO money_of(a) AS TRY_CAST(
-    regexp_replace(a, '^([A-Z]{3}|[¥￥$€£])\s*|\s*(円|[A-Z]{3})$|,', '', 'g') AS DECIMAL(18, 2));
+-- Numbers are read exactly or not at all. canonical_number takes digits with an optional sign, commas only
+-- between groups of three digits and a point before the decimals (1,500,000.50), and gives them without
+-- commas; any other shape is NULL: 12,34 or 1.234,56 (a decimal comma) is never read as another number.
+-- A profile declaring other marks (number_format) has its marks turned into these ones first.
+CREATE OR REPLACE MACRO canonical_number(t) AS
+    CASE WHEN regexp_full_match(t, '[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?') THEN replace(t, ',', '') END;
+
+-- 1.234 or 1.234.567: thousands points (1234) or three decimals? Without a declared format, a money or
+-- count value of this shape is refused rather than guessed.
+CREATE OR REPLACE MACRO ambiguous_point(t) AS regexp_full_match(t, '[+-]?[1-9]\d{0,2}(\.\d{3})+');
+
+-- The currency sign or code of an amount dropped (¥1,500,000, 1,500,000円, JPY 1,500,000, $1,500.00);
+-- the export's currency column says which it is.
+CREATE OR REPLACE MACRO without_currency(a) AS regexp_replace(a, '^([A-Z]{3}|[¥￥$€£])\s*|\s*(円|[A-Z]{3})$', '', 'g');
+
+-- Money from canonical_number's text: DECIMAL(18, 2) holds at most two decimals, so a third decimal
+-- that is not zero is refused rather than rounded.
+CREATE OR REPLACE MACRO money_of_number(n) AS
+    CASE WHEN NOT regexp_matches(n, '\.\d\d0*[1-9]') THEN TRY_CAST(n AS DECIMAL(18, 2)) END;
+CREATE OR REPLACE MACRO money_of(a) AS
+    CASE WHEN NOT ambiguous_point(without_currency(a)) THEN money_of_number(canonical_number(without_currency(a))) END;
+
+-- Whole numbers only: 1,234 and 12.0 are counts, 1.5 is not; beyond BIGINT is NULL.
+CREATE OR REPLACE MACRO count_of_number(n) AS
+    CASE WHEN regexp_full_match(n, '[+-]?\d+(\.0*)?') THEN TRY_CAST(split_part(n, '.', 1) AS BIGINT) END;
+CREATE OR REPLACE MACRO count_of(a) AS CASE WHEN NOT ambiguous_point(a) THEN count_of_number(canonical_number(a)) END;
+
+-- Any number (a score, a rate, hours): canonical_number's shapes, or 1.5E+06 as spreadsheets write it.
+CREATE OR REPLACE MACRO number_of_number(n) AS TRY_CAST(n AS DOUBLE);
+CREATE OR REPLACE MACRO number_of(a) AS number_of_number(coalesce(
+    canonical_number(a), CASE WHEN regexp_full_match(a, '[+-]?\d+(\.\d+)?[eE][+-]?\d+') THEN a END));
 
 -- An Excel serial date (days since 1899-12-30, the fraction is the time of day), as some tools write dates.
 -- Only 5-digit day numbers (1927-05-18 .. 2173-10-14) are read this way, so 20260703 stays a day.
@@ -102,9 +129,3 @@ CREATE OR REPLACE MACRO excel_serial_of(a) AS CASE
     THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(CAST(a AS DOUBLE) * 86400000000) AS BIGINT))
 END;
 
-CREATE OR REPLACE MACRO number_of(a) AS TRY_CAST(replace(a, ',', '') AS DOUBLE);
-
--- Whole numbers only: 1,234 and 12.0 are counts, 1.5 is not.
-CREATE OR REPLACE MACRO count_of(a) AS CASE
-    WHEN number_of(a) = trunc(number_of(a)) AND abs(number_of(a)) < 9e15 THEN CAST(number_of(a) AS BIGINT)
-END;

@@ -7,8 +7,10 @@
 -- timestamps 2026-07-03 10:00:00 / 2026-07-03T10:00:00+09:00 / 2026/7/3 10:00, yen as
 -- 1500000 / 1,500,000 / ¥1,500,000 / 1,500,000円, daily GA4 rows, day or month spend rows.
 -- Semantics are the contract's as the pipeline implements them: text is trimmed and
--- blank is NULL; the newest file (modification time, then name) wins per lead, deal,
--- GA4 dimension key and spend key; a lead or deal missing from later files is kept.
+-- blank is NULL; a lead's or deal's newest version is the one with the latest updated_at, else of
+-- the file exported last; per GA4 dimension key and spend key the file exported last wins. A file's
+-- export moment is the later of the day in its name (leads_2026-07-31.csv) and its rows' latest
+-- timestamp; file times break ties only. A lead or deal missing from later files is kept.
 
 SET VARIABLE tz = (SELECT timezone FROM read_csv(getvariable('lookups') || '/run_settings.csv'));
 SET VARIABLE mql_rank = (SELECT mql_stage_rank FROM read_csv(getvariable('lookups') || '/run_settings.csv'));
@@ -25,8 +27,11 @@ CREATE TEMP MACRO rate(n, d) AS CASE WHEN d IS NULL OR d = 0 THEN NULL ELSE CAST
 CREATE TEMP MACRO per(amount, units) AS CASE WHEN amount IS NULL OR units IS NULL OR units = 0 THEN NULL
     ELSE CAST((CAST(amount * 100 AS HUGEINT) * 2 + units) // (2 * units) AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)) END;
 
+-- The day the generator writes into a file name, as a timestamp.
+CREATE TEMP MACRO name_day(f) AS CAST(try_strptime(regexp_extract(f, '(\d{4}-\d{2}-\d{2})\.csv$', 1), '%Y-%m-%d') AS TIMESTAMP);
+
 CREATE TEMP TABLE files AS
-SELECT filename, last_modified AS file_time, timezone(getvariable('tz'), last_modified) AS file_local
+SELECT filename, last_modified AS file_time
 FROM read_blob(getvariable('inbox') || '/*/*.csv');
 CREATE TEMP TABLE lookup AS FROM read_csv(getvariable('lookups') || '/channel_lookup.csv', all_varchar = true);
 CREATE TEMP TABLE stage_map AS FROM read_csv(getvariable('lookups') || '/deal_stage_map.csv', all_varchar = true);
@@ -40,7 +45,9 @@ WITH v AS (
            txt(r.utm_source) AS utm_source, txt(r.utm_medium) AS utm_medium, txt(r.utm_campaign) AS utm_campaign,
            coalesce(m.stage_rank, 1) AS lifecycle_rank, TRY_CAST(txt(r.lead_score) AS DOUBLE) AS lead_score,
            ts(r.mql_at) AS mql_at, ts(r.sql_at) AS sql_at, ts(r.updated_at) AS updated_at,
-           f.file_time, f.file_local, r.filename
+           greatest(name_day(r.filename), max(greatest(ts(r.created_at), ts(r.mql_at), ts(r.sql_at),
+                    ts(r.disqualified_at), ts(r.updated_at))) OVER (PARTITION BY r.filename)) AS exported_at,
+           f.file_time, r.filename
     FROM read_csv(getvariable('inbox') || '/leads/*.csv', all_varchar = true, header = true, filename = true,
                   delim = ',', quote = '"', escape = '"') r
     JOIN files f USING (filename)
@@ -50,9 +57,10 @@ one AS (
     SELECT lead_id,
            arg_max({created_at: created_at, lead_source: lead_source, utm_source: utm_source, utm_medium: utm_medium,
                     utm_campaign: utm_campaign, lifecycle_rank: lifecycle_rank, lead_score: lead_score,
-                    mql_at: mql_at, sql_at: sql_at, updated_at: updated_at}, (file_time, filename)) AS l,
-           min(coalesce(updated_at, file_local)) FILTER (WHERE lifecycle_rank >= getvariable('mql_rank')) AS first_seen_mql_at,
-           min(coalesce(updated_at, file_local)) FILTER (WHERE lifecycle_rank >= 3) AS first_seen_sql_at
+                    mql_at: mql_at, sql_at: sql_at, updated_at: updated_at},
+                   (coalesce(updated_at, exported_at), exported_at, file_time, filename)) AS l,
+           min(coalesce(updated_at, exported_at)) FILTER (WHERE lifecycle_rank >= getvariable('mql_rank')) AS first_seen_mql_at,
+           min(coalesce(updated_at, exported_at)) FILTER (WHERE lifecycle_rank >= 3) AS first_seen_sql_at
     FROM v GROUP BY lead_id
 )
 SELECT l.*, c.channel
@@ -66,7 +74,9 @@ WITH v AS (
     SELECT txt(r.deal_id) AS deal_id, ts(r.created_at) AS created_at, coalesce(s.outcome, 'unknown') AS outcome,
            txt(r.lead_id) AS lead_id, txt(r.deal_source) AS deal_source, yen(r.amount) AS amount,
            CAST(ts(r.close_date) AS DATE) AS close_date, ts(r.updated_at) AS updated_at,
-           f.file_time, f.file_local, r.filename
+           greatest(name_day(r.filename), max(greatest(ts(r.created_at), ts(r.updated_at))) OVER (PARTITION BY r.filename))
+               AS exported_at,
+           f.file_time, r.filename
     FROM read_csv(getvariable('inbox') || '/deals/*.csv', all_varchar = true, header = true, filename = true,
                   delim = ',', quote = '"', escape = '"') r
     JOIN files f USING (filename)
@@ -74,10 +84,11 @@ WITH v AS (
 ),
 latest AS (
     SELECT deal_id, unnest(arg_max({created_at: created_at, outcome: outcome, lead_id: lead_id, deal_source: deal_source,
-                                    amount: amount, close_date: close_date}, (file_time, filename)))
+                                    amount: amount, close_date: close_date},
+                                   (coalesce(updated_at, exported_at), exported_at, file_time, filename)))
     FROM v GROUP BY deal_id
 ),
-first_seen AS (SELECT deal_id, outcome, min(coalesce(updated_at, file_local)) AS first_seen_at FROM v GROUP BY ALL)
+first_seen AS (SELECT deal_id, outcome, min(coalesce(updated_at, exported_at)) AS first_seen_at FROM v GROUP BY ALL)
 SELECT d.deal_id, d.created_at, d.outcome, d.lead_id, l.lead_id IS NOT NULL AS lead_linked, d.amount,
        CASE WHEN l.lead_id IS NOT NULL THEN l.channel WHEN d.deal_source IS NOT NULL THEN c.channel
             ELSE 'Unattributed' END AS channel,
@@ -126,7 +137,9 @@ CREATE TEMP TABLE sessions AS
 WITH v AS (
     SELECT CAST(ts(r.date) AS DATE) AS date, txt(r.session_source) AS source, txt(r.session_medium) AS medium,
            txt(r.session_campaign) AS campaign, txt(r.session_default_channel_group) AS channel_group,
-           txt(r.landing_page) AS landing_page, CAST(txt(r.sessions) AS BIGINT) AS sessions, f.file_time, r.filename
+           txt(r.landing_page) AS landing_page, CAST(txt(r.sessions) AS BIGINT) AS sessions,
+           greatest(name_day(r.filename), max(ts(r.date)) OVER (PARTITION BY r.filename)) AS exported_at,
+           f.file_time, r.filename
     FROM read_csv(getvariable('inbox') || '/ga4_sessions/*.csv', all_varchar = true, header = true, filename = true,
                   delim = ',', quote = '"', escape = '"') r
     JOIN files f USING (filename)
@@ -135,7 +148,7 @@ SELECT v.date, c.channel, v.sessions
 FROM v
 JOIN lookup c ON c.kind = 'ga4_session' AND c.k1 IS NOT DISTINCT FROM v.source AND c.k2 IS NOT DISTINCT FROM v.medium
  AND c.k3 IS NOT DISTINCT FROM v.campaign AND c.k4 IS NOT DISTINCT FROM v.channel_group
-QUALIFY (file_time, filename) = max((file_time, filename)) OVER (
+QUALIFY (exported_at, file_time, filename) = max((exported_at, file_time, filename)) OVER (
     PARTITION BY v.date, v.source, v.medium, v.campaign, v.channel_group, v.landing_page);
 
 -- Spend: for each (day or month, raw channel, campaign), the rows of the newest file holding it.
@@ -143,14 +156,18 @@ CREATE TEMP TABLE spend AS
 WITH v AS (
     SELECT coalesce(CAST(ts(r.date) AS DATE), CAST(try_strptime(txt(r.date), '%Y-%m') AS DATE)) AS date,
            ts(r.date) IS NOT NULL AS daily, txt(r.channel) AS raw_channel, txt(r.campaign) AS campaign,
-           yen(r.cost) AS cost, f.file_time, r.filename
+           yen(r.cost) AS cost,
+           greatest(name_day(r.filename), max(CAST(coalesce(CAST(ts(r.date) AS DATE),
+               CAST(try_strptime(txt(r.date), '%Y-%m') AS DATE)) AS TIMESTAMP)) OVER (PARTITION BY r.filename)) AS exported_at,
+           f.file_time, r.filename
     FROM read_csv(getvariable('inbox') || '/spend/*.csv', all_varchar = true, header = true, filename = true,
                   delim = ',', quote = '"', escape = '"') r
     JOIN files f USING (filename)
 )
 SELECT month_of(v.date) AS period_start, c.channel, v.cost
 FROM v JOIN lookup c ON c.kind = 'spend' AND c.k1 = v.raw_channel
-QUALIFY (file_time, filename) = max((file_time, filename)) OVER (PARTITION BY v.date, v.daily, v.raw_channel, v.campaign);
+QUALIFY (exported_at, file_time, filename) = max((exported_at, file_time, filename))
+    OVER (PARTITION BY v.date, v.daily, v.raw_channel, v.campaign);
 
 -- The marts.
 CREATE TABLE channel_funnel AS

@@ -2,8 +2,10 @@
 
     python -m pipelines.baselines.pandas_baseline --inbox DIR --lookups DIR --out FILE.pickle
 
-Reads every export file whole (only the columns it needs), newest file last, keeps
-the newest row per lead / deal / GA4 key / spend key, maps raw values through the
+Reads every export file whole (only the columns it needs), orders the files by their
+export moment (the later of the day in the name and the rows' latest timestamp; file
+times break ties), keeps the newest row per lead / deal (its updated_at first) / GA4
+key / spend key, maps raw values through the
 lookup CSVs of `lookups.py` and groups by month and channel. Money is Decimal.
 Writes a pickle of {mart name: DataFrame}. No validation, no Dagster.
 """
@@ -50,19 +52,38 @@ def month(s: pd.Series) -> pd.Series:
 
 
 def read_source(inbox: Path, source: str, columns: list[str], tz: str) -> pd.DataFrame:
-    """All files of a source, oldest first, with their order and local file time."""
-    paths = sorted((inbox / source).glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+    """All files of a source, each row with its file's name and modification time."""
     frames = []
-    for order, path in enumerate(paths):
+    for path in sorted((inbox / source).glob("*.csv")):
         df = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c in columns)
-        df["file_order"] = order
-        df["file_local"] = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC").tz_convert(tz).tz_localize(None)
+        df["file_name"] = path.name
+        df["file_time"] = path.stat().st_mtime_ns
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
     for col in columns:
         if col not in df:
             df[col] = ""
     return df
+
+
+def order_files(df: pd.DataFrame, moments: list[pd.Series]) -> None:
+    """Each row's file's export moment (`exported_at`: the later of the day in the file name and the
+    latest of `moments` in the file's rows) and the file's place in that order (`file_order`;
+    ties by file time, then name)."""
+    named = pd.to_datetime(df["file_name"].str.extract(r"(\d{4}-\d{2}-\d{2})\.csv$")[0], format="%Y-%m-%d",
+                           errors="coerce")
+    latest = pd.concat(moments, axis=1).max(axis=1).groupby(df["file_name"]).transform("max")
+    df["exported_at"] = pd.concat([named, latest], axis=1).max(axis=1)
+    files = df[["file_name", "exported_at", "file_time"]].drop_duplicates("file_name")
+    files = files.sort_values(["exported_at", "file_time", "file_name"], na_position="first")
+    df["file_order"] = df["file_name"].map(dict(zip(files["file_name"], range(len(files)))))
+
+
+def newest_versions(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The newest row per key: the latest updated_at (else the file's export moment), then the file order."""
+    df = df.assign(_moment=df["updated_at"].fillna(df["exported_at"]))
+    df = df.sort_values(["_moment", "file_order"], kind="stable").drop_duplicates(key, keep="last")
+    return df.drop(columns="_moment")
 
 
 def rate(n: pd.Series, d: pd.Series) -> pd.Series:
@@ -89,19 +110,20 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     # leads: newest version, first time seen at MQL / SQL, channel
     leads = read_source(inbox, "leads", ["lead_id", "created_at", "lead_source", "utm_source", "utm_medium",
                                          "utm_campaign", "lifecycle_stage", "lead_score", "mql_at", "sql_at",
-                                         "updated_at"], tz)
+                                         "disqualified_at", "updated_at"], tz)
     for col in ["lead_id", "lead_source", "utm_source", "utm_medium", "utm_campaign", "lifecycle_stage"]:
         leads[col] = text(leads[col])
-    for col in ["created_at", "mql_at", "sql_at", "updated_at"]:
+    for col in ["created_at", "mql_at", "sql_at", "disqualified_at", "updated_at"]:
         leads[col] = timestamps(leads[col], tz)
+    order_files(leads, [leads[c] for c in ["created_at", "mql_at", "sql_at", "disqualified_at", "updated_at"]])
     leads["lead_score"] = pd.to_numeric(text(leads["lead_score"]), errors="coerce")
     leads["lifecycle_rank"] = leads["lifecycle_stage"].map(lifecycle_rank).fillna(1)
-    seen = leads["updated_at"].fillna(leads["file_local"])
+    seen = leads["updated_at"].fillna(leads["exported_at"])
     history = pd.DataFrame({
         "first_seen_mql_at": seen.where(leads["lifecycle_rank"] >= mql_rank).groupby(leads["lead_id"]).min(),
         "first_seen_sql_at": seen.where(leads["lifecycle_rank"] >= 3).groupby(leads["lead_id"]).min(),
     })
-    leads = leads.sort_values("file_order", kind="stable").drop_duplicates("lead_id", keep="last")
+    leads = newest_versions(leads, "lead_id")
     leads = leads.join(history, on="lead_id")
     leads = leads.merge(lookup[lookup["kind"] == "lead"][keys + ["channel"]],
                         left_on=["lead_source", "utm_source", "utm_medium", "utm_campaign"], right_on=keys)
@@ -114,11 +136,12 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     for col in ["created_at", "close_date", "updated_at"]:
         deals[col] = timestamps(deals[col], tz)
     deals["close_date"] = deals["close_date"].dt.normalize()
+    order_files(deals, [deals["created_at"], deals["updated_at"]])
     deals["outcome"] = deals["stage"].map(outcome_of).fillna("unknown")
     deals["amount"] = yen(deals["amount"])
-    first_seen = (deals["updated_at"].fillna(deals["file_local"])
+    first_seen = (deals["updated_at"].fillna(deals["exported_at"])
                   .groupby([deals["deal_id"], deals["outcome"]]).min().rename("first_seen_at"))
-    deals = deals.sort_values("file_order", kind="stable").drop_duplicates("deal_id", keep="last")
+    deals = newest_versions(deals, "deal_id")
     deals = deals.join(first_seen, on=["deal_id", "outcome"])
     closed = deals["outcome"].isin(["won", "lost"])
     deals["closed_on"] = (deals["close_date"].fillna(deals["first_seen_at"].dt.normalize())
@@ -163,6 +186,7 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
         ga4[col] = text(ga4[col])
     ga4["date"] = timestamps(ga4["date"], tz).dt.normalize()
     ga4["sessions"] = text(ga4["sessions"]).astype("int64")
+    order_files(ga4, [ga4["date"]])
     ga4 = ga4[ga4["file_order"] == ga4.groupby(["date", *dims], dropna=False)["file_order"].transform("max")]
     ga4 = ga4.merge(lookup[lookup["kind"] == "ga4_session"][keys + ["channel"]], left_on=dims[:4], right_on=keys)
 
@@ -172,6 +196,7 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     day = timestamps(spend["date"], tz)
     spend["daily"] = day.notna()
     spend["date"] = day.fillna(pd.to_datetime(text(spend["date"]), format="%Y-%m", errors="coerce")).dt.normalize()
+    order_files(spend, [spend["date"]])
     spend = spend[spend["file_order"] == spend.groupby(["date", "daily", "raw_channel", "campaign"], dropna=False)[
         "file_order"].transform("max")]
     spend["channel"] = spend["raw_channel"].map(lookup[lookup["kind"] == "spend"].set_index("k1")["channel"])

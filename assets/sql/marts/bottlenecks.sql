@@ -2,7 +2,10 @@
 -- transition: the channel's rate against a reference rate (the target plan's rate
 -- override of targets.yaml for the month, else the all-channel rate of the trailing
 -- 6 months), the downstream volume lost because of the gap, that volume carried
--- down to won revenue, and the one transition that loses the most revenue.
+-- down to won revenue, and the one transition that loses the most revenue among
+-- those the data can speak for: the shortfall is significant (the Wilson 95% upper
+-- bound of the observed rate lies below the reference) and the cohort is mature (its
+-- youngest records have had the transition's typical time, staging.transition_days).
 --
 -- Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads
 -- created in the month (staging.lead_funnel: did they ever reach the stage);
@@ -119,20 +122,44 @@ measured AS (
     LEFT JOIN all_deal_size ads USING (period_start)
     WHERE b.from_count > 0
 ),
+-- The data's newest moment: the newest lead or deal created. A cohort is judged against it, not the clock.
+as_of AS (
+    SELECT greatest((SELECT max(created_at) FROM staging.lead_funnel), (SELECT max(created_at) FROM staging.deals))
+        AS as_of
+),
+-- Typical days of each transition: the channel's median when it made the transition at least 5 times, else
+-- the median over every channel.
+channel_days AS (SELECT channel, step, count(*) AS n, median(days) AS median_days FROM staging.transition_days
+                 WHERE step <= 4 GROUP BY ALL),
+all_days AS (SELECT step, median(days) AS median_days FROM staging.transition_days WHERE step <= 4 GROUP BY ALL),
 valued AS (
-    SELECT *,
+    SELECT m.*,
            CASE WHEN lost_volume = 0 THEN CAST(0 AS DECIMAL(18, 2))
                 ELSE CAST(round(CAST(lost_volume * wins_per_lost_unit AS DECIMAL(38, 12)) * deal_size, 2)
-                          AS DECIMAL(18, 2)) END AS lost_revenue
-    FROM measured
+                          AS DECIMAL(18, 2)) END AS lost_revenue,
+           wilson_upper_95(m.to_count, m.from_count) AS actual_rate_upper_95,
+           days_between(CAST(last_day(m.period_start) AS TIMESTAMP) + INTERVAL 1 DAY, (SELECT as_of FROM as_of))
+               AS cohort_age_days,
+           CASE WHEN c.n >= 5 THEN c.median_days ELSE a.median_days END AS typical_days
+    FROM measured m
+    LEFT JOIN channel_days c USING (channel, step)
+    LEFT JOIN all_days a USING (step)
+),
+judged AS (
+    SELECT *,
+           coalesce(actual_rate < reference_rate AND actual_rate_upper_95 < reference_rate, false) AS significant,
+           CASE WHEN typical_days IS NULL OR cohort_age_days >= typical_days THEN 'mature' ELSE 'too_early' END
+               AS maturity
+    FROM valued
 )
 SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, reference_source,
        (actual_rate - reference_rate) * 100 AS gap_points,
-       lost_volume, lost_revenue,
-       coalesce(lost_revenue > 0 AND row_number() OVER (
-           PARTITION BY period_start, channel ORDER BY lost_revenue DESC NULLS LAST, step) = 1, false)
+       lost_volume, lost_revenue, actual_rate_upper_95, significant, cohort_age_days, typical_days, maturity,
+       coalesce(significant AND maturity = 'mature' AND lost_revenue > 0 AND row_number() OVER (
+           PARTITION BY period_start, channel, significant AND maturity = 'mature' AND lost_revenue > 0
+           ORDER BY lost_revenue DESC NULLS LAST, step) = 1, false)
            AS is_bottleneck
-FROM valued
+FROM judged
 ORDER BY period_start, channel, step;
 COMMENT ON TABLE marts.bottlenecks IS 'Where each channel''s funnel leaks most: per month, channel and transition, the channel''s rate against a reference rate (the rate override of targets.yaml for the month, else the all-channel rate of the trailing 6 months), the downstream volume and won revenue lost because of the gap, and the transition that loses the most revenue. Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads created in the month (whether they ever reached the stage, so far); opportunity_to_win follows the deals created in the month (whether they are won, so far). Young cohorts are still converting. One row per transition with at least one record entering it (from_count > 0). No fiscal quarter / year view: the reference rate belongs to each month (its target override or the 6 months ending in it), so a quarter has no reference of its own but an average of monthly ones; lost_revenue adds up and can be summed from this table.';
 COMMENT ON COLUMN marts.bottlenecks.period_start IS 'First day of the cohort month: the month the leads were created (lead_to_mql, mql_to_sql, sql_to_opportunity) or the deals were created (opportunity_to_win).';
@@ -146,4 +173,9 @@ COMMENT ON COLUMN marts.bottlenecks.reference_source IS 'Where reference_rate co
 COMMENT ON COLUMN marts.bottlenecks.gap_points IS '(actual_rate - reference_rate) * 100: percentage points above (+) or below (-) the reference.';
 COMMENT ON COLUMN marts.bottlenecks.lost_volume IS 'max(0, (reference_rate - actual_rate) * from_count): how many more records would have reached the later stage at the reference rate (fractional estimate; 0 when at or above the reference).';
 COMMENT ON COLUMN marts.bottlenecks.lost_revenue IS 'lost_volume carried down to won revenue (DECIMAL, rounded to 0.01): lost_volume x the channel''s observed rate of every later transition over the same trailing 6 months (sum to / sum from of the channel; the all-channel rate when the channel had no record entering that transition in the window) x average deal size (money_per(sum of amounts, count) of the channel''s won deals closed in the window; the all-channel one when the channel closed no won deal in it). opportunity_to_win: lost_volume x average deal size. 0 when lost_volume = 0; NULL when a later rate or the deal size does not exist at all.';
-COMMENT ON COLUMN marts.bottlenecks.is_bottleneck IS 'True for exactly one transition per month and channel: the one with the largest lost_revenue, when that is > 0; ties go to the earlier transition (lead_to_mql first). False elsewhere.';
+COMMENT ON COLUMN marts.bottlenecks.actual_rate_upper_95 IS 'Upper end of the Wilson score interval at 95% of actual_rate (to_count of from_count): the highest true rate the observed counts are consistent with. 0 of 2 gives 0.66: two records say little.';
+COMMENT ON COLUMN marts.bottlenecks.significant IS 'actual_rate_upper_95 < reference_rate: the shortfall is more than chance (95%). 0 of 2 against a 15% reference is not; 21 of 91 (23%) against 38% is (upper bound 0.327).';
+COMMENT ON COLUMN marts.bottlenecks.cohort_age_days IS 'Days from the end of the cohort month to the data''s newest moment (the newest lead or deal created): how long its youngest records have had to convert.';
+COMMENT ON COLUMN marts.bottlenecks.typical_days IS 'Typical days the transition takes: the median of staging.transition_days for the channel when it made the transition at least 5 times, else over every channel; NULL when no record ever made it.';
+COMMENT ON COLUMN marts.bottlenecks.maturity IS 'mature: cohort_age_days >= typical_days (or no typical time is known), so the cohort''s rate can be judged; too_early: its records are younger than the transition usually takes and are still converting; a low rate then is no shortfall yet.';
+COMMENT ON COLUMN marts.bottlenecks.is_bottleneck IS 'True for at most one transition per month and channel: among the transitions that are significant and mature with lost_revenue > 0, the one with the largest lost_revenue; ties go to the earlier transition (lead_to_mql first). False elsewhere: a shortfall that is not significant or too early is never a bottleneck.';

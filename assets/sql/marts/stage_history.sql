@@ -4,14 +4,10 @@
 -- views are raw.leads and raw.deals in a full build, and only the rows of the records that new loads
 -- touched otherwise.
 CREATE OR REPLACE TEMP VIEW stage_history_rows AS
-WITH snapshots AS (  -- one row per load: its file time in the configured time zone, and its place in file order
-    SELECT load_id, local_time(file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_at,
-           row_number() OVER (ORDER BY file_modified_at, load_id) AS file_order
-    FROM ops.load_log
-),
+WITH snapshots AS (SELECT load_id, exported_at, snapshot_order AS file_order FROM load_snapshots()),
 lead_versions AS (
     SELECT r.lead_id AS record_id, r.lifecycle_stage AS stage, coalesce(m.stage, 'lead') AS mapped_stage,
-           coalesce(r.updated_at, f.snapshot_at) AS seen_at, r._source_file, f.file_order
+           coalesce(r.updated_at, f.exported_at) AS seen_at, r._source_file, f.file_order
     FROM scope_raw_leads r
     JOIN snapshots f ON f.load_id = r._load_id
     LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
@@ -19,7 +15,7 @@ lead_versions AS (
 ),
 deal_versions AS (
     SELECT r.deal_id AS record_id, r.stage, coalesce(s.outcome, 'unknown') AS mapped_stage,
-           coalesce(r.updated_at, f.snapshot_at) AS seen_at, r._source_file, f.file_order
+           coalesce(r.updated_at, f.exported_at) AS seen_at, r._source_file, f.file_order
     FROM scope_raw_deals r
     JOIN snapshots f ON f.load_id = r._load_id
     LEFT JOIN staging.deal_stage_map s ON s.raw_value = r.stage
@@ -28,19 +24,18 @@ deal_versions AS (
 SELECT 'lead' AS record_type, record_id, stage, any_value(mapped_stage) AS mapped_stage,
        min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at, count(*) AS snapshots,
        -- the same updated_at in several snapshots (a record unchanged between exports): the earliest file.
-       -- (seen_at, file_order) as one HUGEINT: a STRUCT key made this aggregate about twice as slow
-       arg_min(_source_file, CAST(epoch_us(seen_at) AS HUGEINT) * 4294967296 + file_order) AS first_seen_in
+       arg_min(_source_file, version_key(seen_at, file_order)) AS first_seen_in
 FROM lead_versions GROUP BY record_id, stage
 UNION ALL
 SELECT 'deal', record_id, stage, any_value(mapped_stage), min(seen_at), max(seen_at), count(*),
-       arg_min(_source_file, CAST(epoch_us(seen_at) AS HUGEINT) * 4294967296 + file_order)
+       arg_min(_source_file, version_key(seen_at, file_order))
 FROM deal_versions GROUP BY record_id, stage;
 COMMENT ON TABLE marts.stage_history IS 'One row per lead or deal and raw stage it was ever seen in, over every loaded snapshot: when it was first and last seen there.';
 COMMENT ON COLUMN marts.stage_history.record_type IS 'lead (lifecycle_stage of the MA list) or deal (stage of the CRM export).';
 COMMENT ON COLUMN marts.stage_history.record_id IS 'lead_id or deal_id.';
 COMMENT ON COLUMN marts.stage_history.stage IS 'Raw stage value as exported.';
 COMMENT ON COLUMN marts.stage_history.mapped_stage IS 'Lifecycle stage (lead, mql, sql, opportunity, customer) or deal outcome (open, won, lost, unknown) through stages.yaml.';
-COMMENT ON COLUMN marts.stage_history.first_seen_at IS 'updated_at of the first snapshot showing the record in this stage, else that file''s modification time in the configured time zone: the latest moment it can have entered the stage.';
-COMMENT ON COLUMN marts.stage_history.last_seen_at IS 'updated_at (else file time) of the last snapshot showing the record in this stage.';
+COMMENT ON COLUMN marts.stage_history.first_seen_at IS 'updated_at of the first snapshot showing the record in this stage, else that file''s export moment (ops.load_log.exported_at: the latest of the date in its name, its preamble''s range end and its rows'' latest timestamp), never the file''s modification time unless the file holds no date at all.';
+COMMENT ON COLUMN marts.stage_history.last_seen_at IS 'updated_at (else the file''s export moment) of the last snapshot showing the record in this stage.';
 COMMENT ON COLUMN marts.stage_history.snapshots IS 'Snapshots (loaded files) showing the record in this stage.';
-COMMENT ON COLUMN marts.stage_history.first_seen_in IS 'File of the first snapshot showing the record in this stage.';
+COMMENT ON COLUMN marts.stage_history.first_seen_in IS 'File of the first snapshot showing the record in this stage (snapshots ordered by export moment, then file time, name and content hash).';

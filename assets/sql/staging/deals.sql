@@ -4,7 +4,8 @@
 -- whose lead they touched.
 CREATE OR REPLACE TEMP VIEW deals_rows AS
 WITH newest AS (  -- each deal's newest load, found over narrow columns (a load holds a deal once)
-    SELECT r.deal_id, arg_max(r._load_id, f.snapshot_order) AS newest_load_id
+    SELECT r.deal_id,
+           arg_max(r._load_id, version_key(coalesce(r.updated_at, f.exported_at), f.snapshot_order)) AS newest_load_id
     FROM scope_raw_deals r JOIN load_snapshots() f ON f.load_id = r._load_id
     GROUP BY r.deal_id
 ),
@@ -32,7 +33,7 @@ LEFT JOIN (  -- when the deal was first seen with its final outcome, in any snap
 ) h ON h.record_id = d.deal_id AND h.mapped_stage = s.outcome
 LEFT JOIN staging.leads l ON l.lead_id = d.lead_id
 LEFT JOIN staging.channel_lookup c ON c.kind = 'deal' AND c.k1 = d.deal_source;
-COMMENT ON TABLE staging.deals IS 'One row per deal id ever loaded: the newest snapshot wins; deals missing from later snapshots are kept.';
+COMMENT ON TABLE staging.deals IS 'One row per deal id ever loaded: its newest version wins (the latest updated_at; without one, the version of the file exported last, ops.load_log.exported_at); deals missing from later snapshots are kept.';
 COMMENT ON COLUMN staging.deals.outcome IS 'won, lost, open, or unknown (stage in no list of stages.yaml; counted as an open opportunity).';
 COMMENT ON COLUMN staging.deals.channel IS 'The linked lead''s channel; else deal_source through channels.yaml; else Unattributed.';
-COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the day it was first seen won or lost in any snapshot (marts.stage_history: that snapshot''s updated_at, else its file time), else created_at.';
+COMMENT ON COLUMN staging.deals.closed_on IS 'Close date of a won or lost deal: close_date, else (close_date_inferred) the day it was first seen won or lost in any snapshot (marts.stage_history: that snapshot''s updated_at, else its file''s export moment), else created_at.';

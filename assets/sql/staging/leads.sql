@@ -7,20 +7,15 @@
 -- a lead once: the ingest quarantines a key repeated in a file); only that version's raw row is then
 -- read in full. A window over every version carrying all columns spilled to disk and took 5x longer.
 CREATE OR REPLACE TEMP VIEW leads_rows AS
-WITH snapshots AS (  -- per load: its file time in the configured time zone, and its snapshot order
-    SELECT load_id, local_time(file_modified_at, (SELECT timezone FROM staging.run_settings)) AS snapshot_local,
-           snapshot_order
-    FROM load_snapshots()
-),
-history AS (
+WITH history AS (
     SELECT r.lead_id,
-        arg_max(r._load_id, f.snapshot_order) AS newest_load_id,
-        min(coalesce(r.updated_at, f.snapshot_local)) FILTER (
+        arg_max(r._load_id, version_key(coalesce(r.updated_at, f.exported_at), f.snapshot_order)) AS newest_load_id,
+        min(coalesce(r.updated_at, f.exported_at)) FILTER (
             WHERE coalesce(m.stage_rank, 1) >= (SELECT mql_stage_rank FROM staging.run_settings)) AS first_seen_mql_at,
-        min(coalesce(r.updated_at, f.snapshot_local)) FILTER (WHERE coalesce(m.stage_rank, 1) >= 3) AS first_seen_sql_at,
+        min(coalesce(r.updated_at, f.exported_at)) FILTER (WHERE coalesce(m.stage_rank, 1) >= 3) AS first_seen_sql_at,
         count(*) AS snapshots_seen
     FROM scope_raw_leads r
-    JOIN snapshots f ON f.load_id = r._load_id
+    JOIN load_snapshots() f ON f.load_id = r._load_id
     LEFT JOIN staging.lifecycle_map m ON m.raw_value = r.lifecycle_stage
     GROUP BY r.lead_id
 )
@@ -36,8 +31,8 @@ LEFT JOIN staging.lifecycle_map m ON m.raw_value = l.lifecycle_stage
 JOIN staging.channel_lookup c
   ON c.kind = 'lead' AND c.k1 IS NOT DISTINCT FROM l.lead_source AND c.k2 IS NOT DISTINCT FROM l.utm_source
  AND c.k3 IS NOT DISTINCT FROM l.utm_medium AND c.k4 IS NOT DISTINCT FROM l.utm_campaign;
-COMMENT ON TABLE staging.leads IS 'One row per lead id ever loaded: the newest snapshot (by file time) wins; leads missing from later snapshots are kept.';
+COMMENT ON TABLE staging.leads IS 'One row per lead id ever loaded: its newest version wins (the latest updated_at; without one, the version of the file exported last, ops.load_log.exported_at); leads missing from later snapshots are kept.';
 COMMENT ON COLUMN staging.leads.channel IS 'Channel name: lead_source through channels.yaml, else utm_source/utm_medium read by GA4''s channel rules; no source at all is Unassigned.';
 COMMENT ON COLUMN staging.leads.lifecycle_rank IS '1 lead, 2 mql, 3 sql, 4 opportunity, 5 customer (stages.yaml; unmapped values read as 1).';
-COMMENT ON COLUMN staging.leads.first_seen_mql_at IS 'updated_at (else file time, in the configured time zone) of the first snapshot showing the lead at the MQL lifecycle stage or later.';
-COMMENT ON COLUMN staging.leads.first_seen_sql_at IS 'updated_at (else file time, in the configured time zone) of the first snapshot showing the lead at the SQL lifecycle stage or later.';
+COMMENT ON COLUMN staging.leads.first_seen_mql_at IS 'updated_at (else the export moment of its file, ops.load_log.exported_at) of the first snapshot showing the lead at the MQL lifecycle stage or later.';
+COMMENT ON COLUMN staging.leads.first_seen_sql_at IS 'updated_at (else the export moment of its file, ops.load_log.exported_at) of the first snapshot showing the lead at the SQL lifecycle stage or later.';

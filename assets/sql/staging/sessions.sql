@@ -18,15 +18,15 @@
 -- totals are few: they are versioned and judged apart, in a small temp table.
 CREATE OR REPLACE TEMP TABLE sessions_ranges AS
 WITH versions AS (
-    SELECT r.*, f.file_modified_at, dense_rank() OVER (
+    SELECT r.*, f.snapshot_order, dense_rank() OVER (
         PARTITION BY r.date, r.date_end, r.session_source, r.session_medium, r.session_campaign,
                      r.session_default_channel_group, r.landing_page
-        ORDER BY f.file_modified_at DESC, r._load_id DESC) AS version_rank
-    FROM scope_raw_ga4_sessions r JOIN ops.load_log f ON f.load_id = r._load_id
+        ORDER BY f.snapshot_order DESC) AS version_rank
+    FROM scope_raw_ga4_sessions r JOIN load_snapshots() f ON f.load_id = r._load_id
     WHERE r.date_end IS NOT NULL
 ),
 newest AS (SELECT * EXCLUDE (version_rank) FROM versions WHERE version_rank = 1),
-ranges AS (SELECT DISTINCT _load_id, file_modified_at, date, date_end FROM newest),
+ranges AS (SELECT DISTINCT _load_id, snapshot_order, date, date_end FROM newest),
 range_verdict AS (
     SELECT r._load_id, r.date, r.date_end, CASE
         WHEN month_start(r.date) <> month_start(r.date_end)
@@ -35,15 +35,14 @@ range_verdict AS (
         WHEN EXISTS (SELECT 1 FROM scope_raw_ga4_sessions d WHERE d.date_end IS NULL AND d.date BETWEEN r.date AND r.date_end)
             THEN 'daily rows cover days of the range; they are counted instead'
         WHEN EXISTS (SELECT 1 FROM ranges o
-                     WHERE (o.file_modified_at > r.file_modified_at
-                            OR (o.file_modified_at = r.file_modified_at AND o._load_id > r._load_id))
+                     WHERE o.snapshot_order > r.snapshot_order
                        AND o.date <= r.date_end AND o.date_end >= r.date
                        AND (o.date, o.date_end) IS DISTINCT FROM (r.date, r.date_end))
             THEN 'a newer file''s range overlaps it'
     END AS not_counted_because
     FROM ranges r
 )
-SELECT v.* EXCLUDE (file_modified_at), rv.not_counted_because
+SELECT v.* EXCLUDE (snapshot_order), rv.not_counted_because
 FROM newest v
 LEFT JOIN range_verdict rv ON rv._load_id = v._load_id AND rv.date = v.date AND rv.date_end = v.date_end;
 

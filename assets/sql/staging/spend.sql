@@ -1,19 +1,32 @@
 -- Spend rows of the newest snapshot per (day, month or range, raw channel, campaign), with channel.
 --
--- Range totals (an ad platform report with Reporting starts/ends) count only when
--- they can be placed in one month without double counting: the range lies within
--- one calendar month, no day or month row of the same raw channel falls inside it,
--- and no newer range of that channel overlaps it. The others are listed in
--- staging.spend_not_counted.
+-- One cost is counted once, at the finest grain given:
+-- - a month row does not count when day rows of the same raw channel and campaign (or of the whole
+--   channel: no campaign on either side) fall in that month;
+-- - a range total (an ad platform report with Reporting starts/ends) counts only when it can be
+--   placed in one month without double counting: the range lies within one calendar month, no day
+--   or month row of the same raw channel falls inside it, and no newer range of that channel
+--   overlaps it.
+-- The rows not counted are listed in staging.spend_not_counted with the reason.
 CREATE OR REPLACE TABLE staging.spend_all AS
 WITH versions AS (
-    SELECT r.*, f.file_modified_at, dense_rank() OVER (
+    SELECT r.*, f.snapshot_order, dense_rank() OVER (
         PARTITION BY r.date, r.date_grain, r.date_end, r.channel, r.campaign
-        ORDER BY f.file_modified_at DESC, r._load_id DESC) AS version_rank
-    FROM raw.spend r JOIN ops.load_log f ON f.load_id = r._load_id
+        ORDER BY f.snapshot_order DESC) AS version_rank
+    FROM raw.spend r JOIN load_snapshots() f ON f.load_id = r._load_id
 ),
 newest AS (SELECT * FROM versions WHERE version_rank = 1),
-ranges AS (SELECT DISTINCT _load_id, file_modified_at, channel, date, date_end FROM newest WHERE date_end IS NOT NULL),
+month_verdict AS (
+    SELECT DISTINCT m._load_id, m.channel, m.date, m.campaign,
+           'day rows of the same channel and campaign in this month are counted instead (one cost, two grains)'
+               AS not_counted_because
+    FROM newest m
+    JOIN newest d ON d.date_grain = 'day' AND d.date_end IS NULL AND d.channel = m.channel
+                 AND month_start(d.date) = m.date
+                 AND (d.campaign IS NOT DISTINCT FROM m.campaign OR d.campaign IS NULL OR m.campaign IS NULL)
+    WHERE m.date_grain = 'month' AND m.date_end IS NULL
+),
+ranges AS (SELECT DISTINCT _load_id, snapshot_order, channel, date, date_end FROM newest WHERE date_end IS NOT NULL),
 range_verdict AS (
     SELECT r._load_id, r.channel, r.date, r.date_end, CASE
         WHEN month_start(r.date) <> month_start(r.date_end)
@@ -25,8 +38,7 @@ range_verdict AS (
             THEN 'day or month rows of the same channel cover the range; they are counted instead'
         WHEN EXISTS (SELECT 1 FROM ranges o
                      WHERE o.channel = r.channel
-                       AND (o.file_modified_at > r.file_modified_at
-                            OR (o.file_modified_at = r.file_modified_at AND o._load_id > r._load_id))
+                       AND o.snapshot_order > r.snapshot_order
                        AND o.date <= r.date_end AND o.date_end >= r.date
                        AND (o.date, o.date_end) IS DISTINCT FROM (r.date, r.date_end))
             THEN 'a newer file''s range of the same channel overlaps it'
@@ -36,11 +48,14 @@ range_verdict AS (
 SELECT v.date, CASE WHEN v.date_end IS NOT NULL THEN 'range' ELSE v.date_grain END AS date_grain, v.date_end,
        month_start(v.date) AS period_start,
        c.channel, v.channel AS raw_channel, v.campaign, v.cost, v.impressions, v.clicks, v.currency,
-       v._source_file, v._source_row, rv.not_counted_because
+       v._source_file, v._source_row, coalesce(rv.not_counted_because, mv.not_counted_because) AS not_counted_because
 FROM newest v
 JOIN staging.channel_lookup c ON c.kind = 'spend' AND c.k1 = v.channel
 LEFT JOIN range_verdict rv
-  ON rv._load_id = v._load_id AND rv.channel = v.channel AND rv.date = v.date AND rv.date_end = v.date_end;
+  ON rv._load_id = v._load_id AND rv.channel = v.channel AND rv.date = v.date AND rv.date_end = v.date_end
+LEFT JOIN month_verdict mv
+  ON v.date_grain = 'month' AND v.date_end IS NULL AND mv._load_id = v._load_id AND mv.channel = v.channel
+ AND mv.date = v.date AND mv.campaign IS NOT DISTINCT FROM v.campaign;
 
 CREATE OR REPLACE TABLE staging.spend_not_counted AS
 SELECT * FROM staging.spend_all WHERE not_counted_because IS NOT NULL;
@@ -48,9 +63,9 @@ CREATE OR REPLACE TABLE staging.spend AS
 SELECT * EXCLUDE (not_counted_because) FROM staging.spend_all WHERE not_counted_because IS NULL;
 DROP TABLE staging.spend_all;
 
-COMMENT ON TABLE staging.spend IS 'Spend rows counted in the marts: the newest snapshot per (date, grain, raw channel, campaign); rows of one file add up.';
+COMMENT ON TABLE staging.spend IS 'Spend rows counted in the marts: the newest snapshot per (date, grain, raw channel, campaign); rows of one file add up; a cost given at two grains counts once, at the finer one (staging.spend_not_counted holds the other).';
 COMMENT ON COLUMN staging.spend.date_grain IS 'day, month (cost of the whole month) or range (a total from date to date_end, within one month).';
 COMMENT ON COLUMN staging.spend.date_end IS 'Last day of the range for a range total; NULL otherwise.';
 COMMENT ON COLUMN staging.spend.channel IS 'Channel name of the raw channel value through channels.yaml.';
-COMMENT ON TABLE staging.spend_not_counted IS 'Spend range totals loaded but not counted in the marts, with the reason: a range over several months, a range covered by day or month rows of the same channel, or one overlapped by a newer range.';
+COMMENT ON TABLE staging.spend_not_counted IS 'Spend rows loaded but not counted in the marts, so that no cost counts twice, with the reason: a month row whose month has day rows of the same channel and campaign; a range total over several months, covered by day or month rows of the same channel, or overlapped by a newer range.';
 COMMENT ON COLUMN staging.spend_not_counted.not_counted_because IS 'Why the row is not counted, and what to export instead.';

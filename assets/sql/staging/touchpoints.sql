@@ -3,10 +3,10 @@
 -- source, medium, campaign and content is one touch, whichever files hold it.
 CREATE OR REPLACE TABLE staging.touchpoints AS
 WITH distinct_touches AS (
-    SELECT t.* FROM raw.touchpoints t JOIN ops.load_log f ON f.load_id = t._load_id
+    SELECT t.* FROM raw.touchpoints t JOIN load_snapshots() f ON f.load_id = t._load_id
     QUALIFY row_number() OVER (
         PARTITION BY t.lead_id, t.touched_at, t.touch_type, t.source, t.medium, t.campaign, t.content_id
-        ORDER BY f.file_modified_at DESC, t._load_id DESC, t._source_row) = 1
+        ORDER BY f.snapshot_order DESC, t._source_row) = 1
 )
 SELECT t.lead_id, t.touched_at, t.touch_type, t.source, t.medium, t.campaign, t.content_id, t.duration_seconds,
        coalesce(c.channel, l.channel) AS channel,
