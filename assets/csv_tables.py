@@ -280,7 +280,9 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise FileRejected(f"is not well-formed CSV: {exc}") from exc
+        # Arrow's message quotes the row after "got N columns:"; a refused file's rows are never repeated
+        reason = re.sub(r"(got \d+ columns?)\b.*", r"\1", str(exc).splitlines()[0])
+        raise FileRejected(f"is not well-formed CSV: {reason}") from exc
     data = data.append_column("_source_row", pa.array(np.arange(first_row, first_row + data.num_rows, dtype=np.int64)))
 
     labels = {normalize_value(x) for x in layout.total_row_labels}
@@ -293,9 +295,13 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
         elif any(rx.search(" ".join(f.strip() for f in fields).strip()) for rx in footers):
             result.footer_lines.append(text)
         else:
+            # a path is read from its first line, a table cut out of a file from the line after its header;
+            # a piece of a large file starts at a line it does not know
+            line = _line_of(source, encoding, text) if isinstance(source, Path) or table.body is not None else None
+            where = f"line {line + (0 if isinstance(source, Path) else table.header_line)}" if line else "a line"
             raise FileRejected(
-                f"has a line with {len(fields)} field(s) where the header at line {table.header_line} has {n} "
-                f"(truncated or malformed row): {text[:120]!r}")
+                f"has {where} with {len(fields)} field(s) where the header at line {table.header_line} has {n} "
+                "(a truncated or malformed row)")
 
     drops = []  # boolean masks of total rows
     if labels:
@@ -335,6 +341,20 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
         result.total_rows += pc.sum(drop).as_py() or 0
         result.table = result.table.filter(pc.invert(drop))
     return result
+
+
+def _line_of(source, encoding: str, text: str) -> int | None:
+    """The 1-based line of `source` (a path or a buffer read from its start) that reads `text`, to name a
+    malformed row without quoting it; None when not found."""
+    try:
+        lines = source.open("rb") if isinstance(source, Path) else io.BytesIO(source.getvalue())
+        with lines:
+            for number, raw in enumerate(lines, 1):
+                if raw.decode(encoding, errors="replace").rstrip("\r\n").lstrip("\ufeff") == text:
+                    return number
+    except (OSError, LookupError):
+        return None
+    return None
 
 
 def _refuse_unclosed_quote(path: Path, encoding: str, table: Table) -> bool:

@@ -10,6 +10,7 @@ version of every record (one per snapshot file); staging picks the newest.
 """
 
 
+import csv
 import hashlib
 import os
 import queue
@@ -66,7 +67,8 @@ class FileOutcome:
 class SourceLoad:
     loaded: list[FileOutcome] = field(default_factory=list)
     rejected: list[FileOutcome] = field(default_factory=list)
-    skipped: int = 0
+    skipped: int = 0  # files loaded before (the same bytes)
+    not_read: list["Skipped"] = field(default_factory=list)  # entries of the folder that are no export file
     hash_seconds: float = 0.0
 
     def seconds(self) -> dict[str, float]:
@@ -195,6 +197,19 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
     if "$marks_from" not in select:
         params = {k: v for k, v in params.items() if not k.startswith("marks_")}
     return select, params
+
+
+# Per source: the text columns stored (personal data in them is masked on the way in), and those holding
+# record ids, where an e-mail address becomes its keyed hash instead.
+TEXT_COLUMNS = {name: [c.name for c in spec.stored_columns if c.kind == "text"] for name, spec in SOURCES.items()}
+ID_COLUMNS = {name: set(spec.key) | {c.name for c in spec.columns if c.key_from} for name, spec in SOURCES.items()}
+
+
+def _secret_for_ids() -> bytes:
+    try:
+        return pii.salt()
+    except pii.MissingSalt as exc:
+        raise FileRejected(f"has e-mail addresses as record ids: {exc}") from None
 
 
 def derive_keys(spec: SourceSpec, table: pa_arrow.Table) -> pa_arrow.Table:
@@ -354,10 +369,13 @@ class FileProblems:
         while chunk := result.fetchmany(batch):
             yield from (list(row) for row in chunk)
 
-    def insert_into(self, table: str, load_id: int, source: str, file_name: str, now: datetime) -> None:
+    def insert_into(self, table: str, load_id: int, source: str, file_name: str, now: datetime,
+                    values: bool = True) -> None:
+        """The problems into `table`; without `values`, raw_value left empty (a refused file's cells)."""
+        columns = [c if values or c != "raw_value" else "NULL AS raw_value" for c in PROBLEM_COLUMNS]
         self.con.execute(
             f"INSERT INTO {table} BY NAME SELECT $load_id AS load_id, $source AS source, $file AS file_name, "
-            f"$now AS recorded_at, {', '.join(PROBLEM_COLUMNS)} FROM {self.TABLE} ORDER BY {self.ORDER}",
+            f"$now AS recorded_at, {', '.join(columns)} FROM {self.TABLE} ORDER BY {self.ORDER}",
             {"load_id": load_id, "source": source, "file": file_name, "now": now})
 
 
@@ -417,12 +435,13 @@ def duplicate_headers_text(match, header_line: int) -> str:
             f"config/profiles/<tool>.yaml; the file matched profile {match.profile.name!r})")
 
 
-def describe(file_name: str, first: list[dict], total: int) -> str:
-    """The `first` problems (FileProblems.first) in words, and how many more of the `total` there are."""
+def describe(file_name: str, first: list[dict], total: int, values: bool = True) -> str:
+    """The `first` problems (FileProblems.first) in words, and how many more of the `total` there are;
+    without `values`, not what the cells held (a refused file's content is never published)."""
     lines = []
     for p in first[:MAX_LISTED_PROBLEMS]:
         where = f"row {p['row_number']}" if p["row_number"] is not None else "all rows"
-        raw = p["raw_value"]
+        raw = p["raw_value"] if values else None
         value = "" if raw is None else f" (value {raw if len(raw) <= 80 else raw[:80] + '...'!r})"
         lines.append(f"{file_name}: {where}, column {p['column_name']}: {p['problem']}{value}")
     if total > MAX_LISTED_PROBLEMS:
@@ -478,11 +497,13 @@ def load_file(
     max_rejected_share: float = 0.05,
     problems_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    hashed: tuple[int, int] | None = None,
 ) -> FileOutcome:
     """Load one export file: its valid rows into raw.<source>, rows failing a check into
     quarantine.<source>, and its ops.load_log row, all in one transaction. The file is
     refused whole (nothing written but the log and ops.load_errors) when it cannot be
-    read, or when more than `max_rejected_share` of its rows fail a check."""
+    read, or when more than `max_rejected_share` of its rows fail a check, or when it changed since it was
+    hashed (`hashed`: its size and modification time then) or while it was read."""
     stat = path.stat()
     modified = modified_at(stat)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -521,12 +542,18 @@ def load_file(
         log_row.update(rows_skipped=0, header_line=table.header_line)
         rows_read, bytes_read, present = 0, 0, None
         found = FileProblems(con)  # the rows' problems, in DuckDB (see FileProblems)
+        masked: dict[tuple[str, str], tuple[int, list[int]]] = {}  # personal data masked, per column and kind
         # The file is read a piece at a time (csv_tables.read_pieces) and each piece parsed and validated
         # a chunk at a time, so that memory holds a piece and a chunk's frame, not the file.
         for piece in read_pieces(path, encoding, table, match):
             log_row["rows_skipped"] += piece.total_rows + len(piece.footer_lines)
             bytes_read += piece.source_bytes
             incoming = derive_keys(spec, piece.table)
+            incoming, found_here = pii.mask_columns(incoming, TEXT_COLUMNS[spec.name], ID_COLUMNS[spec.name],
+                                                    _secret_for_ids)
+            for key, (n, first_rows) in found_here.items():
+                count, rows_so_far = masked.get(key, (0, []))
+                masked[key] = (count + n, (rows_so_far + first_rows)[:pii.MAX_ROWS_NAMED])
             columns = set(incoming.column_names) - {"_source_row"}
             if present is None:
                 present = columns
@@ -584,6 +611,7 @@ def load_file(
         modified_local = datetime.fromtimestamp(stat.st_mtime, ZoneInfo(tz)).replace(tzinfo=None)
         exported, basis = export_moment(con, spec, present, file_name, table.date_range, modified_local, tz)
         log_row.update(exported_at=exported, exported_at_basis=basis)
+        _refuse_if_changed(path, stat, hashed)  # last, right before the rows are kept
         with transaction(con):
             load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
             con.execute(
@@ -592,6 +620,10 @@ def load_file(
                 {"load_id": load_id, "file": file_name, "now": now},
             )
             found.insert_into(f"quarantine.{spec.name}", load_id, spec.name, file_name, now)
+            for (column, kind), (n, first_rows) in sorted(masked.items()):
+                con.execute("INSERT INTO ops.masked_values VALUES ($id, $source, $file, $column, $kind, $n, $rows)",
+                            {"id": load_id, "source": spec.name, "file": file_name, "column": column, "kind": kind,
+                             "n": n, "rows": first_rows})
             _log(con, **log_row, load_id=load_id, rows_loaded=rows_read - n_bad_rows,
                  rows_quarantined=n_bad_rows, status="loaded", message=None)
         message = ""
@@ -602,6 +634,14 @@ def load_file(
         lap("load")
         return FileOutcome(file_name, "loaded", rows_read - n_bad_rows, profile_name, message, n_bad_rows,
                            seconds)
+    except csv.Error as exc:  # Python's reader of headers and odd lines: a field over its 128 KiB limit
+        reason = ("has a field longer than 128 KiB where a header or a row should be: not an export, or a quote "
+                  "never closes" if "field limit" in str(exc) else f"is not well-formed CSV: {exc}")
+        return _refuse(con, spec, FileRejected(reason), label, log_row, profile_name, encoding, rows_read, now,
+                       problems_dir)
+    except UnicodeError as exc:
+        return _refuse(con, spec, FileRejected(f"is not in the encoding it starts in ({exc.reason})"), label,
+                       log_row, profile_name, encoding, rows_read, now, problems_dir)
     except OSError as exc:  # vanished, unreadable, a disk error: refused like a bad file, nothing written
         return _refuse(con, spec, FileRejected(f"cannot be read: {exc.strerror or exc}"), label, log_row,
                        profile_name, encoding, rows_read, now, problems_dir)
@@ -614,20 +654,43 @@ def load_file(
             pass
 
 
+def _refuse_if_changed(path: Path, stat: os.stat_result, hashed: tuple[int, int] | None) -> None:
+    """A file still being written (a copy, a sync, a download) is read again by the next run, whole."""
+    now = path.stat()
+    if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns) or (
+            hashed is not None and hashed != (stat.st_size, stat.st_mtime_ns)):
+        raise FileRejected("changed while it was read (still being copied or written?): the next run loads it "
+                           "once it stays unchanged")
+
+
+def refuse_unreadable(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_name: str, exc: OSError,
+                      run_id: str) -> FileOutcome:
+    """A file that cannot even be opened or hashed (no permission, vanished): logged as refused by name."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    log_row = dict(source=spec.name, file_name=file_name, sha256="", size_bytes=None, file_modified_at=None,
+                   profile=None, encoding=None, rows_read=0, rows_skipped=None, header_line=None, run_id=run_id,
+                   loaded_at=now, exported_at=None, exported_at_basis=None)
+    return _refuse(con, spec, FileRejected(f"cannot be read: {exc.strerror or exc}"), file_name, log_row, None, None,
+                   0, now, None)
+
+
 def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected, label: str, log_row: dict,
             profile_name: str | None, encoding: str | None, rows_read: int, now: datetime,
             problems_dir: Path | None) -> FileOutcome:
     """Log a refused file and its problems; nothing of it reaches raw."""
     file_name = log_row["file_name"]
     stored = rej.stored if isinstance(rej, RowsRejected) else None  # its rows' problems; else a problem of the file
-    listed = "\n" + describe(label, stored.first(MAX_LISTED_PROBLEMS), rej.total) if stored is not None else ""
-    message = f"{label}: {pii.mask(str(rej))}" + listed
+    first = stored.first(MAX_LISTED_PROBLEMS) if stored is not None else []
+    # The run's log and the problems sheet show the values; the working database (which is published)
+    # keeps a refused file's problems without them.
+    message = f"{label}: {pii.mask(str(rej))}" + ("\n" + describe(label, first, rej.total) if first else "")
+    kept = f"{label}: {pii.mask(str(rej))}" + ("\n" + describe(label, first, rej.total, values=False) if first else "")
     log_row.update(profile=profile_name, encoding=encoding, rows_read=rows_read)
     con.begin()
     load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
-    _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=message)
+    _log(con, **log_row, load_id=load_id, rows_loaded=0, rows_quarantined=0, status="rejected", message=kept)
     if stored is not None:
-        stored.insert_into("ops.load_errors", load_id, spec.name, file_name, now)
+        stored.insert_into("ops.load_errors", load_id, spec.name, file_name, now, values=False)
     else:
         _insert_problems(con, "ops.load_errors", load_id, spec.name, file_name, [
             {"row_number": None, "record_key": None, "column_name": None, "check_name": "file", "raw_value": None,
@@ -669,13 +732,84 @@ def _log(con: duckdb.DuckDBPyConnection, **row) -> None:
         f"INSERT INTO ops.load_log BY NAME SELECT {', '.join(f'${k} AS {k}' for k in row)}", row)
 
 
-def inbox_files(inbox_dir: Path, source: str) -> list[Path]:
-    """The source's export files, oldest snapshot first (modification time, then name)."""
+# A browser's or sync client's file still being written; loaded once it has its own name.
+PARTIAL_DOWNLOADS = (".crdownload", ".part", ".partial", ".download", ".opdownload", ".tmp")
+COMPRESSED = (".gz", ".zip", ".bz2", ".xz", ".7z", ".tgz")
+
+
+@dataclass(frozen=True, order=True)
+class Skipped:
+    """An inbox entry that is not read, and why."""
+    path: str  # relative to the inbox
+    reason: str
+
+
+def _skip_reason(path: Path, root: Path) -> str | None:
+    """Why an entry of a source folder is not read, or None for an export file to read."""
+    name = path.name.lower()
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            return "a link whose target does not exist"
+        if not target.is_relative_to(root):
+            return "a link to a file outside the inbox: only files inside the inbox are read"
+    if name.endswith(PARTIAL_DOWNLOADS):
+        return "a download still being written: it is loaded once it has its final name"
+    if name.endswith(COMPRESSED):
+        return "a compressed file: unpack it into this folder"
+    if name.endswith((".xlsx", ".xls", ".xlsm")):
+        return "an Excel workbook: save it as CSV UTF-8 into this folder"
+    if name.startswith((".", "~$")):
+        return "a hidden or temporary file"
+    if path.suffix.lower() not in EXTENSIONS:
+        return "not a .csv, .tsv or .txt file"
+    if not path.is_file():
+        return "not a regular file"
+    return None
+
+
+def scan_inbox(inbox_dir: Path, source: str) -> tuple[list[Path], list[Skipped]]:
+    """The source's export files (by modification time, then name) and every other entry of its folder with
+    the reason it is not read. Nothing outside the inbox is read: links leaving it and linked folders are
+    not followed."""
     folder = inbox_dir / source
     if not folder.is_dir():
-        return []
-    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+        return [], []
+    root = inbox_dir.resolve()
+
+    def relative(p: Path) -> str:
+        return p.relative_to(inbox_dir).as_posix()
+
+    if not folder.resolve().is_relative_to(root):
+        return [], [Skipped(source, "a link to a folder outside the inbox: only files inside the inbox are read")]
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    unlisted: list[OSError] = []
+    for here, dirs, names in os.walk(folder, onerror=unlisted.append):
+        here = Path(here)
+        for d in [d for d in dirs if (here / d).is_symlink()]:
+            dirs.remove(d)
+            skipped.append(Skipped(relative(here / d), "a link to a folder: links to folders are not followed"))
+        for name in names:
+            reason = _skip_reason(here / name, root)
+            if reason:
+                skipped.append(Skipped(relative(here / name), reason))
+            else:
+                files.append(here / name)
+    skipped += [Skipped(relative(Path(e.filename)), f"cannot be listed: {e.strerror}") for e in unlisted]
+
+    def order(p: Path) -> tuple:
+        try:
+            return p.stat().st_mtime_ns, p.as_posix()
+        except OSError:  # vanished or unreadable: its load says so
+            return 0, p.as_posix()
+
+    return sorted(files, key=order), sorted(skipped)
+
+
+def inbox_files(inbox_dir: Path, source: str) -> list[Path]:
+    """The source's export files, by modification time, then name (scan_inbox)."""
+    return scan_inbox(inbox_dir, source)[0]
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: Path, profiles: list[Profile],
@@ -701,18 +835,24 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
     # A file still under the name, size and modification time it was loaded with is not read again
     # to hash it (the quick check rsync makes): a nightly run reads only new files.
     seen = {(name, size, modified): digest for digest, name, size, modified in rows}
-    result = SourceLoad()
+    files, not_read = scan_inbox(inbox_dir, spec.name)
+    result = SourceLoad(not_read=not_read)
     pending = []
     start = time.perf_counter()
-    for path in inbox_files(inbox_dir, spec.name):
-        stat = path.stat()
-        digest = seen.get((path.relative_to(inbox_dir).as_posix(), stat.st_size, modified_at(stat))) or sha256_of(path)
+    for path in files:
+        file_name = path.relative_to(inbox_dir).as_posix()
+        try:
+            stat = path.stat()
+            digest = seen.get((file_name, stat.st_size, modified_at(stat))) or sha256_of(path)
+        except OSError as exc:  # unreadable (permissions), or gone: refused by name, the other files load
+            result.rejected.append(refuse_unreadable(con, spec, file_name, exc, run_id))
+            continue
         if digest in loaded:
             result.skipped += 1
         else:
-            pending.append((path, digest, stat.st_size))
+            pending.append((path, digest, (stat.st_size, stat.st_mtime_ns)))
     result.hash_seconds = time.perf_counter() - start
-    for i, (path, digest, size) in enumerate(pending, 1):
+    for i, (path, digest, hashed) in enumerate(pending, 1):
         file_name = path.relative_to(inbox_dir).as_posix()
         if digest in loaded:  # a copy of a file loaded earlier in this run
             result.skipped += 1
@@ -720,9 +860,9 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
         prefix = f"[{i}/{len(pending)}] {file_name}"
         # a large file also reports how far its checks have got
         progress = (lambda done, total: log.info(f"{prefix}: {done:,} of {total:,} rows checked")) if log else None
-        with (large_file if large_file is not None and size > READ_PIECE_BYTES else nullcontext()):
+        with (large_file if large_file is not None and hashed[0] > READ_PIECE_BYTES else nullcontext()):
             outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
-                                problems_dir, progress)
+                                problems_dir, progress, hashed)
         if log:  # "[i/n] <source>/file: ..." is what `funnel run` shows as progress
             log.info(f"{prefix}: {outcome.status}, {outcome.rows:,} rows"
                      + (f", {outcome.quarantined:,} quarantined" if outcome.quarantined else "")
@@ -735,7 +875,13 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
 
 def inbox_bytes(inbox_dir: Path, source: str) -> int:
     """Size of the source's inbox files: the largest source is started first."""
-    return sum(p.stat().st_size for p in inbox_files(inbox_dir, source))
+    total = 0
+    for path in inbox_files(inbox_dir, source):
+        try:
+            total += path.stat().st_size
+        except OSError:  # its load refuses it by name
+            pass
+    return total
 
 
 def load_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec], inbox_dir: Path,
@@ -830,6 +976,10 @@ def _raw_check_specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
             f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
             "(config/sources.yaml, default 36 hours): the tool's export job stopped."
             + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
+        dg.AssetCheckSpec(f"{spec.name}_no_personal_data_in_text", asset=raw_key(spec), description=(
+            f"Warns when a {spec.name} file loaded in this run held an e-mail address or a phone number in a column "
+            "that must not (a source, a company, a campaign, a stage): it was masked as the file was read and never "
+            "stored; the check names the file, column and rows (ops.masked_values).")),
         dg.AssetCheckSpec(f"{spec.name}_snapshot_order_from_data", asset=raw_key(spec), description=(
             f"Warns when file modification times decided which of two {spec.name} files holds the newer version "
             "of the same records: their export moments (a date in the name, a preamble's range, the latest "
@@ -846,7 +996,30 @@ def _load_counts(result: SourceLoad) -> dict:
         "files_already_loaded": result.skipped,
         "rows_loaded": sum(o.rows for o in result.loaded),
         "rows_quarantined": sum(o.quarantined for o in result.loaded),
+        "entries_not_read": len(result.not_read),
     }
+
+
+def _not_read_md(result: SourceLoad) -> dg.MetadataValue:
+    """The entries of the source's folder that are no export file, and why (`funnel run` prints them)."""
+    if not result.not_read:
+        return dg.MetadataValue.md("none")
+    return dg.MetadataValue.md("| entry | why it was not read |\n|---|---|\n"
+                               + "\n".join(f"| {e.path} | {e.reason} |" for e in result.not_read))
+
+
+def _masked_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey, run_id: str
+                  ) -> dg.AssetCheckResult:
+    rows = con.execute(
+        "SELECT m.file_name, m.column_name, m.kind, m.rows_masked, array_to_string(m.first_rows, ', ') "
+        "FROM ops.masked_values m JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run AND m.source = $source "
+        "ORDER BY 1, 2, 3", {"run": run_id, "source": spec.name}).fetchall()
+    table = "\n".join(f"| {f} | {c} | {k} | {n} | {first} |" for f, c, k, n, first in rows)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=f"{spec.name}_no_personal_data_in_text", passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_masked": sum(r[3] for r in rows), "masked": dg.MetadataValue.md(
+            "| file | column | found | rows | first rows |\n|---|---|---|---|---|\n" + table if rows else "none")})
 
 
 def _snapshot_order_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey) -> dg.AssetCheckResult:
@@ -893,7 +1066,8 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
             result = results[spec.name]
             counts = _load_counts(result)
             if result.rejected:
-                refused[spec.name] = {**counts, "seconds": result.seconds()}
+                refused[spec.name] = {**counts, "seconds": result.seconds(),
+                                      "not_read": [[e.path, e.reason] for e in result.not_read]}
                 continue
             quarantined = con.execute(
                 f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
@@ -913,6 +1087,7 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                     "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
                                                  "|---|---|---|---|---|\n" + files_md)
                     if files_md else dg.MetadataValue.md("no new files"),
+                    "not_read": _not_read_md(result),
                 },
                 check_results=[
                     dg.AssetCheckResult(
@@ -925,6 +1100,7 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                                   "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
                     freshness(inbox, spec.name, limits[spec.name].max_age_hours,
                               f"{spec.name}_newest_export_is_fresh", optional=spec.optional, asset_key=key),
+                    _masked_check(con, spec, key, context.run.run_id),
                     _snapshot_order_check(con, spec, key),
                 ],
             )

@@ -17,6 +17,7 @@ import hmac
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,3 +72,39 @@ def email_key(column: pa.ChunkedArray | pa.Array, secret: bytes) -> pa.Array:
         norm = unicodedata.normalize("NFKC", address or "").strip().lower()
         keys.append(KEY_PREFIX + hmac.new(secret, norm.encode("utf-8"), hashlib.sha256).hexdigest() if norm else None)
     return pc.take(pa.array(keys, pa.string()), encoded.indices)
+
+
+MAX_ROWS_NAMED = 20
+
+
+def mask_columns(table: pa.Table, columns: list[str], id_columns: set[str],
+                 secret: Callable[[], bytes]) -> tuple[pa.Table, dict[tuple[str, str], tuple[int, list[int]]]]:
+    """The table with every e-mail address and phone number in `columns` masked (an e-mail that is a whole
+    value of an id column becomes its keyed hash, email_key, with `secret()`), and per (column, kind) the
+    rows it was found in: (count, the first MAX_ROWS_NAMED of `_source_row`)."""
+    found: dict[tuple[str, str], tuple[int, list[int]]] = {}
+    rows = table.column("_source_row")
+    for name in columns:
+        if name not in table.column_names:
+            continue
+        column = table.column(name)
+        email = pc.fill_null(pc.match_substring(column, "@"), False)
+        if pc.any(email).as_py():
+            email = pc.and_(email, pc.fill_null(pc.match_substring_regex(column, EMAIL_PATTERN), False))
+        phone = pc.and_(pc.invert(email), pc.fill_null(pc.match_substring_regex(column, PHONE_PATTERN), False))
+        hit = pc.or_(email, phone)
+        if not pc.any(hit).as_py():
+            continue
+        for kind, mask_ in (("e-mail", email), ("phone", phone)):
+            at = rows.filter(mask_)
+            if len(at):
+                found[(name, kind)] = (len(at), at.slice(0, MAX_ROWS_NAMED).to_pylist())
+        values = column.filter(hit).to_pylist()
+        if name in id_columns and any(_EMAIL.fullmatch((v or "").strip()) for v in values):
+            keyed = email_key(pa.array([(v or "").strip() for v in values]), secret()).to_pylist()
+            values = [k if _EMAIL.fullmatch((v or "").strip()) else mask(v) for v, k in zip(values, keyed)]
+        else:
+            values = [mask(v) for v in values]
+        replaced = pc.replace_with_mask(column.combine_chunks(), hit.combine_chunks(), pa.array(values, pa.string()))
+        table = table.set_column(table.column_names.index(name), name, replaced)
+    return table, found

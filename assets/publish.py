@@ -63,6 +63,38 @@ class PersonalDataFound(Exception):
     pass
 
 
+class PublishedFileHeld(Exception):
+    """Another process has the published file open read-write: replacing it under that session can leave
+    a write-ahead log that belongs to no file, and a published file no one can open."""
+
+
+def read_write_holder(published: Path) -> str | None:
+    """The process holding `published` open read-write, in words (DuckDB's lock error names it); None when
+    none does. A reader (read-only) does not count: it keeps reading the old file."""
+    if not published.exists():
+        return None
+    try:
+        duckdb.connect(str(published), read_only=True).close()
+    except duckdb.IOException as exc:
+        held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))
+        if held:
+            return f"process {held[2]} ({held[1]})"
+        return "another process" if "lock" in str(exc).lower() else None
+    except duckdb.Error:  # damaged: it is replaced anyway
+        return None
+    return None
+
+
+def refuse_if_held(published: Path) -> None:
+    holder = read_write_holder(published)
+    if holder:
+        raise PublishedFileHeld(
+            f"The published file {published} is open read-write by {holder}. Replacing it under a session that "
+            "writes to it could leave a file no one can open, so it was left as it is. Close that session, or "
+            f"reconnect read-only (duckdb -readonly {published}, or duckdb.connect(path, read_only=True) in Python); "
+            "the next run publishes. This run's tables are kept in the working database.")
+
+
 def personal_data_in(con: duckdb.DuckDBPyConnection, database: str,
                      rows: dict[str, str | None] | None = None) -> list[tuple[str, int]]:
     """(schema.table.column, values) of every text column of `database` holding something
@@ -162,6 +194,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> Pub
     """Write the published schemas of the working database into a new file, then rename it over
     `published`."""
     published.parent.mkdir(parents=True, exist_ok=True)
+    refuse_if_held(published)
     tmp = published.with_name(f".{published.name}.{run_id}.tmp")
     remove_stale_temp_files(published)
     tmp.unlink(missing_ok=True)
@@ -217,7 +250,14 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> Pub
     con.execute("DETACH publish_target")
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
+    try:
+        refuse_if_held(published)  # again: a session may have opened it while the new file was written
+    except PublishedFileHeld:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, published)
+    # A write-ahead log beside the old file (a writer that died) would be replayed into the new one.
+    Path(f"{published}.wal").unlink(missing_ok=True)
     _record(con, published)
     return Published(counts, deltas is not None)
 
@@ -236,7 +276,7 @@ def published_warehouse(context: dg.AssetExecutionContext, funnel: FunnelResourc
     with funnel.connect() as con:
         try:
             done = publish(con, published, context.run.run_id)
-        except PersonalDataFound as exc:
+        except (PersonalDataFound, PublishedFileHeld) as exc:
             raise dg.Failure(description=str(exc)) from None
     return dg.MaterializeResult(
         metadata={

@@ -20,13 +20,18 @@ PREVIEW_ROWS = 5
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The block in one transaction: committed at its end, rolled back (and the error raised) if it fails."""
+    """The block in one transaction: committed at its end, rolled back (and the error raised) if it fails.
+    When DuckDB has ended the transaction itself (a full disk), the error is what happened, not that the
+    rollback found no transaction."""
     con.begin()
     try:
         yield con
         con.commit()
     except BaseException:
-        con.rollback()
+        try:
+            con.rollback()
+        except duckdb.Error:
+            pass
         raise
 
 

@@ -16,11 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+
 from pipelines import settings
-from pipelines.resources import FunnelResource
+from pipelines.resources import FunnelResource, WarehouseUnavailable
 
 WEBHOOK_ENV = "FUNNEL_ALERT_WEBHOOK"
 MAX_ERROR_CHARS = 2900  # a Slack section holds 3000 characters
+ALERT_LOCK_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,9 @@ class Failure:
 
 def failures_of(events) -> list[Failure]:
     """One Failure per failed step of a run's events (its dg.Failure description when it
-    raised one, which names the file and what to do; else the error message)."""
+    raised one, which names the file and what to do; else the error message); for a run that
+    failed before any step (its resources could not start: a read-only or full disk, a locked
+    database), one Failure of the run with that cause."""
     out = []
     for event in events:
         if event.event_type != dg.DagsterEventType.STEP_FAILURE:
@@ -42,7 +47,20 @@ def failures_of(events) -> list[Failure]:
         named = user and (user.metadata.get("refused_assets") or user.metadata.get("failed_assets"))
         out.append(Failure(event.step_key, named.value if named else step_assets().get(event.step_key),
                            failure_message(event).strip()))
-    return out
+    if out:
+        return out
+    causes = [innermost(e.event_specific_data.error) for e in events
+              if e.event_type in (dg.DagsterEventType.RESOURCE_INIT_FAILURE, dg.DagsterEventType.RUN_FAILURE)
+              and getattr(e.event_specific_data, "error", None)]
+    return [Failure("", None, causes[0])] if causes else []
+
+
+def innermost(error) -> str:
+    """The message of the innermost cause of a serialised error (the OS or DuckDB error, not Dagster's
+    wrapper around it), without its exception class when that is Dagster's own."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def failure_message(event) -> str:
@@ -96,15 +114,35 @@ def post_webhook(url: str, payload: dict, timeout: float = 10.0) -> str:
 
 def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failures: list[Failure],
                    webhook_url: str | None = None, ui_url: str | None = None) -> list[dict]:
-    """Insert each failure into ops.alerts once and post the new ones to the webhook."""
+    """Insert each failure into ops.alerts once and post the new ones to the webhook. When the warehouse
+    itself is the fault (a read-only or full disk, a database another process holds), every failure is
+    still posted, and what it says notes that it could not be recorded."""
     webhook_url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    recorded = []
-    # The same connection settings as the run's (DuckDB refuses a second configuration of an
-    # open file in one process); it waits and retries while another run holds the lock.
+
+    def post(failure: Failure) -> str:
+        return post_webhook(webhook_url, slack_message(run_id, job_name, failure, ui_url)) if webhook_url \
+            else "no webhook configured"
+
+    recorded: list[dict] = []
+    try:
+        _record_in_warehouse(warehouse_path, run_id, job_name, failures, post, recorded)
+    except (WarehouseUnavailable, duckdb.Error, OSError) as exc:
+        done = {r["step_key"] for r in recorded}
+        for failure in failures:
+            if failure.step_key not in done:
+                recorded.append({"step_key": failure.step_key, "asset_key": failure.asset_key,
+                                 "webhook": f"{post(failure)}; not recorded in ops.alerts: {exc}"})
+    return recorded
+
+
+def _record_in_warehouse(warehouse_path: str | Path, run_id: str, job_name: str, failures: list[Failure],
+                         post, recorded: list[dict]) -> None:
     from assets.ingest import prepare_working_database  # already imported wherever a run was defined
 
-    with FunnelResource(warehouse_path=str(warehouse_path)).connect() as con:
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    # The same connection settings as the run's (DuckDB refuses a second configuration of an open file in
+    # one process). While another process holds it, the alert waits a few seconds, not a run's wait.
+    with FunnelResource(warehouse_path=str(warehouse_path)).connect(ALERT_LOCK_WAIT_SECONDS) as con:
         prepare_working_database(con)
         for failure in failures:
             new = con.execute(
@@ -115,15 +153,10 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
             ).fetchall()
             if not new:
                 continue  # already recorded (by the sensor or by `funnel run`)
-            status = "no webhook configured"
-            if webhook_url:
-                status = post_webhook(webhook_url, slack_message(run_id, job_name, failure, ui_url))
+            status = post(failure)
+            recorded.append({"step_key": failure.step_key, "asset_key": failure.asset_key, "webhook": status})
             con.execute("UPDATE ops.alerts SET webhook = $status WHERE run_id = $run AND step_key = $step",
                         {"status": status, "run": run_id, "step": failure.step_key})
-            recorded.append({"step_key": failure.step_key, "asset_key": failure.asset_key, "webhook": status})
-    return recorded
-
-
 
 
 def warehouse_of(run: dg.DagsterRun, default: str) -> str:
@@ -142,7 +175,8 @@ def record_run_failures(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run
     failures = failures_of(context.get_step_failure_events())
     if not failures:
-        failures = [Failure("", None, (context.failure_event.message or "run failed").strip())]
+        error = getattr(context.failure_event.event_specific_data, "error", None)
+        failures = [Failure("", None, innermost(error) if error else (context.failure_event.message or "run failed"))]
     recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
                               ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
     context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")

@@ -78,11 +78,15 @@ def run(args: argparse.Namespace) -> int:
             )
         failed = _failures(result)
         _print_run_summary(result)
+        _print_not_read(Path(resource_config["inbox_dir"]))
         if not result.success or failed:
             print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
             from pipelines.alerts import Failure, failures_of, record_failure
 
             failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
+            for failure in failures:
+                if not failure.step_key:  # a step's failure was printed as it happened; the run's was not
+                    print(f"  FAILED  run\n{failure.error}", file=sys.stderr)
             _print_alerts(record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures))
             return 1
         _print_summary(Path(resource_config["warehouse_path"]))
@@ -254,6 +258,18 @@ def _print_run_summary(result) -> None:
     warned = sum(1 for ev in evaluations if not ev.passed and ev.severity == dg.AssetCheckSeverity.WARN)
     failed = sum(1 for ev in evaluations if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR)
     print(f"checks: {len(evaluations) - warned - failed} passed, {warned} warned, {failed} failed")
+
+
+def _print_not_read(inbox: Path) -> None:
+    """Every entry of the inbox that is no export file, and why it was not read."""
+    from assets.ingest import scan_inbox
+    from schemas import SOURCES
+
+    entries = [e for source in SOURCES for e in scan_inbox(inbox, source)[1]]
+    if entries:
+        print("\nNot read from the inbox:")
+        for entry in entries:
+            print(f"  {entry.path}: {entry.reason}")
 
 
 def _print_open_problems(result) -> None:

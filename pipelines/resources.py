@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from pipelines import settings
@@ -34,6 +35,36 @@ def discard_unfinished_database(path: Path) -> None:
             return  # locked by a run that is creating it right now, or some other trouble: leave it
         path.unlink(missing_ok=True)
         Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+class WarehouseUnavailable(Exception):
+    """The working database cannot be opened: a read-only or full disk, a missing folder, another process."""
+
+
+def lock_holder(error: duckdb.Error) -> str | None:
+    """The process a DuckDB lock error names, in words; None for any other error."""
+    held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(error))
+    return f"process {held[2]} ({held[1]})" if held else None
+
+
+def open_working_database(path: Path, config: dict, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """The working database, read-write. While another process holds it (a run, an analyst), wait up to
+    `wait_seconds` for it; any other failure is said at once, with its cause (Dagster's DuckDBResource
+    retried every IO error for 100 s, a read-only or full disk included, and then named no cause)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), config=config)
+        except duckdb.Error as exc:
+            holder = lock_holder(exc)
+            if holder is None:
+                raise WarehouseUnavailable(f"The working database {path} cannot be opened: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseUnavailable(
+                    f"The working database {path} is locked by {holder} (another run, or a session that opened it): "
+                    f"waited {wait_seconds:g} s. Let that run finish or close that session; analysts read the "
+                    "published file, read-only.") from None
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
 
 class FunnelResource(dg.ConfigurableResource):
@@ -71,19 +102,27 @@ class FunnelResource(dg.ConfigurableResource):
             self._run = None
 
     @contextmanager
-    def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.working_path.parent.mkdir(parents=True, exist_ok=True)
+    def _open(self, wait_seconds: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            self.working_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnavailable(f"The warehouse folder {self.working_path.parent} cannot be created: "
+                                       f"{exc.strerror or exc}") from None
         discard_unfinished_database(self.working_path)
-        with DuckDBResource(database=str(self.working_path),
-                            connection_config={"memory_limit": settings.duckdb_memory_limit()}).get_connection() as con:
+        con = open_working_database(self.working_path, {"memory_limit": settings.duckdb_memory_limit()},
+                                    settings.lock_wait_seconds() if wait_seconds is None else wait_seconds)
+        try:
             yield con
+        finally:
+            con.close()
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, wait_seconds: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the working database: in a run, a cursor of the run's (its own temp
-        tables and transaction); else the database opened for this block."""
+        tables and transaction); else the database opened for this block (waiting up to `wait_seconds`,
+        default FUNNEL_LOCK_WAIT_SECONDS, while another process holds it)."""
         if self._run_connection is None:
-            with self._open() as con:
+            with self._open(wait_seconds) as con:
                 yield con
             return
         cursor = self._run_connection.cursor()

@@ -83,3 +83,9 @@ def gx_suites() -> str:
     if mode not in GX_SUITES_MODES:
         raise ValueError(f"FUNNEL_GX_SUITES must be one of {', '.join(GX_SUITES_MODES)}, not {mode!r}")
     return mode
+
+
+def lock_wait_seconds() -> float:
+    """How long a run waits for a working database another process holds (FUNNEL_LOCK_WAIT_SECONDS, default
+    120): a run still going, or a session someone opened on it."""
+    return float(os.environ.get("FUNNEL_LOCK_WAIT_SECONDS") or 120)

@@ -62,6 +62,36 @@ def loaded_per_source(warehouse: str | Path) -> list[tuple] | str:
         ).fetchall()
 
 
+def last_failures(warehouse: str | Path) -> tuple[list[tuple], list[tuple]] | str:
+    """(per source its last refused file: when, file, reason, problems sheet; the last failed run's alerts)."""
+    working = settings.working_database_path(warehouse)
+    if not working.exists():
+        return [], []
+    try:
+        con = duckdb.connect(str(working), read_only=True)
+    except duckdb.IOException:
+        return "the working database is in use by a run; try again when it has finished"
+    sheets = settings.problems_dir(warehouse)
+    with con:
+        refused = []
+        for source, file_name, at, message in con.execute(
+                "SELECT source, arg_max(file_name, load_id), max(loaded_at), arg_max(message, load_id) FROM ops.load_log "
+                "WHERE status = 'rejected' GROUP BY source ORDER BY source").fetchall():
+            sheet = sheets / source / (file_name.replace("/", "__") + ".problems.csv")
+            reason = (message or "").splitlines()[0].removeprefix(f"{file_name}: ")
+            refused.append((source, f"{at:%Y-%m-%d %H:%M}", file_name, reason[:110],
+                            str(sheet) if sheet.exists() else "-"))
+        alerts = con.execute(
+            "SELECT strftime(raised_at, '%Y-%m-%d %H:%M'), run_id, coalesce(asset_key, 'the run'), error, webhook "
+            "FROM ops.alerts WHERE run_id = (SELECT arg_max(run_id, raised_at) FROM ops.alerts) ORDER BY step_key"
+        ).fetchall()
+    def what(error: str) -> str:  # a refused file's alert opens with a general line; the file's comes next
+        lines = [line for line in error.splitlines() if line.strip()]
+        return (lines[1] if len(lines) > 1 else lines[0] if lines else "")[:110]
+
+    return refused, [(at, run[:8], asset, what(error), hook) for at, run, asset, error, hook in alerts]
+
+
 def table(header: list[str], rows: list[tuple]) -> str:
     cells = [header] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
@@ -69,7 +99,7 @@ def table(header: list[str], rows: list[tuple]) -> str:
 
 
 def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse: str) -> str:
-    from assets.ingest import freshness, inbox_files
+    from assets.ingest import freshness, inbox_files, scan_inbox
     from pipelines.definitions import defs
     from schemas import SOURCES
     from schemas.config import load_config
@@ -78,8 +108,9 @@ def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse:
     parts = []
     runs = last_runs(instance)
     parts.append("Last runs:\n" + (table(["run", "job", "status", "started", "took", ""], runs) if runs else "  none"))
-    fresh = []
+    fresh, not_read = [], []
     for name in SOURCES:
+        not_read += [(e.path, e.reason) for e in scan_inbox(Path(inbox), name)[1]]
         limit = sources_cfg.settings(name).max_age_hours
         check = freshness(Path(inbox), name, limit, f"{name}_newest_export_is_fresh",
                           optional=SOURCES[name].optional)
@@ -89,6 +120,18 @@ def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse:
         fresh.append((name, len(files), newest.value if newest else "-", f"{age.value} h" if age else "-",
                       f"{limit:g} h", "STALE" if not check.passed else "fresh" if files else "optional, none"))
     parts.append(f"Inbox {inbox}:\n" + table(["source", "files", "newest file", "age", "max age", ""], fresh))
+    if not_read:
+        parts.append("Not read from the inbox:\n" + table(["entry", "why"], not_read))
+    failures = last_failures(warehouse)
+    if isinstance(failures, str):
+        parts.append("Last failures:\n  " + failures)
+    else:
+        refused, alerts = failures
+        if refused:
+            parts.append("Last refused file per source:\n" + table(
+                ["source", "when (UTC)", "file", "reason", "problems sheet"], refused))
+        if alerts:
+            parts.append("Last failed run:\n" + table(["when (UTC)", "run", "where", "error", "alert"], alerts))
     loaded = loaded_per_source(warehouse)
     parts.append(f"Loaded into {settings.working_database_path(warehouse)}:\n" + (
         "  " + loaded if isinstance(loaded, str) else

@@ -1,6 +1,9 @@
+import json
 import os
 import shutil
 import textwrap
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -58,11 +61,38 @@ def tmp_inbox(tmp_path: Path) -> Path:
     return inbox
 
 
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+    status = 200
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"content_type": self.headers["Content-Type"], "json": json.loads(body)})
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("FUNNEL_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    yield handler
+    server.shutdown()
+
+
 # `make test` runs the suite on pytest-xdist workers, one whole test file per worker at a time
 # (--dist loadfile: a module's fixtures, such as its one real run, are made once), handing the files
 # out in collection order (--no-loadscope-reorder). This order: the longest files first, so that none
 # of them starts last while the other worker has nothing left to do. Unlisted files keep their order.
 LONGEST_FIRST = (
+    "test_hostile_corpus_read.py",
+    "test_hostile_corpus_refused.py",
     "test_durability.py",
     "test_builtin_profiles.py",
     "test_bad_inputs.py",
@@ -71,6 +101,8 @@ LONGEST_FIRST = (
     "test_personal_data.py",
     "test_expectations.py",
     "test_status.py",
+    "test_hardening.py",
+    "test_recency.py",
     "test_dagster_ui.py",
     "test_data_dictionary.py",
     "test_end_to_end.py",

@@ -3,9 +3,6 @@ posted to a local HTTP server on 127.0.0.1; recorded once however often they are
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -16,31 +13,6 @@ from pipelines import settings
 from pipelines.alerts import record_run_failures
 from pipelines.cli import main
 from tests.conftest import write_export
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-    status = 200
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append({"content_type": self.headers["Content-Type"], "json": json.loads(body)})
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook(monkeypatch):
-    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("FUNNEL_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
-    yield handler
-    server.shutdown()
 
 
 def failing_inbox(inbox: Path) -> Path:

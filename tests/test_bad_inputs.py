@@ -267,7 +267,7 @@ def test_a_refused_file_fails_its_asset_in_the_run_and_the_published_file_keeps_
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert [e.step_key for e in failures] == ["raw"]
     description = failures[0].event_specific_data.user_failure_data.description
-    assert "1 leads file(s) refused" in description and "leads/zz_broken.csv: has a line with" in description
+    assert "1 leads file(s) refused" in description and "leads/zz_broken.csv: has line 5 with 2 field(s)" in description
     assert "published warehouse keeps its last good data" in description
     assert "problems, one per row, are in" not in description  # a cut row is no row problem: no sheet
     assert wh.read_bytes() == before

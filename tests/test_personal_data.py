@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -101,10 +102,10 @@ def test_personal_data_in_a_bad_value_is_masked_in_quarantine_messages_and_load_
     assert not result.success  # the deals file is refused; the leads file loaded with one row quarantined
     with duckdb.connect(str(wh.with_name("funnel.work.duckdb")), read_only=True) as con:
         assert con.execute("SELECT raw_value FROM quarantine.leads").fetchall() == [("<e-mail removed>",)]
-        assert con.execute("SELECT raw_value FROM ops.load_errors").fetchall() == [("<phone removed>",)]
+        assert con.execute("SELECT raw_value FROM ops.load_errors").fetchall() == [(None,)]  # a refused file's value
         messages = " ".join(m for (m,) in con.execute("SELECT message FROM ops.load_log WHERE message IS NOT NULL")
                             .fetchall())
-    assert "<phone removed>" in messages and "5678" not in messages
+    assert "5678" not in messages and "(value" not in messages  # a refused file: no value kept
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -122,13 +123,45 @@ def test_mask(value, expected):
     assert pii.mask(value) == expected
 
 
+def test_an_address_in_a_source_column_is_masked_at_ingest_and_named_by_file_row_and_column(tmp_inbox, tmp_path):
+    """An address typed into lead_source (and a phone number into company) never reaches any table of the
+    working database, the published file or the Dagster event log: masked as the file is read, the lead
+    counted under an unmapped source, and a warning names the file, row and column."""
+    write_export(tmp_inbox, "leads", "leads.csv", "lead_id,created_at,lead_source,company\n"
+                 "L1,2026-07-03,Webinar,Acme\nL2,2026-07-04,sato@example.jp,Call 03-1234-5678\n")
+    wh = tmp_path / "wh" / "funnel.duckdb"
+
+    result = run_funnel_job(tmp_inbox, wh)
+
+    assert result.success
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "leads_no_personal_data_in_text"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    listed = check.metadata["masked"].value
+    assert "| leads/leads.csv | lead_source | e-mail | 1 | 2 |" in listed
+    assert "| leads/leads.csv | company | phone | 1 | 2 |" in listed
+    from assets.publish import personal_data_in
+
+    for path in (wh, wh.with_name("funnel.work.duckdb")):
+        with duckdb.connect(str(path), read_only=True) as con:
+            assert personal_data_in(con, con.execute("SELECT current_database()").fetchone()[0]) == []
+    assert query(wh, "SELECT channel, leads FROM marts.channel_funnel WHERE leads > 0 ORDER BY 1") == [
+        ("Other", 1), ("Webinar", 1)]
+    assert query(wh, "SELECT kind, raw_value FROM ops.unmapped_values") == [("lead_source", "<e-mail removed>")]
+    assert query(wh, "SELECT file_name, column_name, kind, rows_masked, first_rows FROM ops.masked_values ORDER BY 2"
+                 ) == [("leads/leads.csv", "company", "phone", 1, [2]), ("leads/leads.csv", "lead_source", "e-mail", 1, [2])]
+    logged = " ".join(str(e.event_specific_data) + (e.message or "") for e in result.all_events)
+    assert "sato@example.jp" not in logged and "1234-5678" not in logged
+
+
 def test_publishing_refuses_a_file_that_would_still_hold_an_address(tmp_inbox, tmp_path):
+    """The last guard: personal data that reached a published table some other way (here written into the
+    working database by hand) stops the publish, naming the table and column."""
     write_export(tmp_inbox, "leads", "leads.csv", "lead_id,created_at,lead_source\nL1,2026-07-03,Webinar\n")
     wh = tmp_path / "wh" / "funnel.duckdb"
     assert run_funnel_job(tmp_inbox, wh).success
     before = wh.read_bytes()
-    # an address exported as the lead source: unmapped, so ops.unmapped_values would publish it
-    write_export(tmp_inbox, "leads", "leads2.csv", "lead_id,created_at,lead_source\nL2,2026-07-04,sato@example.jp\n")
+    with duckdb.connect(str(wh.with_name("funnel.work.duckdb"))) as con:
+        con.execute("UPDATE marts.channel_funnel SET channel = 'sato@example.jp' WHERE leads > 0")
 
     result = run_funnel_job(tmp_inbox, wh)
 
@@ -136,7 +169,7 @@ def test_publishing_refuses_a_file_that_would_still_hold_an_address(tmp_inbox, t
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "published__funnel_duckdb"
     description = failure.event_specific_data.user_failure_data.description
-    assert "ops.unmapped_values.raw_value: 1 value(s) look like an e-mail address or a phone number" in description
+    assert "marts.channel_funnel.channel: 1 value(s) look like an e-mail address or a phone number" in description
     assert wh.read_bytes() == before
     assert [p.name for p in wh.parent.iterdir() if p.name.endswith(".tmp")] == []
 

@@ -42,4 +42,9 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
     # the first run quarantined a leads row; the second loaded nothing new, so its WARN is over
     assert "leads_no_rows_quarantined" not in failing
     assert f"Published file: {wh.resolve()} (" in out
+    refused = out.split("Last refused file per source:\n")[1].split("\n\n")[0]
+    assert "deals/deals_bad.csv" in refused and "1 of its 1 rows (100.0%) fail a check" in refused
+    assert str(wh.with_name("w.problems") / "deals" / "deals__deals_bad.csv.problems.csv") in refused
+    failed_run = out.split("Last failed run:\n")[1].split("\n\n")[0]
+    assert "raw/deals" in failed_run and "deals/deals_bad.csv: 1 of its 1 rows" in failed_run
     assert os.path.getmtime(deals) == old  # status reads, never touches

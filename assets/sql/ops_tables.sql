@@ -59,7 +59,7 @@ CREATE OR REPLACE MACRO load_snapshots() AS TABLE
 -- STRUCT key made arg_max about twice as slow).
 CREATE OR REPLACE MACRO version_key(moment, snapshot_order) AS
     CAST(epoch_us(moment) AS HUGEINT) * 4294967296 + snapshot_order;
-COMMENT ON COLUMN ops.load_log.message IS 'Why the file was rejected.';
+COMMENT ON COLUMN ops.load_log.message IS 'Why the file was rejected: file, row, column and problem, never the values the file held.';
 COMMENT ON COLUMN ops.load_log.run_id IS 'Dagster run that read the file.';
 COMMENT ON COLUMN ops.load_log.loaded_at IS 'When the run read the file (UTC).';
 
@@ -82,10 +82,28 @@ COMMENT ON COLUMN ops.load_errors.file_name IS 'Path of the file relative to the
 COMMENT ON COLUMN ops.load_errors.row_number IS 'Data row number, 1 = first row under the header; NULL for a problem of the whole file or column.';
 COMMENT ON COLUMN ops.load_errors.column_name IS 'Canonical column the problem is in.';
 COMMENT ON COLUMN ops.load_errors.check_name IS 'Name of the pandera check that failed.';
-COMMENT ON COLUMN ops.load_errors.raw_value IS 'The value as exported (first 200 characters).';
+COMMENT ON COLUMN ops.load_errors.raw_value IS 'Always NULL for a refused file: nothing of its content beyond the header names is kept or published (the value is in its problems sheet beside the warehouse, <name>.problems/<source>/).';
 COMMENT ON COLUMN ops.load_errors.problem IS 'What is wrong, in words.';
 COMMENT ON COLUMN ops.load_errors.record_key IS 'Key of the record the row holds (lead_id, deal_id), when the source has one.';
 COMMENT ON COLUMN ops.load_errors.recorded_at IS 'When the problem was found (UTC).';
+
+CREATE TABLE IF NOT EXISTS ops.masked_values (
+    load_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    column_name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    rows_masked BIGINT NOT NULL,
+    first_rows BIGINT[] NOT NULL
+);
+COMMENT ON TABLE ops.masked_values IS 'Personal data found in columns that must not hold it (a source, a company, a campaign, a stage) and masked when the file was loaded: one row per file, column and kind. The values were never stored.';
+COMMENT ON COLUMN ops.masked_values.load_id IS 'The ops.load_log row of the load.';
+COMMENT ON COLUMN ops.masked_values.source IS 'Inbox source folder.';
+COMMENT ON COLUMN ops.masked_values.file_name IS 'Path of the file relative to the inbox.';
+COMMENT ON COLUMN ops.masked_values.column_name IS 'Canonical column that held it.';
+COMMENT ON COLUMN ops.masked_values.kind IS 'e-mail (replaced by <e-mail removed>; in an id column, by the keyed hash of the address) or phone (replaced by <phone removed>).';
+COMMENT ON COLUMN ops.masked_values.rows_masked IS 'Data rows in which the column held it.';
+COMMENT ON COLUMN ops.masked_values.first_rows IS 'The first (at most 20) of those rows, 1 = first row under the header.';
 
 CREATE TABLE IF NOT EXISTS ops.alerts (
     run_id VARCHAR NOT NULL,
