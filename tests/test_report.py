@@ -31,6 +31,7 @@ from pipelines import settings
 from pipelines.cli import main
 from pipelines.resources import FunnelResource
 from schemas.config import ConfigError, load_config
+from tests.system import apt_install
 from tests.conftest import CONFIG_DIR, REPO, run_funnel_job, write_export
 
 EVIL_NAME = "<script>alert(1)</script> & Co"
@@ -360,15 +361,6 @@ def _has_japanese_font() -> bool:
         return False
 
 
-def _apt_install(*packages: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    update = subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True, env=env, timeout=600)
-    if update.returncode:
-        return update
-    return subprocess.run(["apt-get", "install", "-y", "-qq", *packages], capture_output=True, text=True, env=env,
-                          timeout=1200)
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium, installed when missing (with a Japanese font, so that screenshots show the labels);
@@ -378,7 +370,7 @@ def chromium() -> str:
         return found
     packages = (["chromium"] if not found else []) + (["fonts-ipafont-gothic"] if not _has_japanese_font() else [])
     try:
-        done = _apt_install(*packages)
+        done = apt_install(*packages)
     except (OSError, subprocess.SubprocessError) as exc:
         done = exc
     found = shutil.which("chromium")
