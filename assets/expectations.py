@@ -15,11 +15,10 @@ assets/target_plan.py promise about each column):
   the staged total, computed in SQL from staging.* and passed to the suite as
   suite parameters at run time.
 
-Money: DuckDB's `.df()` turns DECIMAL into float64, so a DECIMAL column is read a
-second time as exact integer cents (`<column>_cents`, a BIGINT) for the sums;
-the staged totals are exact Python ints. GX coerces the suite parameter to a
-float, which is exact below 2**53 cents (9e13 in currency units), far above
-any total here. The exact DECIMAL reconciliation in SQL (marts.py) stays.
+Money: a DECIMAL column's sum is checked as exact integer cents (`<column>_cents`, a BIGINT of the
+view); the staged totals are exact Python ints. GX coerces the suite parameter to a float, which is
+exact below 2**53 cents (9e13 in currency units), far above any total here. The exact DECIMAL
+reconciliation in SQL (marts.py) stays.
 
 Each mart has its own blocking check, evaluated right after the mart is written
 (`suite_check`, a check spec of the mart's asset in the transform step, assets/transform.py):
@@ -29,14 +28,12 @@ reads every mart) is built or run, and the step fails. One `@multi_asset_check` 
 marts cannot be blocking: channel_roi, pipeline_velocity and target_plan would then wait
 for a check step that itself waits for them (Dagster rejects the job as circular).
 
-Who evaluates a suite (issue 7: a nightly run must cost at most 15% of a full one):
-every suite is evaluated in DuckDB SQL (assets/suite_sql.py: the same expectations,
-with GX's semantics, one scan of the mart; tests/test_expectations.py holds both to
-the same verdicts on the same rows). GX itself validates a suite that failed in SQL,
-for its Data Docs page, and, with FUNNEL_GX_SUITES=all, every suite as before (about
-a second per suite on a pandas frame plus seconds to import GX, every run: 30 to 45
-of the large workload's nightly seconds). stage_history (SQL_EVALUATED) is never
-read into pandas: 1.2 million rows.
+Great Expectations validates every suite itself, inside DuckDB: GX's SQL datasource (duckdb-engine)
+reads the working database through a cursor of the run's own connection, so the checks run as SQL
+over the mart and only their verdicts leave DuckDB (the query of each suite adds a money column's
+exact integer cents). A table the transform step did not build
+again (nothing it reads changed) is not validated again: its last build's suite passed (a failed
+blocking check makes the next run build the table again, assets/transform.py).
 
 great_expectations is imported lazily (the import takes seconds) and one
 ephemeral GX context is built per Dagster run and shared by all its checks (the
@@ -53,7 +50,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import dagster as dg
@@ -62,10 +59,7 @@ import duckdb
 from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, FISCAL_KEYS, GRAINS, KEYS, STAGES
 from assets.sql_assets import StepCheck
 from schemas.config import LIFECYCLE_ORDER
-from pipelines import settings
 
-if TYPE_CHECKING:
-    import pandas as pd
 
 SITE_NAME = "funnel_marts"
 KEEP_RUNS = 30  # validation pages kept per suite, newest runs first
@@ -249,15 +243,11 @@ def fiscal_suite(monthly: MartSuite) -> MartSuite:
 SUITES.update({f"{m}_fiscal": fiscal_suite(SUITES[m]) for m in (k.removesuffix("_fiscal") for k in FISCAL_KEYS)})
 # Every mart with a suite: the monthly marts and their fiscal roll-ups.
 CHECKED_MARTS = {**KEYS, **FISCAL_KEYS}
-# Marts whose suite only DuckDB SQL evaluates (assets/suite_sql.py), never GX on a pandas frame, not
-# even with FUNNEL_GX_SUITES=all: stage_history has a row per record and stage ever seen (1.2 million
-# on the large workload), which GX took 17 to 33 s to check through pandas, SQL 1 to 2 s. No Data Docs.
-SQL_EVALUATED = frozenset({"stage_history"})
-GX_EVALUATED = frozenset(CHECKED_MARTS) - SQL_EVALUATED
 
 
-def expectations(suite: MartSuite) -> list:
-    """The GX expectations of one mart (imports great_expectations)."""
+def expectations(suite: MartSuite, sums: bool = True) -> list:
+    """The GX expectations of one mart (imports great_expectations); without `sums`, not the reconciled
+    sums (in SQL the sum of no rows is NULL, no total: an empty mart is reconciled by evaluate_suite)."""
     import great_expectations as gx
     from great_expectations.expectations.row_conditions import Column
 
@@ -275,14 +265,15 @@ def expectations(suite: MartSuite) -> list:
             for flag, cols in suite.unique_where_true.items()]
     out += [ex.ExpectColumnSumToBeBetween(column=c, min_value={"$PARAMETER": suite.parameter(c)},
                                           max_value={"$PARAMETER": suite.parameter(c)})
-            for c in suite.reconcile]
+            for c in suite.reconcile if sums]
     return out
 
 
-def read_mart(con: "duckdb.DuckDBPyConnection", suite: MartSuite) -> "pd.DataFrame":
-    """The mart as a DataFrame, plus `<column>_cents` (exact BIGINT) for its money columns."""
+def validated_query(suite: MartSuite) -> str:
+    """What GX validates: the mart with `<column>_cents` (exact BIGINT) for its money columns. Table and
+    column names are our own (the suites above), never data."""
     cents = "".join(f", CAST({c} * 100 AS BIGINT) AS {c}_cents" for c in suite.money_cents)
-    return con.execute(f"SELECT *{cents} FROM marts.{suite.mart}").df()
+    return f"SELECT *{cents} FROM marts.{suite.mart}"
 
 
 def staged_totals(con: "duckdb.DuckDBPyConnection", suite: MartSuite) -> dict[str, int]:
@@ -319,12 +310,36 @@ class SuiteOutcome:
     rows: int
 
 
-class GxRunner:
-    """One ephemeral GX context whose Data Docs site lives in `docs_dir`; suites,
-    validation definitions and checkpoints are added on first use of each mart."""
+def _reading_connection(con: "duckdb.DuckDBPyConnection"):
+    """A DB-API connection for GX's SQLAlchemy engine: a new cursor of `con` (the run's connection; a
+    second duckdb.connect of the file would need the same configuration). GX closes a connection, and
+    SQLAlchemy ends it with a rollback, before it fetches the result of its query; on DuckDB either
+    drops that result (GX issue 10738). So transactions and closing are left to the cursor's end."""
+    from duckdb_engine import ConnectionWrapper
 
-    def __init__(self, docs_dir: Path, run_name: str):
+    class Reading(ConnectionWrapper):
+        def begin(self) -> None:
+            pass
+
+        def commit(self) -> None:
+            pass
+
+        def rollback(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    return Reading(con.cursor())
+
+
+class GxRunner:
+    """One ephemeral GX context whose Data Docs site lives in `docs_dir`, reading the working database
+    through `con`; suites, validation definitions and checkpoints are added on first use of each mart."""
+
+    def __init__(self, docs_dir: Path, run_name: str, con: "duckdb.DuckDBPyConnection"):
         import great_expectations as gx
+        from sqlalchemy.pool import NullPool
         from great_expectations.data_context.types.base import (
             DataContextConfig,
             InMemoryStoreBackendDefaults,
@@ -346,25 +361,32 @@ class GxRunner:
             }},
         )
         self.context = gx.get_context(mode="ephemeral", project_config=config)
-        self.source = self.context.data_sources.add_pandas("marts")
+        # Every connection GX takes is a new cursor of the connection of the check under way (each table
+        # of the transform step has its own, closed when the table is done): no pool.
+        self.con = con  # GX opens a connection as the data source is added
+        self.source = self.context.data_sources.add_sql(
+            "marts", connection_string="duckdb:///:memory:",
+            kwargs={"creator": lambda: _reading_connection(self.con), "poolclass": NullPool})
         self._checkpoints: dict[str, Any] = {}
-        self.validated: set[str] = set()
-        self.any_failed = False
+        self._batches: dict[str, Any] = {}
 
-    def _checkpoint(self, suite: MartSuite):
-        if suite.mart not in self._checkpoints:
+    def _checkpoint(self, suite: MartSuite, empty: bool):
+        name = f"{suite.mart} (empty)" if empty else suite.mart
+        if name not in self._checkpoints:
             import great_expectations as gx
 
-            batch = self.source.add_dataframe_asset(suite.mart).add_batch_definition_whole_dataframe("whole")
-            gx_suite = self.context.suites.add(gx.ExpectationSuite(name=suite.mart, expectations=expectations(suite)))
+            if suite.mart not in self._batches:
+                asset = self.source.add_query_asset(suite.mart, query=validated_query(suite))
+                self._batches[suite.mart] = asset.add_batch_definition_whole_table("whole")
+            gx_suite = self.context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations(
+                suite, sums=not empty)))
             validation = self.context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite.mart, data=batch, suite=gx_suite))
-            # No UpdateDataDocsAction: it renders the index again for every suite; validate()
-            # renders this validation's and this suite's pages, and the index once per run.
-            self._checkpoints[suite.mart] = self.context.checkpoints.add(gx.Checkpoint(
-                name=suite.mart, validation_definitions=[validation], actions=[], result_format="SUMMARY",
+                gx.ValidationDefinition(name=name, data=self._batches[suite.mart], suite=gx_suite))
+            # No UpdateDataDocsAction: validate() renders this validation's and this suite's pages.
+            self._checkpoints[name] = self.context.checkpoints.add(gx.Checkpoint(
+                name=name, validation_definitions=[validation], actions=[], result_format="SUMMARY",
             ))
-        return self._checkpoints[suite.mart]
+        return self._checkpoints[name]
 
     def _file_url(self, gx_url: str) -> str:
         """GX's file URL quotes the page's key but not the site folder: a proper file:// URI."""
@@ -373,36 +395,34 @@ class GxRunner:
             return gx_url
         return (self.docs_dir / unquote(gx_url[len(prefix):].lstrip("/"))).as_uri()
 
-    def validate(self, suite: MartSuite, df: "pd.DataFrame", parameters: dict[str, int]) -> SuiteOutcome:
+    def validate(self, con: "duckdb.DuckDBPyConnection", suite: MartSuite, parameters: dict[str, int],
+                 rows: int) -> SuiteOutcome:
         from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-        result = self._checkpoint(suite).run(
-            batch_parameters={"dataframe": df},
+        self.con = con
+        result = self._checkpoint(suite, empty=rows == 0).run(
             expectation_parameters=parameters,
             run_id=RunIdentifier(run_name=self.run_name, run_time=datetime.now(timezone.utc)),
         )
         (identifier, validation), = result.run_results.items()
         stats = validation.statistics
-        self.validated.add(suite.mart)
-        self.any_failed = self.any_failed or not validation.success
-        # The index is rendered after the last suite of the run; once a suite has failed, after
-        # every suite (the run will not reach the marts downstream of the failed one).
-        last = self.validated >= GX_EVALUATED or self.any_failed
-        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-        self.context.build_data_docs(site_names=[SITE_NAME], build_index=last, resource_identifiers=[
-            identifier, ExpectationSuiteIdentifier(name=suite.mart)])
+        self.context.build_data_docs(site_names=[SITE_NAME], build_index=True, resource_identifiers=[
+            identifier, ExpectationSuiteIdentifier(name=identifier.expectation_suite_identifier.name)])
         docs = self.context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME)
         docs_url = self._file_url(docs[0]["site_url"]) if docs and docs[0]["site_url"] else None
-        index_url = (self.docs_dir / "index.html").as_uri()  # rendered by the run's last suite
         _prune_old_runs(self.docs_dir / "validations" / suite.mart, KEEP_RUNS)
+        failed = [_describe(r) for r in validation.results if not r.success]
+        # an empty mart reconciles when every staged total is 0
+        if rows == 0:
+            failed += [{"expectation": "expect_column_sum_to_be_between", "column": c, "observed": "no rows",
+                        "expected": f"= {parameters[suite.parameter(c)]}", "unexpected_count": None}
+                       for c in suite.reconcile if parameters[suite.parameter(c)]]
         return SuiteOutcome(
-            mart=suite.mart, success=bool(validation.success),
+            mart=suite.mart, success=bool(validation.success) and not (rows == 0 and failed),
             evaluated=int(stats["evaluated_expectations"]), successful=int(stats["successful_expectations"]),
-            unsuccessful=int(stats["unsuccessful_expectations"]),
-            failed=[_describe(r) for r in validation.results if not r.success],
-            docs_url=docs_url, index_url=index_url,
-            rows=len(df),
+            unsuccessful=len(failed), failed=failed,
+            docs_url=docs_url, index_url=(self.docs_dir / "index.html").as_uri(), rows=rows,
         )
 
 
@@ -497,12 +517,12 @@ _RUNNER: "tuple[tuple[str, str], GxRunner] | None" = None
 _GX_LOCK = threading.Lock()
 
 
-def runner_for(docs_dir: Path, run_name: str) -> GxRunner:
+def runner_for(docs_dir: Path, run_name: str, con: "duckdb.DuckDBPyConnection") -> GxRunner:
     """The GX context of this Dagster run (built by the first check of the run)."""
     global _RUNNER
     key = (str(docs_dir), run_name)
     if _RUNNER is None or _RUNNER[0] != key:
-        _RUNNER = (key, GxRunner(docs_dir, run_name))
+        _RUNNER = (key, GxRunner(docs_dir, run_name, con))
     return _RUNNER[1]
 
 
@@ -523,37 +543,19 @@ def _describe_suite(s: MartSuite) -> str:
     parts += [f"one {flag} row per ({', '.join(cols)})" for flag, cols in s.unique_where_true.items()]
     if s.reconcile:
         parts.append(f"sums of {', '.join(s.reconcile)} equal the staged totals")
-    if s.mart in SQL_EVALUATED:
-        return (f"Expectation suite `{s.mart}` on marts.{s.mart}, evaluated in DuckDB SQL (assets/suite_sql.py, "
-                "Great Expectations' semantics; the table is too large for a pandas frame): " + "; ".join(parts)
-                + ".")
     return (f"Great Expectations suite `{s.mart}` on marts.{s.mart}: " + "; ".join(parts)
-            + ". Evaluated in DuckDB SQL with GX's semantics (assets/suite_sql.py); GX validates it and writes "
-            "its Data Docs page when it fails (every run with FUNNEL_GX_SUITES=all): <warehouse folder>/gx/"
-            "<warehouse name>/index.html.")
+            + ". GX validates it in DuckDB on every run that builds the table and writes its Data Docs page: "
+            "<warehouse folder>/gx/<warehouse name>/index.html.")
 
 
 def evaluate_suite(con: duckdb.DuckDBPyConnection, run_id: str, warehouse_path: str,
                    suite: MartSuite) -> dg.AssetCheckResult:
-    """The suite's verdict on the mart as it is in `con` now, with the metadata the UI shows."""
-    by_gx = suite.mart not in SQL_EVALUATED and settings.gx_suites() == "all"
-    df = None
+    """GX's verdict on the mart as it is in `con` now, with the metadata the UI shows."""
     parameters = staged_totals(con, suite)
-    if not by_gx:
-        from assets.suite_sql import evaluate
-
-        outcome = evaluate(con, suite, parameters)
-    if by_gx or (not outcome.success and suite.mart not in SQL_EVALUATED):
-        df = read_mart(con, suite)
-    if df is not None:  # every suite in mode `all`; else a failed one, for its Data Docs page
-        with _GX_LOCK:  # one GX context per run, and GX is not thread-safe: the transform step checks side by side
-            validated = runner_for(docs_dir_for(warehouse_path), run_id).validate(suite, df, parameters)
-        if by_gx:
-            outcome = validated
-        else:  # the verdict is the SQL evaluation's (tests hold GX to the same); the page is GX's
-            outcome.docs_url, outcome.index_url = validated.docs_url, validated.index_url
+    rows = con.execute(f"SELECT count(*) FROM marts.{suite.mart}").fetchone()[0]
+    with _GX_LOCK:  # one GX context per run, and GX is not thread-safe: the transform step checks side by side
+        outcome = runner_for(docs_dir_for(warehouse_path), run_id, con).validate(con, suite, parameters, rows)
     metadata: dict[str, Any] = {
-        "evaluated_by": "Great Expectations (pandas)" if by_gx else "DuckDB SQL",
         "rows": outcome.rows,
         "evaluated_expectations": outcome.evaluated,
         "successful_expectations": outcome.successful,

@@ -90,6 +90,14 @@ def save_build_state(con: duckdb.DuckDBPyConnection, table: str, fingerprint: st
                 "VALUES ($m, $f, $l, $v)", {"m": table, "f": fingerprint, "l": load_id, "v": version})
 
 
+def forget_build(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop `table`'s build state, so that the next run builds it again in full (its checks failed)."""
+    try:
+        con.execute("DELETE FROM staging.build_state WHERE model = $m", {"m": table})
+    except duckdb.CatalogException:  # no build state at all: nothing to forget
+        pass
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, table = qualified.split(".")
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "

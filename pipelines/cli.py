@@ -50,11 +50,6 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    try:
-        settings.gx_suites()
-    except ValueError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
     if not Path(resource_config["inbox_dir"]).is_dir():
         print(f"inbox {resource_config['inbox_dir']} does not exist", file=sys.stderr)
         return 2

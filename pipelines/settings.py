@@ -71,20 +71,6 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("FUNNEL_DUCKDB_MEMORY_LIMIT") or "1GB"
 
 
-GX_SUITES_MODES = ("failed", "all")
-
-
-def gx_suites() -> str:
-    """Which expectation suites Great Expectations itself validates (FUNNEL_GX_SUITES): `failed` (default)
-    evaluates every suite in DuckDB SQL (assets/suite_sql.py, the same expectations) and has GX validate
-    and render Data Docs only for a suite that fails; `all` has GX validate every suite on a pandas frame
-    and render its Data Docs (about a second per suite and seconds to import GX, every run)."""
-    mode = (os.environ.get("FUNNEL_GX_SUITES") or "failed").strip().lower()
-    if mode not in GX_SUITES_MODES:
-        raise ValueError(f"FUNNEL_GX_SUITES must be one of {', '.join(GX_SUITES_MODES)}, not {mode!r}")
-    return mode
-
-
 def lock_wait_seconds() -> float:
     """How long a run waits for a working database another process holds (FUNNEL_LOCK_WAIT_SECONDS, default
     120): a run still going, or a session someone opened on it."""

@@ -15,17 +15,13 @@ import pytest
 import assets.sql_assets
 from assets.expectations import (
     CHECKED_MARTS,
-    GX_EVALUATED,
-    SQL_EVALUATED,
     SUITES,
     GxRunner,
     _prune_old_runs,
     docs_dir_for,
     expectations,
-    staged_totals,
     url_to_path,
 )
-from assets.suite_sql import evaluate
 from pipelines import settings
 from tests.conftest import CONFIG_DIR, query, run_funnel_job, write_export
 
@@ -54,8 +50,8 @@ def digest(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    """A small inbox run once through the real job, Great Expectations validating every suite
-    (FUNNEL_GX_SUITES=all) and writing its Data Docs."""
+    """A small inbox run once through the real job, Great Expectations validating every suite in DuckDB
+    and writing its Data Docs."""
     root = tmp_path_factory.mktemp("gx docs")  # a space: the Data Docs links must still be valid file URLs
     inbox = root / "inbox"
     write_export(inbox, "leads", "leads.csv", """
@@ -85,10 +81,7 @@ def published(tmp_path_factory):
         2026-09,展示会,500000
         """)
     wh = root / "warehouse" / "funnel.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FUNNEL_GX_SUITES", "all")
-        result = run_job(inbox, wh)
-    return inbox, wh, result
+    return inbox, wh, run_job(inbox, wh)
 
 
 def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
@@ -106,10 +99,6 @@ def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
         assert md["unsuccessful_expectations"].value == 0
         assert md["evaluated_expectations"].value == md["successful_expectations"].value > 0
         assert md["failed_expectations"].value == "none"
-        if name.removesuffix("_expectation_suite") in SQL_EVALUATED:
-            assert md["evaluated_by"].value == "DuckDB SQL" and "data_docs" not in md
-            continue
-        assert md["evaluated_by"].value == "Great Expectations (pandas)"
         page = url_to_path(md["data_docs"].value)
         assert page.is_file() and docs in page.parents, page
         assert page.name == f"marts-{name.removesuffix('_expectation_suite')}.html"
@@ -117,7 +106,7 @@ def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
         assert url_to_path(md["data_docs_index"].value) == docs / "index.html"
     # The index of the run lists every suite's validation.
     index = (docs / "index.html").read_text(encoding="utf-8")
-    assert all(f"validations/{m}/" in index for m in GX_EVALUATED)
+    assert all(f"validations/{m}/" in index for m in CHECKED_MARTS)
     # Reconciliation parameters are the staged totals, and the mart sums match them exactly.
     totals = evaluations["channel_funnel_expectation_suite"].metadata["staged_totals"].value
     assert totals["channel_funnel__leads__staged_total"] == 5
@@ -143,8 +132,16 @@ def test_gx_checks_are_blocking_and_one_per_mart():
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory):
-    return GxRunner(tmp_path_factory.mktemp("gx_unit") / "docs", "unit-test")
+def con():
+    c = duckdb.connect()
+    c.execute("CREATE SCHEMA marts")
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory, con):
+    return GxRunner(tmp_path_factory.mktemp("gx_unit") / "docs", "unit-test", con)
 
 
 def frame(rows: list[dict], dates: tuple[str, ...]) -> pd.DataFrame:
@@ -164,27 +161,12 @@ def failed(outcome) -> set[tuple[str, str]]:
     return {(f["expectation"], f["column"]) for f in outcome.failed}
 
 
-def validate(runner, suite, df: pd.DataFrame, parameters: dict[str, int]):
-    """The GX outcome, after checking that the suite evaluated in SQL (assets/suite_sql.py) on the
-    same rows reaches the same verdict on every expectation, with the same counts."""
-    outcome = runner.validate(suite, df, parameters)
-    with duckdb.connect() as con:
-        # read_mart adds the exact cents of money columns; in SQL the suite computes them itself
-        con.register("rows", df.drop(columns=[f"{c}_cents" for c in suite.money_cents if f"{c}_cents" in df]))
-        in_sql = evaluate(con, suite, parameters, table="rows")
-
-    def verdicts(o):
-        return {(f["expectation"], f["column"].split(" (where")[0], f["unexpected_count"]) for f in o.failed}
-
-    assert (in_sql.success, in_sql.evaluated, in_sql.rows) == (outcome.success, outcome.evaluated, outcome.rows)
-    assert verdicts(in_sql) == verdicts(outcome)
-
-    def observed_sums(o):  # an expectation that raised (a missing column) raised in both, in its own words
-        return {f["column"]: "exception" if str(f["observed"]).startswith("exception:") else f["observed"]
-                for f in o.failed if f["expectation"] == "expect_column_sum_to_be_between"}
-
-    assert observed_sums(in_sql) == observed_sums(outcome)
-    return outcome
+def validate(runner, con, suite, df: pd.DataFrame, parameters: dict[str, int]):
+    """GX's outcome on the rows of `df` written as marts.<mart> (the suite adds the cents of money columns)."""
+    con.register("frame", df.drop(columns=[f"{c}_cents" for c in suite.money_cents if f"{c}_cents" in df]))
+    con.execute(f"CREATE OR REPLACE TABLE marts.{suite.mart} AS SELECT * FROM frame")
+    con.unregister("frame")
+    return runner.validate(con, suite, parameters, len(df))
 
 
 def cohort_row(month, channel, leads, mql, sql, opp, won, rates=(0.5, 0.5, 0.5, 0.5, 0.1)):
@@ -195,7 +177,7 @@ def cohort_row(month, channel, leads, mql, sql, opp, won, rates=(0.5, 0.5, 0.5, 
             **dict(zip(names, rates)), "revenue_cents": 100_000 * max(won, 0)}
 
 
-def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner):
+def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, con):
     suite = SUITES["lead_cohort_funnel"]
     # Rates are set by hand (the suite bounds them; it does not recompute them from the counts).
     df = frame([
@@ -206,7 +188,7 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner):
         cohort_row("2026-09-01", "Partner", 1, 1, 1, 1, 3, rates=(1.0, 1.0, 1.0, None, None)),   # won > leads
     ], ("cohort_start",))
     # leads do not reconcile: the staged total is one more than the mart's sum.
-    outcome = validate(runner, suite, df, sums(suite, df, leads=int(df["leads"].sum()) + 1))
+    outcome = validate(runner, con, suite, df, sums(suite, df, leads=int(df["leads"].sum()) + 1))
     assert not outcome.success
     assert failed(outcome) == {
         ("expect_compound_columns_to_be_unique", "cohort_start, channel"),
@@ -226,19 +208,19 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner):
     assert url_to_path(outcome.docs_url).is_file()
 
 
-def test_channel_funnel_period_rates_may_exceed_one_but_counts_must_reconcile(runner):
+def test_channel_funnel_period_rates_may_exceed_one_but_counts_must_reconcile(runner, con):
     suite = SUITES["channel_funnel"]
     row = {"period_start": "2026-07-01", "channel": "Webinar", "sessions": 10, "leads": 2, "mqls": 3, "sqls": 1,
            "opportunities": 1, "wins": 1, "revenue": 1000.5, "session_to_lead_rate": 0.2,
            "lead_to_mql_rate": 1.5, "mql_to_sql_rate": 1 / 3, "sql_to_opportunity_rate": 1.0,
            "opportunity_to_win_rate": 1.0, "revenue_cents": 100_050}
     df = frame([row, {**row, "channel": "Partner"}], ("period_start",))
-    assert validate(runner, suite, df, sums(suite, df)).success  # mqls > leads in a month is allowed
-    outcome = validate(runner, suite, df, sums(suite, df, revenue_cents=200_099))  # one cent off
+    assert validate(runner, con, suite, df, sums(suite, df)).success  # mqls > leads in a month is allowed
+    outcome = validate(runner, con, suite, df, sums(suite, df, revenue_cents=200_099))  # one cent off
     assert failed(outcome) == {("expect_column_sum_to_be_between", "revenue_cents")}
 
 
-def test_bottlenecks_suite_allows_one_bottleneck_per_month_and_channel(runner):
+def test_bottlenecks_suite_allows_one_bottleneck_per_month_and_channel(runner, con):
     suite = SUITES["bottlenecks"]
 
     def row(channel, transition, is_bottleneck):
@@ -248,18 +230,17 @@ def test_bottlenecks_suite_allows_one_bottleneck_per_month_and_channel(runner):
 
     good = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", False),
                   row("Partner", "lead_to_mql", True)], ("period_start",))
-    assert validate(runner, suite, good, {}).success
+    assert validate(runner, con, suite, good, {}).success
     bad = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", True),
                  {**row("Partner", "lead_to_mql", False), "to_count": 5}], ("period_start",))
-    assert {(e, c.split(" (where")[0]) for e, c in failed(validate(runner, suite, bad, {}))} == {
+    assert {(e, c.split(" (where")[0]) for e, c in failed(validate(runner, con, suite, bad, {}))} == {
         ("expect_compound_columns_to_be_unique", "period_start, channel"),
         ("expect_column_pair_values_a_to_be_greater_than_b", "from_count >= to_count"),
     }
 
 
-def test_stage_history_suite_in_sql_fails_what_gx_fails(runner):
+def test_stage_history_suite_fails_exactly_the_broken_expectations(runner, con):
     suite = SUITES["stage_history"]
-    assert suite.mart in SQL_EVALUATED
 
     def row(record_id, stage, mapped, first, last, snapshots):
         return {"record_type": "lead", "record_id": record_id, "stage": stage, "mapped_stage": mapped,
@@ -267,13 +248,13 @@ def test_stage_history_suite_in_sql_fails_what_gx_fails(runner):
 
     good = frame([row("L1", "lead", "lead", "2026-07-01", "2026-07-02", 2),
                   row("L1", "mql", "mql", "2026-07-03", "2026-07-03", 1)], ("first_seen_at", "last_seen_at"))
-    assert validate(runner, suite, good, {}).success
+    assert validate(runner, con, suite, good, {}).success
     bad = frame([row("L1", "lead", "lead", "2026-07-01", "2026-07-02", 2),
                  row("L1", "lead", "lead", "2026-07-01", "2026-07-02", 1),  # repeated key
                  row("L2", "lead", "lead", "2026-07-05", "2026-07-04", 0),  # last before first, no snapshot
                  row(None, "x", "prospect", "2026-07-01", "2026-07-01", 1)],  # no id, unknown stage
                 ("first_seen_at", "last_seen_at"))
-    assert failed(validate(runner, suite, bad, {})) == {
+    assert failed(validate(runner, con, suite, bad, {})) == {
         ("expect_column_values_to_not_be_null", "record_id"),
         ("expect_compound_columns_to_be_unique", "record_type, record_id, stage"),
         ("expect_column_values_to_be_between", "snapshots"),
@@ -282,20 +263,12 @@ def test_stage_history_suite_in_sql_fails_what_gx_fails(runner):
     }
 
 
-def test_every_suite_also_passes_in_sql_on_the_real_run(published):
-    _, wh, _ = published
-    with duckdb.connect(str(wh.with_name("funnel.work.duckdb")), read_only=True) as con:
-        for mart in CHECKED_MARTS:
-            outcome = evaluate(con, SUITES[mart], staged_totals(con, SUITES[mart]))
-            assert outcome.success and outcome.evaluated == len(expectations(SUITES[mart])), (mart, outcome.failed)
-
-
-def test_a_missing_column_fails_its_expectations_with_the_reason(runner):
+def test_a_missing_column_fails_its_expectations_with_the_reason(runner, con):
     suite = SUITES["deal_to_win"]
     df = frame([{"period_start": "2026-07-01", "channel": "Webinar", "won": 1, "win_rate": 1.0,
                  "revenue": 10.0, "avg_deal_size": 10.0, "median_days_to_close": 3.0, "revenue_cents": 1000}],
                ("period_start",))  # no column lost
-    outcome = validate(runner, suite, df, {suite.parameter("won"): 1, suite.parameter("lost"): 0,
+    outcome = validate(runner, con, suite, df, {suite.parameter("won"): 1, suite.parameter("lost"): 0,
                                           suite.parameter("revenue_cents"): 1000})
     assert {f["column"] for f in outcome.failed} == {"lost"}
     assert all('"lost"' in f["observed"] and "does not exist" in f["observed"] for f in outcome.failed)
@@ -344,13 +317,23 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
     bad = evaluations["deal_to_win_expectation_suite"]
     assert not bad.passed
     assert "lost" in bad.metadata["failed_expectations"].value
-    # evaluated in SQL (FUNNEL_GX_SUITES unset); the failed suite also by GX, for its Data Docs page
-    assert bad.metadata["evaluated_by"].value == "DuckDB SQL"
     assert url_to_path(bad.metadata["data_docs"].value).is_file()
-    assert all(ev.passed and "data_docs" not in ev.metadata and ev.metadata["evaluated_by"].value == "DuckDB SQL"
-               for name, ev in evaluations.items() if name != "deal_to_win_expectation_suite")
+    # the marts not built again (nothing they read changed) keep their last verdict, unevaluated; target_plan
+    # (it depends on today) is built and validated every run
+    assert all(ev.passed for name, ev in evaluations.items() if name != "deal_to_win_expectation_suite")
+    assert evaluations["channel_funnel_expectation_suite"].metadata["evaluated"].value.startswith(
+        "no: the table is as its last build left it")
+    assert "data_docs" in evaluations["target_plan_expectation_suite"].metadata
     assert PUBLISHED not in {e.asset_key for e in result.get_asset_materialization_events()}
     assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
+
+    # the failed build is forgotten: the next run (no tampering) builds deal_to_win again and validates it
+    monkeypatch.undo()
+    again = run_job(published[0], wh)
+    assert again.success
+    built = {e.asset_key: e.materialization.metadata.get("build") for e in again.get_asset_materialization_events()}
+    assert built[dg.AssetKey(["marts", "deal_to_win"])].value == "full"
+    assert "data_docs" in gx_evaluations(again)["deal_to_win_expectation_suite"].metadata
 
 
 def test_a_failed_reconciliation_fails_the_transform_step_and_blocks_the_publish(published, tmp_path, monkeypatch):
@@ -381,3 +364,17 @@ def test_a_failed_reconciliation_fails_the_transform_step_and_blocks_the_publish
     assert {"marts/channel_roi", "marts/pipeline_velocity", "marts/target_plan", "marts/channel_funnel_fiscal",
             "marts/channel_roi_fiscal"} == set(not_built)
     assert digest(wh) == before and wh.stat().st_mtime_ns == mtime  # the published file was not touched
+
+
+def test_an_empty_mart_reconciles_only_with_staged_totals_of_zero(runner, con):
+    """In SQL the sum of no rows is NULL, no total: an empty mart passes when every staged total is 0, and
+    fails naming the column when staging holds something the mart lost."""
+    suite = SUITES["deal_to_win"]
+    con.execute("CREATE OR REPLACE TABLE marts.deal_to_win (period_start DATE, channel VARCHAR, won BIGINT, "
+                "lost BIGINT, win_rate DOUBLE, revenue DECIMAL(18, 2), avg_deal_size DECIMAL(18, 2), "
+                "median_days_to_close DOUBLE)")
+    zero = {suite.parameter(c): 0 for c in suite.reconcile}
+    assert runner.validate(con, suite, zero, 0).success
+    outcome = runner.validate(con, suite, {**zero, suite.parameter("won"): 2}, 0)
+    assert not outcome.success
+    assert [(f["column"], f["expected"], f["observed"]) for f in outcome.failed] == [("won", "= 2", "no rows")]
