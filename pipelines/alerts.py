@@ -18,8 +18,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines import settings
-from pipelines.resources import FunnelResource, WarehouseUnavailable
+from assets.core import settings
+from assets.core.resource import FunnelResource, WarehouseUnavailable
 
 WEBHOOK_ENV = "FUNNEL_ALERT_WEBHOOK"
 MAX_ERROR_CHARS = 2900  # a Slack section holds 3000 characters
@@ -137,7 +137,7 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
 
 def _record_in_warehouse(warehouse_path: str | Path, run_id: str, job_name: str, failures: list[Failure],
                          post, recorded: list[dict]) -> None:
-    from assets.ingest import prepare_working_database  # already imported wherever a run was defined
+    from assets.ingest.load import prepare_working_database  # already imported wherever a run was defined
 
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     # The same connection settings as the run's (DuckDB refuses a second configuration of an open file in

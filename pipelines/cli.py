@@ -17,7 +17,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from pipelines import settings
+from assets.core import settings
 
 
 def _instance():
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         "warehouse_path": args.warehouse or settings.warehouse_path(),
         "timezone": settings.timezone(),
     }
-    from assets.report import load_report_config
+    from assets.report.report import load_report_config
 
     try:  # configuration errors are reported before anything runs
         load_config(resource_config["config_dir"])
@@ -257,7 +257,7 @@ def _print_run_summary(result) -> None:
 
 def _print_not_read(inbox: Path) -> None:
     """Every entry of the inbox that is no export file, and why it was not read."""
-    from assets.ingest import scan_inbox
+    from assets.ingest.load import scan_inbox
     from schemas import SOURCES
 
     entries = [e for source in SOURCES for e in scan_inbox(inbox, source)[1]]
@@ -313,7 +313,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from pipelines.generate import generate_sample_exports, size_arguments
+    from pipelines.dev.generate import generate_sample_exports, size_arguments
 
     written = generate_sample_exports(Path(args.out), months=args.months, seed=args.seed,
                                       end_month=args.end_month, **size_arguments(args, args.scale))
@@ -323,7 +323,7 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def docs(args: argparse.Namespace) -> int:
-    from pipelines import data_dictionary
+    from pipelines.dev import data_dictionary
 
     return data_dictionary.main(["--out", args.out])
 
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     p_gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p_gen.add_argument("--end-month", help="last month, YYYY-MM (default: last month)")
     p_gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
-    from pipelines.generate import add_size_arguments
+    from pipelines.dev.generate import add_size_arguments
 
     add_size_arguments(p_gen)
     p_gen.set_defaults(func=generate)
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.set_defaults(func=None)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
-        from pipelines import bench
+        from pipelines.dev import bench
 
         return bench.main(rest)
     if rest:

@@ -4,14 +4,14 @@ import os
 
 import dagster as dg
 
-from assets.ingest import INGEST_ASSETS
-from assets.marts import MART_CHECKS
-from assets.publish import published_warehouse
-from assets.report import funnel_report
-from assets.target_settings import TARGET_SETTINGS_ASSETS
-from assets.transform import TRANSFORM_ASSETS
+from assets.ingest.load import INGEST_ASSETS
+from assets.transform.marts import MART_CHECKS
+from assets.publish.publish import published_warehouse
+from assets.report.report import funnel_report
+from assets.plan.target_settings import TARGET_SETTINGS_ASSETS
+from assets.transform.step import TRANSFORM_ASSETS
 from pipelines.alerts import record_run_failures
-from pipelines.resources import default_funnel_resource
+from assets.core.resource import default_funnel_resource
 
 funnel_job = dg.define_asset_job(
     "funnel_job",

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines import settings
+from assets.core import settings
 from pipelines.alerts import record_run_failures
 from pipelines.cli import main
 from tests.conftest import write_export

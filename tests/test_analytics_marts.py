@@ -41,12 +41,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.ingest import INGEST_ASSETS
-from assets.sql_assets import SQL_DIR
-from assets.target_settings import TARGET_SETTINGS_ASSETS, write_target_settings
-from assets.transform import TRANSFORM_ASSETS
-from pipelines.resources import FunnelResource
-from pipelines.settings import working_database_path
+from assets.ingest.load import INGEST_ASSETS
+from assets.core.tables import SQL_DIR
+from assets.plan.target_settings import TARGET_SETTINGS_ASSETS, write_target_settings
+from assets.transform.step import TRANSFORM_ASSETS
+from assets.core.resource import FunnelResource
+from assets.core.settings import working_database_path
 from schemas.config import TargetsConfig
 from tests.conftest import CONFIG_DIR, query, write_export
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.ingest import ingest_source
+from assets.ingest.load import ingest_source
 from schemas import SOURCES
 from schemas.profiles import load_profiles
 from tests.conftest import CONFIG_DIR, copy_run, query, run_funnel_job
@@ -318,7 +318,7 @@ def test_the_share_limit_is_configured_per_source(published, tmp_path):
 def test_the_sample_generator_neutralises_formula_cells_too():
     import pandas as pd
 
-    from pipelines.generate import neutralise_formulas
+    from pipelines.dev.generate import neutralise_formulas
 
     df = pd.DataFrame({"campaign": ["=1+1", "spring", None, "@x", "-10%"], "cost": [1, -2, 3, 4, 5]})
     out = neutralise_formulas(df)
@@ -330,7 +330,7 @@ def test_the_sample_generator_neutralises_formula_cells_too():
 def test_a_file_checked_in_chunks_gives_exactly_the_problems_of_one_pass(tmp_path, monkeypatch):
     """Validation runs chunk by chunk (bounded memory); a key repeated in two chunks, a bad value and
     the rows kept must be what one pass over the whole file gives, and progress reports each chunk."""
-    import assets.ingest as ingest_module
+    import assets.ingest.load as ingest_module
 
     rows = lead_rows(1, 40).splitlines(keepends=True)
     rows[1] = "L30,2026-07-03 10:00,Webinar,c0\n"  # row 2 repeats L30 (row 30), far apart

@@ -8,12 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.baselines.compare import MART_KEYS, compare_marts, floor_marts
-from pipelines.baselines.floor import run_floor
-from pipelines.baselines.lookups import write_lookups
-from pipelines.baselines.pandas_baseline import compute_marts
-from pipelines.bench import add_next_day
-from pipelines.generate import generate_sample_exports
+from pipelines.dev.baselines.compare import MART_KEYS, compare_marts, floor_marts
+from pipelines.dev.baselines.floor import run_floor
+from pipelines.dev.baselines.lookups import write_lookups
+from pipelines.dev.baselines.pandas_baseline import compute_marts
+from pipelines.dev.bench import add_next_day
+from pipelines.dev.generate import generate_sample_exports
 from tests.conftest import CONFIG_DIR, run_funnel_job
 
 

@@ -261,7 +261,7 @@ def test_builtin_profile_fixtures_produce_the_hand_computed_marts(tmp_path, lang
 
 
 def test_a_salesforce_report_with_a_truncated_last_row_is_refused_naming_the_line(tmp_path):
-    from assets.ingest import ingest_source
+    from assets.ingest.load import ingest_source
     from schemas import SOURCES
     from schemas.profiles import load_profiles
     import duckdb
@@ -288,7 +288,7 @@ def test_a_salesforce_report_with_a_truncated_last_row_is_refused_naming_the_lin
     ("lead_id,created_at,lead_source\nL1,2026年7月1日,自然検索\n", "cp932"),
 ])
 def test_each_encoding_is_detected(tmp_path, text, encoding):
-    from assets.csv_tables import detect_encoding
+    from assets.ingest.csv_tables import detect_encoding
 
     path = tmp_path / "f.csv"
     _write(path, text, encoding)
@@ -299,7 +299,7 @@ def test_excel_serial_dates_and_day_first_formats_from_a_user_profile(tmp_path):
     """45839 is 2025-07-01 in Excel's day numbers (from 1899-12-30); .75 is 18:00."""
     import duckdb
 
-    from assets.ingest import ingest_source
+    from assets.ingest.load import ingest_source
     from schemas import SOURCES
     from schemas.profiles import load_profiles
 

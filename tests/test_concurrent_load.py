@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import assets.ingest as ingest
-from pipelines.generate import generate_sample_exports
+import assets.ingest.load as ingest
+from pipelines.dev.generate import generate_sample_exports
 from schemas import SOURCES
 from schemas.profiles import load_profiles
 from tests.conftest import CONFIG_DIR, run_funnel_job, write_export
@@ -140,7 +140,7 @@ def test_a_refused_file_fails_the_load_step_and_the_other_sources_still_load(tmp
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"raw/spend", "raw/ga4_sessions", "raw/touchpoints"} <= materialized
     assert not {"raw/leads", "raw/deals"} & materialized
-    from pipelines import settings
+    from assets.core import settings
     with duckdb.connect(str(settings.working_database_path(wh)), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.spend").fetchone() == (1,)
         assert con.execute("SELECT source, status FROM ops.load_log ORDER BY ALL").fetchall() == [

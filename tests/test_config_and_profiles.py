@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import yaml
 
-from assets.ingest import ingest_source
+from assets.ingest.load import ingest_source
 from schemas import SOURCES
 from schemas.config import ConfigError, load_config
 from schemas.profiles import load_profiles

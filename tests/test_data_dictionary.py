@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.data_dictionary import (
+from pipelines.dev.data_dictionary import (
     DEFAULT_OUT,
     MARTS_ORDER,
     REGENERATE_COMMAND,

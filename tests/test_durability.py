@@ -56,7 +56,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.resources import DUCKDB_HEADER_BYTES
+from assets.core.resource import DUCKDB_HEADER_BYTES
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -318,7 +318,7 @@ def inspect_working_db(wh: Warehouse, scratch: Path) -> dict:
         con = duckdb.connect(str(copy), read_only=True)
     except duckdb.IOException as exc:
         # killed while DuckDB wrote the new file's header: nothing committed; the next run
-        # discards the file (pipelines.resources.discard_unfinished_database)
+        # discards the file (assets.core.resource.discard_unfinished_database)
         assert "not a valid DuckDB database file" in str(exc) and copy.stat().st_size <= DUCKDB_HEADER_BYTES, exc
         shutil.rmtree(scratch)
         return {"exists": True, "unfinished": True, "files_loaded": 0}
@@ -655,7 +655,7 @@ def test_reader_keeps_querying_across_a_publish(sample):
 def test_publish_removes_stale_temp_files_of_killed_runs(tmp_path):
     """A publish killed before its rename leaves `.<name>.<run_id>.tmp` (and `.tmp.wal`); the
     next publish removes them, and nothing else."""
-    from assets.publish import publish
+    from assets.publish.publish import publish
 
     published = tmp_path / "funnel.duckdb"
     stale = [tmp_path / ".funnel.duckdb.0b5d7c52-dead-run.tmp", tmp_path / ".funnel.duckdb.0b5d7c52-dead-run.tmp.wal",
@@ -674,7 +674,7 @@ def test_publish_removes_stale_temp_files_of_killed_runs(tmp_path):
 
 
 def test_an_unfinished_working_database_is_discarded_but_a_damaged_one_is_kept(tmp_path):
-    from pipelines.resources import discard_unfinished_database
+    from assets.core.resource import discard_unfinished_database
 
     unfinished = tmp_path / "a.work.duckdb"
     unfinished.write_bytes(bytes(4096))  # killed while the header was written

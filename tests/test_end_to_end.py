@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assets.marts import ATTRIBUTION_MODELS
-from pipelines.generate import generate_sample_exports
+from assets.transform.marts import ATTRIBUTION_MODELS
+from pipelines.dev.generate import generate_sample_exports
 from tests.conftest import query, run_funnel_job
 
 WON = {"Closed Won", "受注"}

@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-import assets.sql_assets
-from assets.expectations import (
+import assets.core.tables
+from assets.checks.expectations import (
     CHECKED_MARTS,
     SUITES,
     GxRunner,
@@ -22,7 +22,7 @@ from assets.expectations import (
     expectations,
     url_to_path,
 )
-from pipelines import settings
+from assets.core import settings
 from tests.conftest import CONFIG_DIR, query, run_funnel_job, write_export
 
 GX_CHECK_NAMES = {f"{m}_expectation_suite" for m in CHECKED_MARTS}  # monthly marts and fiscal roll-ups
@@ -295,14 +295,14 @@ def run_with_a_mart_tampered(published, tmp_path, monkeypatch, sql_file: str, ta
     before = (digest(wh), wh.stat().st_mtime_ns)
     with duckdb.connect(str(settings.working_database_path(wh))) as con:  # else the mart is up to date: not built again
         con.execute("DELETE FROM staging.build_state WHERE model = $m", {"m": f"marts.{sql_file.removesuffix('.sql')}"})
-    real = assets.sql_assets.run_sql_file
+    real = assets.core.tables.run_sql_file
 
     def run_then_tamper(con, path, *args):
         real(con, path, *args)
         if path.name == sql_file:
             con.execute(tamper)
 
-    monkeypatch.setattr(assets.sql_assets, "run_sql_file", run_then_tamper)
+    monkeypatch.setattr(assets.core.tables, "run_sql_file", run_then_tamper)
     return run_job(inbox, wh), wh, before
 
 

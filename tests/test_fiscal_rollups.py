@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.fiscal import FISCAL, FISCAL_KEYS
-from assets.sql_assets import SQL_DIR
-from assets.target_plan import parse_period
-from assets.target_settings import write_target_settings
+from assets.transform.fiscal import FISCAL, FISCAL_KEYS
+from assets.core.tables import SQL_DIR
+from assets.plan.target_plan import parse_period
+from assets.plan.target_settings import write_target_settings
 from schemas.config import TargetsConfig
 from tests.conftest import query
 from tests.test_analytics_marts import build_work_db

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from assets.ga4_channel_group import default_channel_group
+from assets.transform.ga4_channel_group import default_channel_group
 from schemas.config import load_source_categories
 
 # case, source, medium, campaign, the peer's expected group ("" is NULL there)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from pipelines.settings import working_database_path
+from assets.core.settings import working_database_path
 from tests.conftest import query, run_funnel_job, write_export
 
 

@@ -178,7 +178,7 @@ def test_nothing_outside_the_inbox_is_read_and_every_skipped_entry_is_listed(pub
 # ---------------------------------------------------------------- a file still being written
 
 def test_a_file_that_changes_while_it_is_read_is_refused_and_loaded_by_the_next_run(tmp_path, monkeypatch):
-    import assets.ingest as ingest
+    import assets.ingest.load as ingest
     from schemas import SOURCES
     from schemas.profiles import load_profiles
     from tests.conftest import CONFIG_DIR
@@ -268,7 +268,7 @@ def test_a_locked_working_database_names_its_holder_in_the_alert(published, tmp_
 
 
 def test_a_commit_that_fails_on_a_full_disk_says_so_rather_than_that_no_transaction_is_active(tmpfs):
-    from assets.sql_assets import transaction
+    from assets.core.tables import transaction
 
     point = tmpfs("1m")
     con = duckdb.connect(str(point / "work.duckdb"))

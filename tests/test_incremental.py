@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import assets.incremental as incremental
-from assets.incremental import MODELS, keep_mappings, record_mappings, refresh
-from assets.ingest import ingest_source, prepare_working_database
-from assets.staging import build_lookups
+import assets.transform.incremental as incremental
+from assets.transform.incremental import MODELS, keep_mappings, record_mappings, refresh
+from assets.ingest.load import ingest_source, prepare_working_database
+from assets.transform.staging import build_lookups
 from schemas import SOURCES
 from schemas.config import load_config
 from schemas.profiles import load_profiles

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from assets.ingest import SourceLoad, ingest_source
+from assets.ingest.load import SourceLoad, ingest_source
 from schemas import SOURCES
 from schemas.profiles import load_profiles
 
@@ -385,7 +385,7 @@ def test_cp932_leads_file_with_japanese_values_loads(inbox, con):
 def test_encoding_is_decided_over_the_whole_file_across_read_blocks(tmp_path, encoding):
     """UTF-8 is checked 4 MiB at a time: a character across a block boundary is still UTF-8,
     and a Shift_JIS byte far past the first block still makes the file CP932."""
-    from assets.csv_tables import detect_encoding
+    from assets.ingest.csv_tables import detect_encoding
 
     line = "L1,2026/07/03,展示会,株式会社テスト\n"
     body = ("lead_id,created_at,lead_source,company\n" + "L0,2026/07/03,web,x\n" * 300_000).encode()
@@ -459,14 +459,14 @@ def test_a_renamed_copy_with_identical_bytes_is_skipped(inbox, con):
 
 
 def test_a_later_run_hashes_only_files_whose_name_size_or_time_changed(inbox, con, monkeypatch):
-    import assets.ingest
+    import assets.ingest.load
 
     put(inbox, "leads", "a.csv", GOOD_LEADS, mtime=1_780_000_000)
     put(inbox, "leads", "b.csv", GOOD_LEADS.replace("L", "M"), mtime=1_780_000_000)
     ingest(con, inbox, "leads")
     hashed = []
-    real = assets.ingest.sha256_of
-    monkeypatch.setattr(assets.ingest, "sha256_of", lambda path: hashed.append(path.name) or real(path))
+    real = assets.ingest.load.sha256_of
+    monkeypatch.setattr(assets.ingest.load, "sha256_of", lambda path: hashed.append(path.name) or real(path))
     put(inbox, "leads", "c.csv", GOOD_LEADS.replace("L", "N"))  # new
     put(inbox, "leads", "b.csv", GOOD_LEADS.replace("L", "P"), mtime=1_780_000_100)  # rewritten, same size
 
@@ -540,7 +540,7 @@ def test_a_check_across_columns_reports_its_own_column_not_the_whole_row():
     ([b'a,b\n1,"x"\n', b'2,"y"\n'], (4, False)),
 ])
 def test_quote_scan_finds_line_breaks_inside_quoted_values(blocks, expected):
-    from assets.csv_tables import _quote_scan
+    from assets.ingest.csv_tables import _quote_scan
 
     assert _quote_scan(blocks) == expected
 
@@ -549,7 +549,7 @@ def test_quote_scan_finds_line_breaks_inside_quoted_values(blocks, expected):
        st.lists(st.integers(0, 40), max_size=6))
 @example(b'"\n"', [1])  # the value opened in the block before
 def test_quote_scan_agrees_with_a_byte_by_byte_reading(data, cuts):
-    from assets.csv_tables import _quote_scan
+    from assets.ingest.csv_tables import _quote_scan
 
     quotes, inside = 0, False  # the reference: one byte at a time
     for byte in data:
@@ -581,8 +581,8 @@ def test_a_file_read_in_small_pieces_loads_exactly_as_read_whole(tmp_path, monke
     """Files are read a piece at a time, cut at line ends (csv_tables.READ_PIECE_BYTES), and each
     piece parsed and validated a chunk at a time: pieces of 1 KB and chunks of 7 rows give the
     same raw rows, source rows, quarantine and load log as one piece and one chunk."""
-    import assets.csv_tables
-    import assets.ingest
+    import assets.ingest.csv_tables
+    import assets.ingest.load
 
     lines = ["lead_id,created_at,lead_source,company"]
     for i in range(1, 301):
@@ -592,9 +592,9 @@ def test_a_file_read_in_small_pieces_loads_exactly_as_read_whole(tmp_path, monke
     text = "\r\n".join(lines) + "\r\n"
 
     def load(piece_bytes: int, chunk_rows: int) -> dict:
-        monkeypatch.setattr(assets.csv_tables, "READ_PIECE_BYTES", piece_bytes)
-        monkeypatch.setattr(assets.csv_tables, "READ_WHOLE_BYTES", 0)
-        monkeypatch.setattr(assets.ingest, "VALIDATE_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(assets.ingest.csv_tables, "READ_PIECE_BYTES", piece_bytes)
+        monkeypatch.setattr(assets.ingest.csv_tables, "READ_WHOLE_BYTES", 0)
+        monkeypatch.setattr(assets.ingest.load, "VALIDATE_CHUNK_ROWS", chunk_rows)
         inbox = tmp_path / f"inbox{piece_bytes}"
         put(inbox, "leads", "leads.csv", text, encoding=encoding)
         con = duckdb.connect()

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets import pii
+from assets.core import pii
 from tests.conftest import query, run_funnel_job, write_export
 
 SALT = "test-secret-please-rotate"
@@ -139,7 +139,7 @@ def test_an_address_in_a_source_column_is_masked_at_ingest_and_named_by_file_row
     listed = check.metadata["masked"].value
     assert "| leads/leads.csv | lead_source | e-mail | 1 | 2 |" in listed
     assert "| leads/leads.csv | company | phone | 1 | 2 |" in listed
-    from assets.publish import personal_data_in
+    from assets.publish.publish import personal_data_in
 
     for path in (wh, wh.with_name("funnel.work.duckdb")):
         with duckdb.connect(str(path), read_only=True) as con:
@@ -175,7 +175,7 @@ def test_publishing_refuses_a_file_that_would_still_hold_an_address(tmp_inbox, t
 
 
 def test_the_publish_scan_finds_addresses_and_phones_but_not_run_ids():
-    from assets.publish import personal_data_in
+    from assets.publish.publish import personal_data_in
 
     con = duckdb.connect()
     con.execute("CREATE SCHEMA ops; CREATE TABLE ops.t (run_id VARCHAR, note VARCHAR, n INTEGER)")
@@ -187,7 +187,7 @@ def test_the_publish_scan_finds_addresses_and_phones_but_not_run_ids():
 @pytest.mark.parametrize("phone", ["+81 3 1234 5678", "(03) 1234 5678", "03\t1234\t5678", "tel:\n090-1234-5678",
                                    "+81-90-1234-5678", "03\r1234\r5678"])
 def test_the_publish_scan_finds_a_phone_whatever_separator_it_is_written_with(phone):
-    from assets.publish import personal_data_in
+    from assets.publish.publish import personal_data_in
 
     con = duckdb.connect()
     con.execute("CREATE SCHEMA ops; CREATE TABLE ops.t (note VARCHAR)")

@@ -139,7 +139,7 @@ def test_progress_bar_counts_rows_within_a_large_file():
 def test_a_run_opens_the_working_database_once_and_each_step_gets_a_cursor(tmp_path):
     import dagster as dg
 
-    from pipelines.resources import FunnelResource
+    from assets.core.resource import FunnelResource
 
     funnel = FunnelResource(warehouse_path=str(tmp_path / "wh" / "funnel.duckdb"))
     funnel.setup_for_execution(dg.build_init_resource_context())
@@ -182,7 +182,7 @@ def test_runs_a_killed_funnel_run_left_running_are_marked_failed_by_the_next(tmp
     import dagster as dg
 
     from pipelines.cli import HOST_TAG, PID_TAG, fail_abandoned_runs
-    from pipelines.resources import FunnelResource
+    from assets.core.resource import FunnelResource
 
     monkeypatch.delenv("FUNNEL_ALERT_WEBHOOK", raising=False)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -297,9 +297,9 @@ def test_each_table_file_reads_what_its_fingerprint_and_its_lineage_name(after_f
     table read but not named would be left stale."""
     import duckdb
 
-    from assets.sql_assets import SQL_DIR, tables_of
-    from assets.transform import TABLES
-    from pipelines import settings
+    from assets.core.tables import SQL_DIR, tables_of
+    from assets.transform.step import TABLES
+    from assets.core import settings
 
     _, wh = after_first_run
     files = {t.key: re.search(r"SQL: `assets/sql/([^`]+)`", t.spec.description) for t in TABLES}

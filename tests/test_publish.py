@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.publish import PersonalDataFound, personal_data_in, publish
+from assets.publish.publish import PersonalDataFound, personal_data_in, publish
 from tests.test_incremental import BATCHES, load, stage
 
 
@@ -127,10 +127,10 @@ def test_the_scan_reads_only_the_rows_it_is_given():
 
 def test_a_file_published_under_other_rules_is_not_the_start(first, monkeypatch):
     """Another set of published schemas or personal-data patterns (a code upgrade): written afresh."""
-    import assets.publish
+    import assets.publish.publish
 
     con, _, published = first
-    monkeypatch.setattr(assets.publish, "RULES", "other rules")
+    monkeypatch.setattr(assets.publish.publish, "RULES", "other rules")
     assert not publish(con, published, "second").from_previous
     assert publish(con, published, "third").from_previous
 
@@ -138,7 +138,7 @@ def test_a_file_published_under_other_rules_is_not_the_start(first, monkeypatch)
 def test_an_upgrade_forgets_the_last_publish(first):
     """The working database prepared again (new SQL or DuckDB version): the publish state, a cache,
     starts empty, whatever its layout was, and the next publish writes everything."""
-    from assets.ingest import prepare_working_database
+    from assets.ingest.load import prepare_working_database
 
     con, _, published = first
     con.execute("ALTER TABLE staging.publish_state RENAME COLUMN rules TO guard")  # an older layout

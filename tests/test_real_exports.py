@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.ingest import ingest_source
-from pipelines.settings import working_database_path
+from assets.ingest.load import ingest_source
+from assets.core.settings import working_database_path
 from schemas import SOURCES
 from schemas.profiles import load_profiles
 from tests.conftest import CONFIG_DIR, SHARED, query, run_funnel_job
@@ -238,7 +238,7 @@ def test_a_user_profile_for_maven_crm_names_the_rows_without_a_created_date(tmp_
 def test_googles_source_category_list_is_the_shipped_default(tmp_path):
     """The sites of Google's list (820 rows, MIT, in ../shared) are classified out of the box; the same
     list dropped into config/ as ga4_source_categories.csv changes nothing, and a user's file overrides."""
-    from assets.ga4_channel_group import default_channel_group
+    from assets.transform.ga4_channel_group import default_channel_group
     from schemas.config import load_source_categories
 
     shutil.copy(REAL / "ga4_channel_rules/ga4_source_categories.csv", tmp_path / "ga4_source_categories.csv")

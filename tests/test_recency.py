@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.export_moment import name_moment
-from pipelines.generate import generate_sample_exports
+from assets.ingest.export_moment import name_moment
+from pipelines.dev.generate import generate_sample_exports
 from tests.conftest import query, run_funnel_job, write_export
 
 TZ = "Asia/Tokyo"
@@ -182,8 +182,8 @@ def test_loads_of_an_older_working_database_get_their_export_moment_from_name_an
     the file name and the rows in raw, on the next load."""
     import duckdb
 
-    from assets.export_moment import backfill_export_moments
-    from assets.ingest import ingest_source
+    from assets.ingest.export_moment import backfill_export_moments
+    from assets.ingest.load import ingest_source
     from schemas import SOURCES
     from schemas.profiles import load_profiles
     from tests.conftest import CONFIG_DIR

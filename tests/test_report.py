@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.report import (
+from assets.report.report import (
     Labels,
     current_periods,
     fmt_rate,
@@ -25,11 +25,11 @@ from assets.report import (
     read_report_data,
     render_report,
 )
-from assets.sql_assets import SQL_DIR
-from assets.target_plan import Period
-from pipelines import settings
+from assets.core.tables import SQL_DIR
+from assets.plan.target_plan import Period
+from assets.core import settings
 from pipelines.cli import main
-from pipelines.resources import FunnelResource
+from assets.core.resource import FunnelResource
 from schemas.config import ConfigError, load_config
 from tests.system import apt_install
 from tests.conftest import CONFIG_DIR, REPO, run_funnel_job, write_export

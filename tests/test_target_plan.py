@@ -31,7 +31,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.target_plan import (
+from assets.plan.target_plan import (
     STAGES,
     FunnelMonth,
     TargetPlanError,
@@ -52,9 +52,9 @@ from assets.target_plan import (
     to_decimal,
     write_target_plan,
 )
-from assets.transform import transform
-from pipelines import settings
-from pipelines.resources import FunnelResource
+from assets.transform.step import transform
+from assets.core import settings
+from assets.core.resource import FunnelResource
 from schemas.config import TargetsConfig
 from tests.conftest import CONFIG_DIR
 

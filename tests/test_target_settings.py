@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.sql_assets import SQL_DIR
-from assets.target_plan import TargetPlanError, parse_period
-from assets.target_settings import lifetime_factor, rate_rows, write_target_settings
+from assets.core.tables import SQL_DIR
+from assets.plan.target_plan import TargetPlanError, parse_period
+from assets.plan.target_settings import lifetime_factor, rate_rows, write_target_settings
 from schemas.config import ConfigError, TargetsConfig, load_yaml_model
 
 

@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.sql_assets import StepCheck, TableAsset, table_metadata, table_spec
-from assets.transform import build_tables
+from assets.core.tables import StepCheck, TableAsset, table_metadata, table_spec
+from assets.transform.step import build_tables
 
 
 class Funnel:
@@ -46,7 +46,7 @@ def table(name: str, reads=(), log=None, body=None, check_passes=True) -> TableA
 
 
 def run(tables, workers=2, monkeypatch=None):
-    monkeypatch.setattr("assets.transform.os.cpu_count", lambda: workers)
+    monkeypatch.setattr("assets.transform.step.os.cpu_count", lambda: workers)
     events, funnel = [], Funnel()
     try:
         for event in build_tables(SimpleNamespace(), funnel, tables):
@@ -127,7 +127,7 @@ def test_tables_outside_the_selection_count_as_built(monkeypatch, workers):
 def test_a_table_file_failing_part_way_leaves_the_table_as_it_was(tmp_path):
     """A table's SQL file runs in one transaction: a COMMENT that fails after the CREATE OR REPLACE
     leaves the previous table (and its comment), not a new table without comments."""
-    from assets.sql_assets import run_sql_file
+    from assets.core.tables import run_sql_file
 
     con = duckdb.connect()
     con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 1 AS x; COMMENT ON TABLE marts.t IS 'old'")

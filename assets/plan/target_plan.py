@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
-from assets.expectations import suite_check
-from assets.mart_keys import STAGES
-from assets.sql_assets import TableAsset, table_metadata, table_spec, transaction, write_table
-from pipelines.resources import FunnelResource
+from assets.checks.expectations import suite_check
+from assets.checks.keys import STAGES
+from assets.core.tables import TableAsset, table_metadata, table_spec, transaction, write_table
+from assets.core.resource import FunnelResource
 from schemas.config import Target, TargetsConfig
 
 # Funnel stages from the top (impressions) down to revenue.

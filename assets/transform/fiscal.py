@@ -17,9 +17,9 @@ Not rolled up, on purpose:
 - stage_velocity (all history), target_plan (already per target period), stage_history.
 """
 
-from assets.mart_keys import FISCAL_KEYS, FISCAL_MARTS, GRAINS  # noqa: F401 (also imported from here)
-from assets.marts import mart_checks
-from assets.sql_assets import sql_table
+from assets.checks.keys import FISCAL_KEYS, FISCAL_MARTS, GRAINS  # noqa: F401 (also imported from here)
+from assets.transform.marts import mart_checks
+from assets.core.tables import sql_table
 
 # Monthly mart -> (description, what it reads besides the mart and staging.target_settings).
 FISCAL = {

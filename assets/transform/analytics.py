@@ -1,8 +1,8 @@
 """marts -> analytics of issue 5: bottlenecks, cohort ROI, pipeline velocity, attribution and content
 influence, one SQL file each."""
 
-from assets.marts import mart_checks
-from assets.sql_assets import sql_table
+from assets.transform.marts import mart_checks
+from assets.core.tables import sql_table
 
 ANALYTICS = {
     "bottlenecks": (

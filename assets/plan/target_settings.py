@@ -15,10 +15,10 @@ from fractions import Fraction
 import dagster as dg
 import duckdb
 
-from assets.sql_assets import table_metadata, transaction, write_table
-from assets.target_plan import TargetPlanError, target_periods, to_decimal
-from pipelines import settings
-from pipelines.resources import FunnelResource
+from assets.core.tables import table_metadata, transaction, write_table
+from assets.plan.target_plan import TargetPlanError, target_periods, to_decimal
+from assets.core import settings
+from assets.core.resource import FunnelResource
 from schemas.config import TargetsConfig
 
 # A target period's grain -> its specificity: the most specific covering a month wins.

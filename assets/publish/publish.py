@@ -31,13 +31,13 @@ from typing import NamedTuple
 import dagster as dg
 import duckdb
 
-from assets.incremental import MODELS, Model, touched_keys
-from assets.ingest import prepare_working_database
-from assets.sql_assets import sql_string, transaction
-from assets.transform import TABLE_KEYS
-from assets import pii
-from pipelines import settings
-from pipelines.resources import FunnelResource
+from assets.transform.incremental import MODELS, Model, touched_keys
+from assets.ingest.load import prepare_working_database
+from assets.core.tables import sql_string, transaction
+from assets.transform.step import TABLE_KEYS
+from assets.core import pii
+from assets.core import settings
+from assets.core.resource import FunnelResource
 
 PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
 # Incremental models whose tables are published: their rows are replaced per touched record.

@@ -56,8 +56,8 @@ from urllib.parse import unquote, urlparse
 import dagster as dg
 import duckdb
 
-from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, FISCAL_KEYS, GRAINS, KEYS, STAGES
-from assets.sql_assets import StepCheck
+from assets.checks.keys import ATTRIBUTION_MODELS, BOUNDED_RATES, FISCAL_KEYS, GRAINS, KEYS, STAGES
+from assets.core.tables import StepCheck
 from schemas.config import LIFECYCLE_ORDER
 
 

@@ -30,10 +30,10 @@ from typing import Sequence
 import dagster as dg
 import duckdb
 
-from assets.ingest import prepare_working_database
-from assets.sql_assets import (SQL_DIR, TABLE_NAME, StepCheck, TableAsset, save_build_state, table_exists,
+from assets.ingest.load import prepare_working_database
+from assets.core.tables import (SQL_DIR, TABLE_NAME, StepCheck, TableAsset, save_build_state, table_exists,
                                table_metadata, table_spec, transaction, versions_digest)
-from pipelines.resources import FunnelResource
+from assets.core.resource import FunnelResource
 
 # Bump when the way tables are maintained here changes: every model is then built in full once.
 VERSION = "1"

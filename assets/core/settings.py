@@ -14,7 +14,7 @@ DEFAULT_CONFIG_DIR = "config"
 DEFAULT_WAREHOUSE_PATH = "data/warehouse/funnel.duckdb"
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def inbox_dir() -> str:

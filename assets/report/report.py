@@ -36,9 +36,9 @@ import jinja2
 from markupsafe import Markup
 from pydantic import Field
 
-from assets.target_plan import Period, elapsed_share
-from pipelines import settings
-from pipelines.resources import FunnelResource
+from assets.plan.target_plan import Period, elapsed_share
+from assets.core import settings
+from assets.core.resource import FunnelResource
 from schemas.config import ChannelsConfig, ConfigError, _Strict, load_yaml_model
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

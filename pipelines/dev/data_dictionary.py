@@ -7,7 +7,7 @@ the schema and the comments, never on the data, and is byte-for-byte
 deterministic; tests/test_data_dictionary.py fails when the committed file is
 not what the current SQL produces.
 
-    .venv/bin/python -m pipelines.data_dictionary            # rebuild docs/metrics.md
+    .venv/bin/python -m pipelines.dev.data_dictionary            # rebuild docs/metrics.md
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from assets.publish import PUBLISHED_SCHEMAS
-from pipelines import settings
+from assets.publish.publish import PUBLISHED_SCHEMAS
+from assets.core import settings
 
 REGENERATE_COMMAND = ".venv/bin/funnel docs"
 DEFAULT_OUT = settings.PROJECT_ROOT / "docs" / "metrics.md"
@@ -394,7 +394,7 @@ def build_reference_warehouse(tmp_dir: str | Path) -> Path:
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.generate import generate_sample_exports
+    from pipelines.dev.generate import generate_sample_exports
 
     tmp_dir = Path(tmp_dir)
     inbox = tmp_dir / "inbox"
@@ -418,7 +418,7 @@ def build_reference_warehouse(tmp_dir: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.data_dictionary",
+        prog="python -m pipelines.dev.data_dictionary",
         description="Regenerate docs/metrics.md from the COMMENTs of a freshly built sample warehouse.",
     )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help=f"output file (default {DEFAULT_OUT})")

@@ -48,7 +48,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines import settings
+from assets.core import settings
 
 STAGE_OF_PREFIX = {"raw": "ingest", "staging": "staging", "ops": "staging", "marts": "marts", "published": "publish",
                    "report": "report"}
@@ -223,7 +223,7 @@ def add_next_day(inbox: Path) -> dict[str, int]:
     changed that day (leads still at lifecycle `lead` become MQLs), a deal list of the
     day's new and changed deals, and the day's ad spend. Built from the newest day of the
     existing files, shifted by one day. Returns rows written per source."""
-    from pipelines.baselines.pandas_baseline import timestamps
+    from pipelines.dev.baselines.pandas_baseline import timestamps
 
     def newest(source: str) -> pd.DataFrame:
         path = max((inbox / source).glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
@@ -288,7 +288,7 @@ def _write_day(df: pd.DataFrame, path: Path, day: date) -> int:
 
 
 def _check(warehouse: Path, marts: dict, label: str) -> None:
-    from pipelines.baselines.compare import compare_marts
+    from pipelines.dev.baselines.compare import compare_marts
 
     problems = compare_marts(warehouse, marts, label)
     if problems:
@@ -298,7 +298,7 @@ def _check(warehouse: Path, marts: dict, label: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipelines.generate import add_size_arguments, generate_sample_exports, size_arguments
+    from pipelines.dev.generate import add_size_arguments, generate_sample_exports, size_arguments
 
     parser = argparse.ArgumentParser(prog="funnel bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, help="instead of a named workload: the sample at this scale")
@@ -332,8 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     gen_s = time.perf_counter() - t
     size_mb = sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20
 
-    from pipelines.baselines.compare import floor_marts, pandas_marts
-    from pipelines.baselines.lookups import write_lookups
+    from pipelines.dev.baselines.compare import floor_marts, pandas_marts
+    from pipelines.dev.baselines.lookups import write_lookups
 
     config_dir = Path(settings.config_dir()).resolve()
     print("lookups for the baselines", flush=True)
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     floor_out = out / "floor.duckdb"
 
     def floor_run(log: str, warehouse: Path) -> Measured:
-        measured = _measure([sys.executable, "-m", "pipelines.baselines.floor", "--inbox", str(inbox),
+        measured = _measure([sys.executable, "-m", "pipelines.dev.baselines.floor", "--inbox", str(inbox),
                              "--lookups", str(lookups), "--out", str(floor_out)], logs / log)
         _check(warehouse, floor_marts(floor_out), "floor")
         return measured
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_pandas:
         print("pandas baseline", flush=True)
         pandas_out = out / "pandas.pickle"
-        pandas = _measure([sys.executable, "-m", "pipelines.baselines.pandas_baseline", "--inbox", str(inbox),
+        pandas = _measure([sys.executable, "-m", "pipelines.dev.baselines.pandas_baseline", "--inbox", str(inbox),
                            "--lookups", str(lookups), "--out", str(pandas_out)], logs / "pandas.log")
         _check(full.warehouse, pandas_marts(pandas_out), "pandas")
 
@@ -468,8 +468,8 @@ def profile_ingest(path: Path, source: str, top: int = 25) -> str:
     import resource
     import tempfile
 
-    from assets.csv_tables import detect_encoding, find_tables, read_table
-    from assets.ingest import (clean_text_columns, derive_keys, ensure_raw_table, load_file, parse_sql,
+    from assets.ingest.csv_tables import detect_encoding, find_tables, read_table
+    from assets.ingest.load import (clean_text_columns, derive_keys, ensure_raw_table, load_file, parse_sql,
                                prepare_working_database)
     from schemas import SOURCES
     from schemas.profiles import best_match, load_profiles

@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from assets.csv_tables import FORMULA_PREFIXES
+from assets.ingest.csv_tables import FORMULA_PREFIXES
 
 __all__ = ["generate_sample_exports"]
 
@@ -337,7 +337,7 @@ def _day_number(d: date) -> int:
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would run as formulas get a leading apostrophe (as every
-    CSV this project writes, see assets.csv_tables.write_safe_csv)."""
+    CSV this project writes, see assets.ingest.csv_tables.write_safe_csv)."""
     out = df
     for col in df.columns:
         if df[col].dtype == object:

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from pipelines import settings
+from assets.core import settings
 from schemas.config import FunnelConfig, load_config
 from schemas.profiles import Profile, load_profiles
 

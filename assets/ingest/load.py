@@ -32,18 +32,18 @@ import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
-from pipelines import settings
-from pipelines.resources import FunnelResource
+from assets.core import settings
+from assets.core.resource import FunnelResource
 from schemas import SOURCES
-from assets import pii
-from assets.export_moment import backfill_export_moments, export_moment, ordered_by_file_time
-from assets.sql_assets import table_metadata, transaction
-from assets.csv_tables import (READ_PIECE_BYTES, FileRejected, detect_encoding, find_tables, read_pieces,
+from assets.core import pii
+from assets.ingest.export_moment import backfill_export_moments, export_moment, ordered_by_file_time
+from assets.core.tables import table_metadata, transaction
+from assets.ingest.csv_tables import (READ_PIECE_BYTES, FileRejected, detect_encoding, find_tables, read_pieces,
                                write_safe_csv)
 from schemas.profiles import EXCEL_SERIAL, NumberFormat, Profile, best_match, closest_miss
 from schemas.spec import KIND_PROBLEM, KIND_TYPES, MAX_TEXT_LENGTH, NUMBER_MARKS_PROBLEM, PARSED_KINDS, SourceSpec
 
-SQL_DIR = Path(__file__).parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 EXTENSIONS = {".csv", ".tsv", ".txt"}
 MAX_LISTED_PROBLEMS = 20
 # Rows parsed and validated at a time (as one polars frame): memory holds one chunk, not a file.

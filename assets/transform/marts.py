@@ -4,10 +4,10 @@ and the checks that must pass before the warehouse is published."""
 import dagster as dg
 import duckdb
 
-from assets.expectations import suite_check
-from assets.mart_keys import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS  # noqa: F401 (also imported from here)
-from assets.sql_assets import StepCheck, sql_table
-from pipelines.resources import FunnelResource
+from assets.checks.expectations import suite_check
+from assets.checks.keys import ATTRIBUTION_MODELS, BOUNDED_RATES, KEYS  # noqa: F401 (also imported from here)
+from assets.core.tables import StepCheck, sql_table
+from assets.core.resource import FunnelResource
 
 MARTS = {
     "channel_funnel": ("Funnel counts per month and channel, and the period rates between stages.",

@@ -9,12 +9,12 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from assets.ga4_channel_group import default_channel_group
-from assets.expectations import suite_check
-from assets.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, incremental_table, keep_mappings,
+from assets.transform.ga4_channel_group import default_channel_group
+from assets.checks.expectations import suite_check
+from assets.transform.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, incremental_table, keep_mappings,
                                 record_mappings)
-from assets.sql_assets import TableAsset, sql_table, table_metadata, table_spec
-from pipelines.resources import FunnelResource
+from assets.core.tables import TableAsset, sql_table, table_metadata, table_spec
+from assets.core.resource import FunnelResource
 from schemas import SOURCES
 from schemas.config import LIFECYCLE_ORDER, FunnelConfig
 

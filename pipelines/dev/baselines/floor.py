@@ -1,6 +1,6 @@
 """Run the floor (`floor.sql`) with bare DuckDB: no Dagster, no pipeline code.
 
-    python -m pipelines.baselines.floor --inbox DIR --lookups DIR --out FILE.duckdb
+    python -m pipelines.dev.baselines.floor --inbox DIR --lookups DIR --out FILE.duckdb
 
 The marts land as tables of the output file (it is replaced).
 """
@@ -25,7 +25,7 @@ def run_floor(inbox: Path, lookups: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inbox", type=Path, required=True)
-    parser.add_argument("--lookups", type=Path, required=True, help="folder of pipelines.baselines.lookups CSVs")
+    parser.add_argument("--lookups", type=Path, required=True, help="folder of pipelines.dev.baselines.lookups CSVs")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     run_floor(args.inbox.resolve(), args.lookups.resolve(), args.out)

@@ -21,14 +21,14 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import dagster as dg
 
-from assets.analytics import ANALYTICS_TABLES
-from assets.fiscal import FISCAL_TABLES
-from assets.ingest import prepare_working_database
-from assets.marts import MART_TABLES
-from assets.sql_assets import TableAsset, check_results, forget_build
-from assets.staging import STAGING_TABLES
-from assets.target_plan import TARGET_PLAN_TABLE
-from pipelines.resources import FunnelResource
+from assets.transform.analytics import ANALYTICS_TABLES
+from assets.transform.fiscal import FISCAL_TABLES
+from assets.ingest.load import prepare_working_database
+from assets.transform.marts import MART_TABLES
+from assets.core.tables import TableAsset, check_results, forget_build
+from assets.transform.staging import STAGING_TABLES
+from assets.plan.target_plan import TARGET_PLAN_TABLE
+from assets.core.resource import FunnelResource
 
 # In the order a table is started when several are ready: the long chains first.
 TABLES = [*STAGING_TABLES, *MART_TABLES, *ANALYTICS_TABLES, TARGET_PLAN_TABLE, *FISCAL_TABLES]

@@ -1,6 +1,6 @@
 """What an analyst would write: the core marts from the inbox CSVs with plain pandas.
 
-    python -m pipelines.baselines.pandas_baseline --inbox DIR --lookups DIR --out FILE.pickle
+    python -m pipelines.dev.baselines.pandas_baseline --inbox DIR --lookups DIR --out FILE.pickle
 
 Reads every export file whole (only the columns it needs), orders the files by their
 export moment (the later of the day in the name and the rows' latest timestamp; file
@@ -272,7 +272,7 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inbox", type=Path, required=True)
-    parser.add_argument("--lookups", type=Path, required=True, help="folder of pipelines.baselines.lookups CSVs")
+    parser.add_argument("--lookups", type=Path, required=True, help="folder of pipelines.dev.baselines.lookups CSVs")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     marts = compute_marts(args.inbox, args.lookups)

@@ -11,10 +11,10 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from pipelines import settings
-from pipelines.resources import FunnelResource
+from assets.core import settings
+from assets.core.resource import FunnelResource
 
-SQL_DIR = Path(__file__).parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PREVIEW_ROWS = 5
 
 
