@@ -19,7 +19,9 @@ import dagster as dg
 import duckdb
 
 from assets.core import settings
+from assets.core.database import prepare_working_database
 from assets.core.resource import FunnelResource, WarehouseUnavailable
+from pipelines.jobs import step_assets
 
 WEBHOOK_ENV = "FUNNEL_ALERT_WEBHOOK"
 MAX_ERROR_CHARS = 2900  # a Slack section holds 3000 characters
@@ -74,17 +76,6 @@ def failure_message(event) -> str:
     return (err.cause.message if err.cause else err.message) if err else "step failed"
 
 
-def step_assets() -> dict[str, str]:
-    """Step key -> the asset it materialises (or, for a check, the asset it checks)."""
-    from pipelines.definitions import defs  # the definitions import this module
-
-    d = defs()
-    out = {a.node_def.name: ", ".join(k.to_user_string() for k in a.keys) for a in d.assets or []}
-    for c in d.asset_checks or []:
-        out[c.node_def.name] = ", ".join(sorted({k.asset_key.to_user_string() for k in c.check_keys}))
-    return out
-
-
 def slack_message(run_id: str, job_name: str, failure: Failure, ui_url: str | None = None) -> dict:
     where = f"asset `{failure.asset_key}`" if failure.asset_key else "the run itself"
     error = failure.error if len(failure.error) <= MAX_ERROR_CHARS else failure.error[:MAX_ERROR_CHARS] + "..."
@@ -137,7 +128,6 @@ def record_failure(warehouse_path: str | Path, run_id: str, job_name: str, failu
 
 def _record_in_warehouse(warehouse_path: str | Path, run_id: str, job_name: str, failures: list[Failure],
                          post, recorded: list[dict]) -> None:
-    from assets.ingest.load import prepare_working_database  # already imported wherever a run was defined
 
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     # The same connection settings as the run's (DuckDB refuses a second configuration of an open file in

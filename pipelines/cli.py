@@ -4,7 +4,7 @@
     funnel status [--inbox DIR] [--warehouse PATH] [--config DIR]
     funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM] [--scale X | --workload large]
                     [--ga4-rows N] [--leads N] [--deals N] [--spend-rows N]
-    funnel docs [--out docs/metrics.md]
+    funnel docs [--out docs/metrics.md]   (and docs/inputs.md)
 """
 
 import argparse
@@ -257,7 +257,7 @@ def _print_run_summary(result) -> None:
 
 def _print_not_read(inbox: Path) -> None:
     """Every entry of the inbox that is no export file, and why it was not read."""
-    from assets.ingest.load import scan_inbox
+    from assets.ingest.inbox import scan_inbox
     from schemas import SOURCES
 
     entries = [e for source in SOURCES for e in scan_inbox(inbox, source)[1]]
@@ -324,7 +324,9 @@ def generate(args: argparse.Namespace) -> int:
 
 def docs(args: argparse.Namespace) -> int:
     from pipelines.dev import data_dictionary
+    from pipelines.dev.inputs_doc import write_inputs
 
+    print(f"wrote {write_inputs()}")
     return data_dictionary.main(["--out", args.out])
 
 
@@ -352,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     p_status.add_argument("--warehouse", help="published DuckDB file (FUNNEL_WAREHOUSE_PATH)")
     p_status.add_argument("--config", help="configuration folder (FUNNEL_CONFIG_DIR, default config)")
     p_status.set_defaults(func=status)
-    p_docs = sub.add_parser("docs", help="regenerate docs/metrics.md from the warehouse COMMENTs")
+    p_docs = sub.add_parser("docs", help="regenerate docs/metrics.md (from the warehouse COMMENTs) and docs/inputs.md (from schemas/)")
     p_docs.add_argument("--out", default="docs/metrics.md", help="output file (default docs/metrics.md)")
     p_docs.set_defaults(func=docs)
     p_bench = sub.add_parser("bench", help="time a full run and a nightly re-run on generated exports", add_help=False)

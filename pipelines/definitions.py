@@ -1,24 +1,12 @@
-"""The Dagster entry point: every asset, check, the job, the nightly schedule."""
+"""The Dagster entry point: every asset and check, the job, the nightly schedule, the alert sensor."""
 
 import os
 
 import dagster as dg
 
-from assets.ingest.load import INGEST_ASSETS
-from assets.transform.marts import MART_CHECKS
-from assets.publish.publish import published_warehouse
-from assets.report.report import funnel_report
-from assets.plan.target_settings import TARGET_SETTINGS_ASSETS
-from assets.transform.step import TRANSFORM_ASSETS
-from pipelines.alerts import record_run_failures
 from assets.core.resource import default_funnel_resource
-
-funnel_job = dg.define_asset_job(
-    "funnel_job",
-    selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,  # DuckDB allows one writer: steps share one process
-    description="Inbox -> raw -> staging -> marts -> checks -> published DuckDB file -> funnel report.",
-)
+from pipelines.alerts import record_run_failures
+from pipelines.jobs import ASSET_CHECKS, ASSETS, funnel_job
 
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_funnel",
@@ -33,8 +21,8 @@ nightly_schedule = dg.ScheduleDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *TARGET_SETTINGS_ASSETS, *TRANSFORM_ASSETS, published_warehouse, funnel_report],
-        asset_checks=MART_CHECKS,
+        assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
         jobs=[funnel_job],
         schedules=[nightly_schedule],
         sensors=[record_run_failures],

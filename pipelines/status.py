@@ -99,7 +99,7 @@ def table(header: list[str], rows: list[tuple]) -> str:
 
 
 def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse: str) -> str:
-    from assets.ingest.load import freshness, inbox_files, scan_inbox
+    from assets.ingest.inbox import freshness, inbox_files, scan_inbox
     from pipelines.definitions import defs
     from schemas import SOURCES
     from schemas.config import load_config

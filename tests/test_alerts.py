@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
 
 from assets.core import settings
 from pipelines.alerts import record_run_failures

@@ -41,8 +41,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.ingest.load import INGEST_ASSETS
-from assets.core.tables import SQL_DIR
+from assets.ingest.asset import INGEST_ASSETS
+from assets.core.database import SQL_DIR
 from assets.plan.target_settings import TARGET_SETTINGS_ASSETS, write_target_settings
 from assets.transform.step import TRANSFORM_ASSETS
 from assets.core.resource import FunnelResource

@@ -32,9 +32,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.ingest.load import INGEST_ASSETS
-from assets.transform.marts import ATTRIBUTION_MODELS, attributed_revenue_sums_to_won_revenue
-from assets.core.tables import SQL_DIR
+from assets.ingest.asset import INGEST_ASSETS
+from assets.checks.keys import ATTRIBUTION_MODELS
+from assets.checks.reconcile import attributed_revenue_sums_to_won_revenue
+from assets.core.database import SQL_DIR
 from assets.plan.target_settings import TARGET_SETTINGS_ASSETS
 from assets.transform.step import TRANSFORM_ASSETS
 from assets.core.resource import FunnelResource

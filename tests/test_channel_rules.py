@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assets.transform.ga4_channel_group import default_channel_group
-from assets.transform.staging import lead_channel, session_channel, value_channel
+from assets.transform.lookups import lead_channel, session_channel, value_channel
 from schemas.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent

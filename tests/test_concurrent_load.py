@@ -1,4 +1,4 @@
-"""The sources load side by side (assets.ingest.load_sources: a thread and a cursor per source).
+"""The sources load side by side (assets/ingest/load.py, load_sources: a thread and a cursor per source).
 
 Loading them so must give exactly what loading them one after another gives; only one file
 larger than READ_PIECE_BYTES may be in memory at a time; and a refused file of one source
@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 import assets.ingest.load as ingest
+from assets.ingest.inbox import inbox_files
 from pipelines.dev.generate import generate_sample_exports
 from schemas import SOURCES
 from schemas.profiles import load_profiles
@@ -63,7 +64,7 @@ def test_sources_loaded_side_by_side_give_what_one_after_another_gives(sample_in
         ingest.ingest_source(one_by_one, spec, sample_inbox, profiles, TZ, "run")
     loads = ingest.load_sources(side_by_side, list(SOURCES.values()), sample_inbox, profiles, TZ, "run", LIMITS)
 
-    files = {name: len(ingest.inbox_files(sample_inbox, name)) for name in SOURCES}
+    files = {name: len(inbox_files(sample_inbox, name)) for name in SOURCES}
     assert files == {"leads": 4, "deals": 4, "ga4_sessions": 3, "spend": 2, "touchpoints": 3}
     assert {name: (len(load.loaded), len(load.rejected)) for name, load in loads.items()} == {
         "leads": (4, 0), "deals": (3, 1), "ga4_sessions": (3, 0), "spend": (2, 0), "touchpoints": (3, 0)}
@@ -77,7 +78,7 @@ def test_sources_loaded_side_by_side_give_what_one_after_another_gives(sample_in
     for source in ("leads", "ga4_sessions"):
         names = [n for (n,) in side_by_side.execute(
             "SELECT file_name FROM ops.load_log WHERE source = $s ORDER BY load_id", {"s": source}).fetchall()]
-        assert names == [p.relative_to(sample_inbox).as_posix() for p in ingest.inbox_files(sample_inbox, source)]
+        assert names == [p.relative_to(sample_inbox).as_posix() for p in inbox_files(sample_inbox, source)]
 
 
 def _timed_loads(monkeypatch, inbox: Path, piece_bytes: int) -> dict[str, list[tuple[float, float]]]:

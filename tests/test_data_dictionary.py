@@ -96,3 +96,13 @@ def test_tables_in_contract_order_and_pipes_escaped():
     assert "\na \\| b\n" in text
     assert 'SELECT * FROM marts.zeta LIMIT 10' in text  # no example of its own: the plain one
     assert render_data_dictionary(con) == text
+
+
+def test_committed_inputs_md_is_current():
+    """docs/inputs.md says what the loader accepts: regenerated from schemas/ it is unchanged."""
+    from pipelines.dev.inputs_doc import DEFAULT_OUT as INPUTS, render_inputs
+
+    rendered = render_inputs()
+    assert "| `lead_id` | text | yes (unless `email` given) | no |" in rendered  # a substitute is said
+    committed = INPUTS.read_text(encoding="utf-8") if INPUTS.exists() else ""
+    assert rendered == committed, "docs/inputs.md is out of date with schemas/: run .venv/bin/funnel docs"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assets.transform.marts import ATTRIBUTION_MODELS
+from assets.checks.keys import ATTRIBUTION_MODELS
 from pipelines.dev.generate import generate_sample_exports
 from tests.conftest import query, run_funnel_job
 

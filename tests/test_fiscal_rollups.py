@@ -1,4 +1,4 @@
-"""The fiscal quarter and fiscal year views marts.<mart>_fiscal (assets/fiscal.py) on the inbox of
+"""The fiscal quarter and fiscal year views marts.<mart>_fiscal (assets/sql/marts/*_fiscal.sql) on the inbox of
 tests/test_analytics_marts.py (fiscal year from April): hand-checked rows around the March / April
 boundary, every roll-up recomputed by an independent route (pandas over the monthly mart, Python's
 own fiscal calendar), medians from the records rather than from monthly medians, and the fiscal year
@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.transform.fiscal import FISCAL, FISCAL_KEYS
-from assets.core.tables import SQL_DIR
-from assets.plan.target_plan import parse_period
+from assets.checks.keys import FISCAL_KEYS, FISCAL_MARTS as FISCAL
+from assets.core.database import SQL_DIR
+from assets.plan.reverse import parse_period
 from assets.plan.target_settings import write_target_settings
 from schemas.config import TargetsConfig
 from tests.conftest import query

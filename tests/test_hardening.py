@@ -268,7 +268,7 @@ def test_a_locked_working_database_names_its_holder_in_the_alert(published, tmp_
 
 
 def test_a_commit_that_fails_on_a_full_disk_says_so_rather_than_that_no_transaction_is_active(tmpfs):
-    from assets.core.tables import transaction
+    from assets.core.database import transaction
 
     point = tmpfs("1m")
     con = duckdb.connect(str(point / "work.duckdb"))

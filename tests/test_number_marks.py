@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.ingest.load import ingest_source, prepare_working_database
+from assets.core.database import prepare_working_database
+from assets.ingest.load import ingest_source
 from schemas import SOURCES
 from schemas.config import ConfigError
 from schemas.profiles import load_profiles

@@ -144,7 +144,7 @@ def test_the_readers_arrow_cleaning_equals_the_clean_text_macro(con, chunks):
     ideographic space and one without take different routes)."""
     import pyarrow as pa
 
-    from assets.ingest.load import clean_text_columns
+    from assets.ingest.parsing import clean_text_columns
 
     column = pa.chunked_array([pa.array(c, pa.string()) for c in chunks])
     table = pa.table({"_source_row": pa.array(range(len(column)), pa.int64()), "x": column})
@@ -158,7 +158,7 @@ def test_the_readers_space_separators_are_unicodes_category_zs():
     import sys
     import unicodedata
 
-    from assets.ingest.load import SPACE_SEPARATORS
+    from assets.ingest.parsing import SPACE_SEPARATORS
 
     zs = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
     assert set(SPACE_SEPARATORS) == zs

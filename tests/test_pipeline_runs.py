@@ -2,8 +2,6 @@
 a re-run changes nothing, and `funnel run` writes where it is told."""
 
 import hashlib
-import json
-import re
 import os
 from pathlib import Path
 
@@ -265,58 +263,27 @@ def test_a_new_spend_file_rebuilds_what_reads_spend_and_nothing_else(after_first
     assert marts(wh) == marts(fresh)
 
 
-# Tables written by an asset other than their own name: the asset a reader must depend on.
-WRITTEN_BY = {"staging.deal_stage_map": "staging.channel_lookup", "staging.lifecycle_map": "staging.channel_lookup",
-              "staging.run_settings": "staging.channel_lookup", "staging.channels": "staging.channel_lookup",
-              "staging.target_rates": "staging.target_settings"}
-
-
-def parsed_tables(con, statement) -> set[str]:
-    """schema.table of every table a statement's query reads, from DuckDB's parse tree
-    (json_serialize_sql, which takes a query: a CREATE ... AS gives its query)."""
-    query = statement.query
-    if statement.type.name == "CREATE":
-        query = re.match(r"\s*CREATE\b.*?\bAS\b(.*)", query, re.S | re.I)[1]
-    tree = json.loads(con.execute("SELECT json_serialize_sql($q)", {"q": query}).fetchone()[0])
-    assert not tree["error"], (tree, query[:200])
-    found, todo = set(), [tree]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
-                found.add(f"{node['schema_name']}.{node['table_name']}".lower())
-            todo += node.values()
-        elif isinstance(node, list):
-            todo += node
-    return found
-
-
-def test_each_table_file_reads_what_its_fingerprint_and_its_lineage_name(after_first_run):
-    """The tables a transform table's SQL reads, as DuckDB's parser finds them, are those its build
-    fingerprint keys on (sql_assets.tables_of, a regex), and each is one its asset depends on: a
-    table read but not named would be left stale."""
+def test_each_table_depends_on_the_writers_of_what_its_sql_reads(after_first_run):
+    """The tables each SQL model reads, as DuckDB's parser finds them, are tables the run left in the
+    working database, and its asset depends on the asset that writes each: a table read but not named
+    would be left stale."""
     import duckdb
 
-    from assets.core.tables import SQL_DIR, tables_of
-    from assets.transform.step import TABLES
     from assets.core import settings
+    from assets.core.models import discover
+    from assets.transform.registry import TABLES, producers
 
     _, wh = after_first_run
-    files = {t.key: re.search(r"SQL: `assets/sql/([^`]+)`", t.spec.description) for t in TABLES}
-    checked = 0
+    models = discover()
+    produced = producers(models)
+    assets = {t.key: t for t in TABLES}
     with duckdb.connect(str(settings.working_database_path(wh)), read_only=True) as con:
         existing = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
-        for table in TABLES:
-            if files[table.key] is None or "assets/incremental.py" in table.spec.description:
-                continue  # written from Python, or an incremental model (its reads: assets/incremental.py)
-            sql = (SQL_DIR / files[table.key][1]).read_text(encoding="utf-8")
-            parsed = set().union(*(parsed_tables(con, st) for st in con.extract_statements(sql)
-                                   if st.type.name in ("CREATE", "SELECT", "INSERT")))
-            created, reads = tables_of(con, sql)
-            # the tables it reads and does not make itself (staging.spend_all lives within its file)
-            assert sorted(parsed & existing - set(created)) == reads, table.key
-            deps = {".".join(d.asset_key.path) for d in table.spec.deps}
-            missing = {WRITTEN_BY.get(t, t) for t in reads if t != "ops.load_log"} - deps
-            assert not missing, f"{table.key.to_user_string()} reads {sorted(missing)} without depending on it"
-            checked += 1
-    assert checked == 22  # 18 marts, staging.spend, staging.touchpoints, staging.transition_days, ops.unmapped_values
+    for model in models:
+        assert set(model.reads) <= existing, (model.file, set(model.reads) - existing)
+        assert set(model.creates) <= existing, (model.file, set(model.creates) - existing)
+        deps = {d.asset_key for d in assets[model.key].spec.deps}
+        wanted = {produced[t] for t in model.reads if produced[t] not in (None, model.key)}
+        assert deps == wanted, model.file
+    # 18 marts and 9 staging/ops tables from SQL files, each reading something
+    assert len(models) == 27 and all(m.reads for m in models)

@@ -1,4 +1,4 @@
-"""The publish (assets/publish.py) that starts from a copy of the previous published file: after
+"""The publish (assets/publish/publish.py) that starts from a copy of the previous published file: after
 each batch of loads the file it writes holds exactly the tables, rows and comments of a file
 written from nothing out of the same working database; it starts from nothing when the published
 file is not the one it left; and what it writes is scanned for personal data."""
@@ -138,7 +138,7 @@ def test_a_file_published_under_other_rules_is_not_the_start(first, monkeypatch)
 def test_an_upgrade_forgets_the_last_publish(first):
     """The working database prepared again (new SQL or DuckDB version): the publish state, a cache,
     starts empty, whatever its layout was, and the next publish writes everything."""
-    from assets.ingest.load import prepare_working_database
+    from assets.core.database import prepare_working_database
 
     con, _, published = first
     con.execute("ALTER TABLE staging.publish_state RENAME COLUMN rules TO guard")  # an older layout

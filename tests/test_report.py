@@ -15,18 +15,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.report.report import (
-    Labels,
-    current_periods,
-    fmt_rate,
-    fmt_yen,
-    funnel_report,
-    load_report_config,
-    read_report_data,
-    render_report,
-)
-from assets.core.tables import SQL_DIR
-from assets.plan.target_plan import Period
+from assets.report.data import current_periods, read_report_data
+from assets.report.labels import Labels, fmt_rate, fmt_yen
+from assets.report.report import funnel_report, load_report_config, render_report
+from assets.core.database import SQL_DIR
+from assets.plan.reverse import Period
 from assets.core import settings
 from pipelines.cli import main
 from assets.core.resource import FunnelResource

@@ -31,12 +31,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.plan.target_plan import (
-    STAGES,
+from assets.checks.keys import STAGES
+from assets.plan.reverse import (
     FunnelMonth,
     TargetPlanError,
     allocate_cents,
-    build_target_plan,
     channel_split,
     choose_assumptions,
     elapsed_share,
@@ -46,12 +45,10 @@ from assets.plan.target_plan import (
     parse_period,
     read_channel_funnel,
     reverse_plan,
-    TARGET_PLAN_KEY,
-    TARGET_PLAN_TABLE,
     stage_totals,
     to_decimal,
-    write_target_plan,
 )
+from assets.plan.target_plan import TARGET_PLAN_KEY, TARGET_PLAN_TABLE, build_target_plan, write_target_plan
 from assets.transform.step import transform
 from assets.core import settings
 from assets.core.resource import FunnelResource

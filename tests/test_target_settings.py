@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.core.tables import SQL_DIR
-from assets.plan.target_plan import TargetPlanError, parse_period
+from assets.core.database import SQL_DIR
+from assets.plan.reverse import TargetPlanError, parse_period
 from assets.plan.target_settings import lifetime_factor, rate_rows, write_target_settings
 from schemas.config import ConfigError, TargetsConfig, load_yaml_model
 

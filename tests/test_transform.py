@@ -1,4 +1,4 @@
-"""The transform step's scheduler (assets/transform.py: build_tables) on made-up tables: every table
+"""The transform step's scheduler (assets/transform/step.py: build_tables) on made-up tables: every table
 after the tables it reads, independent ones at the same time, a failed blocking check stopping only
 what reads the table, an error stopping what had not started. The real tables go through it in every
 pipeline test (test_end_to_end, test_expectations, test_incremental)."""
@@ -11,7 +11,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.core.tables import StepCheck, TableAsset, table_metadata, table_spec
+from assets.core.database import table_metadata
+from assets.core.step import StepCheck, TableAsset, table_spec
 from assets.transform.step import build_tables
 
 
@@ -127,7 +128,7 @@ def test_tables_outside_the_selection_count_as_built(monkeypatch, workers):
 def test_a_table_file_failing_part_way_leaves_the_table_as_it_was(tmp_path):
     """A table's SQL file runs in one transaction: a COMMENT that fails after the CREATE OR REPLACE
     leaves the previous table (and its comment), not a new table without comments."""
-    from assets.core.tables import run_sql_file
+    from assets.transform.sql_tables import run_sql_file
 
     con = duckdb.connect()
     con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 1 AS x; COMMENT ON TABLE marts.t IS 'old'")
@@ -142,3 +143,33 @@ def test_a_table_file_failing_part_way_leaves_the_table_as_it_was(tmp_path):
     run_sql_file(con, sql)
     assert con.execute("SELECT x, comment FROM marts.t, duckdb_tables() WHERE table_name = 't'").fetchall() == [
         (3, "new")]
+
+
+def test_a_checks_prepare_runs_once_in_the_steps_own_thread_before_any_table(monkeypatch):
+    """A full bench run failed about one time in three with "partially initialized module
+    'sqlalchemy.orm.exc'": GX imported it in a table's thread while the step's thread imported it too.
+    A check's prepare (the GX suites': that import) runs first, once, in the step's thread."""
+    log = []
+
+    def prepare():
+        log.append(("prepare", threading.current_thread() is threading.main_thread()))
+
+    def with_prepare(t: TableAsset) -> TableAsset:
+        (check,) = t.checks
+        return TableAsset(t.spec, t.build, (StepCheck(check.name, "made up", check.evaluate, prepare=prepare),))
+
+    tables = [with_prepare(table("a", log=log)), with_prepare(table("b", ["a"], log)), table("c", log=log)]
+    events, failure, _ = run(tables, monkeypatch=monkeypatch)
+
+    assert failure is None and sorted(materialized(events)) == ["a", "b", "c"]
+    assert log[0] == ("prepare", True) and log.count(("prepare", True)) == 1
+
+
+def test_the_gx_suite_checks_import_sqlalchemy_orm_before_the_tables_are_built():
+    from assets.checks.expectations import suite_check
+
+    check = suite_check("channel_funnel")
+    assert check.prepare is not None
+    check.prepare()
+    import sys
+    assert "sqlalchemy.orm" in sys.modules

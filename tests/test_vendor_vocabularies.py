@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from assets.transform.staging import lead_channel, value_channel
+from assets.transform.lookups import lead_channel, value_channel
 from schemas.config import load_config
 from tests.conftest import CONFIG_DIR
 

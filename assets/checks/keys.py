@@ -1,10 +1,10 @@
-"""What the expectation suites (assets/expectations.py) need to know about the marts' shape: key
+"""What the expectation suites (assets/checks/suites.py) need to know about the marts' shape: key
 columns, bounded rates, attribution models, fiscal roll-ups and target-plan stages.
 
 A leaf module (it imports no asset module): the mart modules attach their suites to their own
 assets (the checks run right after the mart is written), so expectations.py cannot import them back."""
 
-# Mart -> its key columns (the expectation suites of assets/expectations.py are built from these).
+# Mart -> its key columns (the expectation suites of assets/checks/expectations.py are built from these).
 KEYS = {
     "channel_funnel": ["period_start", "channel"],
     "lead_cohort_funnel": ["cohort_start", "channel"],
@@ -29,12 +29,12 @@ BOUNDED_RATES = {
     "deal_to_win": ["win_rate"],
 }
 
-# Fiscal roll-ups (assets/fiscal.py): the monthly marts rolled up and the grains.
+# Fiscal roll-ups (assets/sql/marts/*_fiscal.sql): the monthly marts rolled up and the grains.
 GRAINS = ("fiscal_quarter", "fiscal_year")
 FISCAL_MARTS = ("channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win", "channel_roi", "cohort_roi",
                 "attributed_revenue")
 FISCAL_KEYS = {f"{m}_fiscal": ["grain", "period", "channel"] + (["model"] if m == "attributed_revenue" else [])
                for m in FISCAL_MARTS}
 
-# marts.target_plan's funnel stages, in order (assets/target_plan.py).
+# marts.target_plan's funnel stages, in order (assets/plan/target_plan.py).
 STAGES = ("impressions", "sessions", "leads", "mqls", "sqls", "opportunities", "wins", "revenue")

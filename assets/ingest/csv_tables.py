@@ -263,7 +263,6 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
         invalid.append((row.text or "").rstrip("\r\n"))
         return "skip"
 
-    footer: list[str] = []
     try:
         data = pacsv.read_csv(
             source,
@@ -286,23 +285,8 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
     data = data.append_column("_source_row", pa.array(np.arange(first_row, first_row + data.num_rows, dtype=np.int64)))
 
     labels = {normalize_value(x) for x in layout.total_row_labels}
-    footers = [re.compile(p) for p in layout.footer_patterns]
-    result = ReadResult(data, footer_lines=footer, rows_read=data.num_rows)
-    for text in invalid:
-        fields = next(csv.reader(io.StringIO(text), delimiter=table.delimiter), [])
-        if len(fields) == n + 1 and normalize_value(fields[-1]) in labels and not fields[0].strip():
-            result.total_rows += 1  # GA4's Grand total row: empty first cell, label in an extra column
-        elif any(rx.search(" ".join(f.strip() for f in fields).strip()) for rx in footers):
-            result.footer_lines.append(text)
-        else:
-            # a path is read from its first line, a table cut out of a file from the line after its header;
-            # a piece of a large file starts at a line it does not know
-            line = _line_of(source, encoding, text) if isinstance(source, Path) or table.body is not None else None
-            where = f"line {line + (0 if isinstance(source, Path) else table.header_line)}" if line else "a line"
-            raise FileRejected(
-                f"has {where} with {len(fields)} field(s) where the header at line {table.header_line} has {n} "
-                "(a truncated or malformed row)")
-
+    result = ReadResult(data, footer_lines=[], rows_read=data.num_rows)
+    _place_invalid_rows(invalid, source, encoding, table, match, labels, result)
     drops = []  # boolean masks of total rows
     if labels:
         first = pc.utf8_lower(pc.utf8_trim_whitespace(data.column("c0")))
@@ -341,6 +325,28 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
         result.total_rows += pc.sum(drop).as_py() or 0
         result.table = result.table.filter(pc.invert(drop))
     return result
+
+
+def _place_invalid_rows(invalid: list[str], source, encoding: str, table: Table, match: Match, labels: set[str],
+                        result: ReadResult) -> None:
+    """Lines with another number of fields than the header: a known total row or footer line is counted
+    as such in `result`; any other refuses the file, naming its line (never quoting it)."""
+    n = len(table.headers)
+    footers = [re.compile(p) for p in match.profile.layout.footer_patterns]
+    for text in invalid:
+        fields = next(csv.reader(io.StringIO(text), delimiter=table.delimiter), [])
+        if len(fields) == n + 1 and normalize_value(fields[-1]) in labels and not fields[0].strip():
+            result.total_rows += 1  # GA4's Grand total row: empty first cell, label in an extra column
+        elif any(rx.search(" ".join(f.strip() for f in fields).strip()) for rx in footers):
+            result.footer_lines.append(text)
+        else:
+            # a path is read from its first line, a table cut out of a file from the line after its header;
+            # a piece of a large file starts at a line it does not know
+            line = _line_of(source, encoding, text) if isinstance(source, Path) or table.body is not None else None
+            where = f"line {line + (0 if isinstance(source, Path) else table.header_line)}" if line else "a line"
+            raise FileRejected(
+                f"has {where} with {len(fields)} field(s) where the header at line {table.header_line} has {n} "
+                "(a truncated or malformed row)")
 
 
 def _line_of(source, encoding: str, text: str) -> int | None:

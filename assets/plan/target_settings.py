@@ -15,8 +15,8 @@ from fractions import Fraction
 import dagster as dg
 import duckdb
 
-from assets.core.tables import table_metadata, transaction, write_table
-from assets.plan.target_plan import TargetPlanError, target_periods, to_decimal
+from assets.core.database import table_metadata, transaction, write_table
+from assets.plan.reverse import TargetPlanError, target_periods, to_decimal
 from assets.core import settings
 from assets.core.resource import FunnelResource
 from schemas.config import TargetsConfig
@@ -135,7 +135,7 @@ def write_target_settings(con: duckdb.DuckDBPyConnection, targets: TargetsConfig
     description="The settings of config/targets.yaml the SQL marts read: fiscal year start (fiscal roll-ups), "
     "gross margin and customer lifetime (cohort LTV, gross profit, ROMI). Also writes staging.target_rates: the "
     "rate overrides of every target period (the reference rates of marts.bottlenecks).\n\n"
-    "Python: `assets/target_settings.py`",
+    "Python: `assets/plan/target_settings.py`",
 )
 def target_settings_asset(funnel: FunnelResource) -> dg.MaterializeResult:
     targets = funnel.load_config().targets
@@ -147,3 +147,5 @@ def target_settings_asset(funnel: FunnelResource) -> dg.MaterializeResult:
 
 
 TARGET_SETTINGS_ASSETS = [target_settings_asset]
+# What the asset writes: a SQL model reading either depends on it.
+WRITES = ("staging.target_settings", "staging.target_rates")

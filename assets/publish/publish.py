@@ -10,7 +10,7 @@ working database published last (staging.publish_state: same size and
 modification time, written under the same rules: schemas published, personal-data
 patterns). Then only what changed is written (issue 7: the nightly run copied and
 scanned 1.2 million rows of stage_history that a day of exports barely touches):
-- a table kept up to date by assets/incremental.py (marts.stage_history) gets the
+- a table kept up to date by assets/transform/incremental.py (marts.stage_history) gets the
   rows of the records that the loads since that publish touched, deleted and
   inserted again, when its fingerprint is the one it was published with;
 - any other table with the same columns, types and comments gets all its rows
@@ -31,17 +31,17 @@ from typing import NamedTuple
 import dagster as dg
 import duckdb
 
-from assets.transform.incremental import MODELS, Model, touched_keys
-from assets.ingest.load import prepare_working_database
-from assets.core.tables import sql_string, transaction
-from assets.transform.step import TABLE_KEYS
+from assets.core.database import prepare_working_database, sql_string, transaction
+from assets.core.models import SqlModel, incremental_models, touched_keys
+from assets.transform.registry import TABLE_KEYS
 from assets.core import pii
 from assets.core import settings
 from assets.core.resource import FunnelResource
 
 PUBLISHED_SCHEMAS = ("marts", "ops", "quarantine")
 # Incremental models whose tables are published: their rows are replaced per touched record.
-PUBLISHED_MODELS = [m for m in MODELS.values() if all(o.table.split(".")[0] in PUBLISHED_SCHEMAS for o in m.outputs)]
+PUBLISHED_MODELS = [m for m in incremental_models()
+                    if all(o.table.split(".")[0] in PUBLISHED_SCHEMAS for o in m.incremental.outputs)]
 # The rules a published file was written under: the schemas published and what the personal-data scan
 # looks for. A file written under other rules is not a start (it could hold a schema no longer
 # published, or rows not scanned for what is looked for now).
@@ -160,16 +160,16 @@ def _deltas(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str | 
             {"file": file_id(published), "rules": RULES}).fetchall()
     except duckdb.CatalogException:  # a working database prepared before publish_state existed
         return None
-    if not state or {row[0] for row in state} != {m.name for m in PUBLISHED_MODELS}:
+    if not state or {row[0] for row in state} != {m.table for m in PUBLISHED_MODELS}:
         return None
-    models = {m.name: m for m in PUBLISHED_MODELS}
+    models = {m.table: m for m in PUBLISHED_MODELS}
     deltas: dict[str, str | None] = {}
     for name, published_fp, published_load, fp, load in state:
-        model: Model = models[name]
+        model: SqlModel = models[name]
         same = published_fp is not None and published_fp == fp
         if same and load != published_load:
             touched_keys(con, model, published_load)
-        for o in model.outputs:
+        for o in model.incremental.outputs:
             deltas[o.table] = None if not same else "false" if load == published_load else o.stale
     return deltas
 
@@ -182,7 +182,7 @@ def _record(con: duckdb.DuckDBPyConnection, published: Path) -> None:
         con.execute(
             "INSERT INTO staging.publish_state SELECT $file, $rules, m.model, b.fingerprint, b.load_id "
             "FROM (SELECT unnest($models) AS model) m LEFT JOIN staging.build_state b USING (model)",
-            {"file": file_id(published), "rules": RULES, "models": [m.name for m in PUBLISHED_MODELS]})
+            {"file": file_id(published), "rules": RULES, "models": [m.table for m in PUBLISHED_MODELS]})
 
 
 class Published(NamedTuple):

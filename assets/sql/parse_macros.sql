@@ -9,7 +9,7 @@ CREATE OR REPLACE MACRO clean_text(x) AS
 
 -- The text a parser reads, from a value clean_text has cleaned already: full-width digits and
 -- separators made ASCII, trimmed again (a full-width space at an end is one now), blank as NULL.
--- The reader computes clean_text once and this from it (assets/ingest.py: parse_sql), so that
+-- The reader computes clean_text once and this from it (assets/ingest/load.py: parse_sql), so that
 -- neither macro repeats the other's work: `r` must be a column, not an expression.
 CREATE OR REPLACE MACRO ascii_of_clean(r) AS CASE WHEN strlen(r) = length(r) THEN r
     ELSE nullif(trim(translate(r, '０１２３４５６７８９，．－／：　＋', '0123456789,.-/: +')), '') END;
@@ -18,7 +18,7 @@ CREATE OR REPLACE MACRO ascii_of_clean(r) AS CASE WHEN strlen(r) = length(r) THE
 CREATE OR REPLACE MACRO ascii_text(x) AS ascii_of_clean(clean_text(x));
 
 -- The parsers below read ascii_text(x), which the reader computes once per value in an
--- inner SELECT (assets/ingest.py: parse_sql) and passes in as `a`. A macro is inlined
+-- inner SELECT (assets/ingest/load.py: parse_sql) and passes in as `a`. A macro is inlined
 -- wherever it is named, so a parser written over x itself repeated ascii_text(x) in every
 -- branch and cost 30 times as much. For a one-off value: timestamp_of(ascii_text(x), tz).
 

@@ -21,18 +21,12 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import dagster as dg
 
-from assets.transform.analytics import ANALYTICS_TABLES
-from assets.transform.fiscal import FISCAL_TABLES
-from assets.ingest.load import prepare_working_database
-from assets.transform.marts import MART_TABLES
-from assets.core.tables import TableAsset, check_results, forget_build
-from assets.transform.staging import STAGING_TABLES
-from assets.plan.target_plan import TARGET_PLAN_TABLE
+from assets.core.build_state import forget_build
+from assets.core.database import prepare_working_database
+from assets.core.step import TableAsset, check_results
+from assets.transform.registry import TABLES
 from assets.core.resource import FunnelResource
 
-# In the order a table is started when several are ready: the long chains first.
-TABLES = [*STAGING_TABLES, *MART_TABLES, *ANALYTICS_TABLES, TARGET_PLAN_TABLE, *FISCAL_TABLES]
-TABLE_KEYS = [t.key for t in TABLES]
 
 
 def _blocking_failure(result: dg.AssetCheckResult, check) -> bool:
@@ -62,6 +56,8 @@ def build_tables(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
     check_failures: dict[dg.AssetKey, list[str]] = {}  # table -> its failed blocking checks
     blocked: list[dg.AssetKey] = []  # tables not built because a table they read failed one
     workers = max(1, min(len(tables), os.cpu_count() or 1))
+    for prepare in dict.fromkeys(c.prepare for t in tables for c in t.checks if c.prepare):
+        prepare()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while waiting or running:
             if failed is None:  # started only when a thread is free: the first ready table in TABLES order goes
@@ -127,7 +123,7 @@ def _take_readers(key: dg.AssetKey, waiting: list[TableAsset],
     check_specs=[c.spec(t.key) for t in TABLES for c in t.checks],
     can_subset=True,
     description="Builds the staging tables and the marts, each as soon as the tables it reads are built, "
-    "several at a time (assets/transform.py).",
+    "several at a time (assets/transform/step.py).",
 )
 def transform(context: dg.AssetExecutionContext, funnel: FunnelResource):
     with funnel.connect() as con:  # schemas, macros and staging.build_state first, in one thread (DDL side by side conflicts)

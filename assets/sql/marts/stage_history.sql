@@ -1,6 +1,20 @@
+/* incremental:
+  keys:
+    touched_leads: "SELECT DISTINCT lead_id FROM raw.leads WHERE _load_id > $since"
+    touched_deals: "SELECT DISTINCT deal_id FROM raw.deals WHERE _load_id > $since"
+  scopes:
+    scope_raw_leads: {relation: raw.leads, touched: "lead_id IN (SELECT lead_id FROM touched_leads)"}
+    scope_raw_deals: {relation: raw.deals, touched: "deal_id IN (SELECT deal_id FROM touched_deals)"}
+  outputs:
+    marts.stage_history:
+      rows: stage_history_rows
+      stale: >-
+        (record_type = 'lead' AND record_id IN (SELECT lead_id FROM touched_leads))
+        OR (record_type = 'deal' AND record_id IN (SELECT deal_id FROM touched_deals))
+*/
 -- Every record's stage as seen in each snapshot: when a lead was first seen at each
 -- lifecycle stage and a deal in each stage, even where the export has no date for it.
--- Rows of marts.stage_history (assets/incremental.py builds the table from this view): the scope_raw_*
+-- Rows of marts.stage_history (assets/transform/incremental.py builds the table from this view): the scope_raw_*
 -- views are raw.leads and raw.deals in a full build, and only the rows of the records that new loads
 -- touched otherwise.
 CREATE OR REPLACE TEMP VIEW stage_history_rows AS

@@ -1,5 +1,16 @@
+/* incremental:
+  keys:
+    # a deal changes with its own raw rows, and with its lead (channel, whether it is linked)
+    touched_deals: >-
+      SELECT DISTINCT deal_id FROM raw.deals WHERE _load_id > $since
+      UNION SELECT deal_id FROM staging.deals WHERE lead_id IN (SELECT lead_id FROM raw.leads WHERE _load_id > $since)
+  scopes:
+    scope_raw_deals: {relation: raw.deals, touched: "deal_id IN (SELECT deal_id FROM touched_deals)"}
+  outputs:
+    staging.deals: {rows: deals_rows, stale: "deal_id IN (SELECT deal_id FROM touched_deals)"}
+*/
 -- One row per deal: newest snapshot, outcome, channel (its lead's, else its own source).
--- Rows of staging.deals (assets/incremental.py builds the table from this view): scope_raw_deals is
+-- Rows of staging.deals (assets/transform/incremental.py builds the table from this view): scope_raw_deals is
 -- raw.deals in a full build, and otherwise only the raw rows of the deals that new loads touched or
 -- whose lead they touched.
 CREATE OR REPLACE TEMP VIEW deals_rows AS

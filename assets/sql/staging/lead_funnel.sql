@@ -1,7 +1,20 @@
+/* incremental:
+  keys:
+    # a lead's funnel changes with the lead, and with any of its deals (before and after a change of lead_id)
+    touched_leads: >-
+      SELECT DISTINCT lead_id FROM raw.leads WHERE _load_id > $since
+      UNION SELECT lead_id FROM raw.deals WHERE lead_id IS NOT NULL
+      AND deal_id IN (SELECT deal_id FROM raw.deals WHERE _load_id > $since)
+  scopes:
+    scope_leads: {relation: staging.leads, touched: "lead_id IN (SELECT lead_id FROM touched_leads)"}
+    scope_deals: {relation: staging.deals, touched: "lead_id IN (SELECT lead_id FROM touched_leads)"}
+  outputs:
+    staging.lead_funnel: {rows: lead_funnel_rows, stale: "lead_id IN (SELECT lead_id FROM touched_leads)"}
+*/
 -- One row per lead with the funnel stages it reached and when (CONTRACT section 5):
 -- a lead that reached a later stage has passed every earlier one, no later than
 -- the later stage's date and no earlier than its creation.
--- Rows of staging.lead_funnel (assets/incremental.py builds the table from this view): scope_leads and
+-- Rows of staging.lead_funnel (assets/transform/incremental.py builds the table from this view): scope_leads and
 -- scope_deals are staging.leads and staging.deals in a full build, and otherwise only the leads that new
 -- loads touched, directly or through one of their deals, and those leads' deals.
 CREATE OR REPLACE TEMP VIEW lead_funnel_rows AS

@@ -1,6 +1,14 @@
+/* incremental:
+  keys:
+    touched_leads: "SELECT DISTINCT lead_id FROM raw.leads WHERE _load_id > $since"
+  scopes:
+    scope_raw_leads: {relation: raw.leads, touched: "lead_id IN (SELECT lead_id FROM touched_leads)"}
+  outputs:
+    staging.leads: {rows: leads_rows, stale: "lead_id IN (SELECT lead_id FROM touched_leads)"}
+*/
 -- One row per lead: its newest snapshot, with channel, lifecycle rank and the
 -- first snapshot in which it was seen at MQL / SQL (stage history).
--- Rows of staging.leads (assets/incremental.py builds the table from this view): scope_raw_leads is
+-- Rows of staging.leads (assets/transform/incremental.py builds the table from this view): scope_raw_leads is
 -- raw.leads in a full build, and only the raw rows of the leads that new loads touched otherwise.
 --
 -- One aggregation over narrow columns finds each lead's history and its newest version (a load holds

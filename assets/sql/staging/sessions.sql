@@ -1,3 +1,15 @@
+/* incremental:
+  keys:
+    # a GA4 row's version and range verdict depend only on the rows overlapping its month
+    touched_months: >-
+      SELECT min(month_start(date)) AS lo, max(month_start(coalesce(date_end, date))) AS hi
+      FROM raw.ga4_sessions WHERE _load_id > $since
+  scopes:
+    scope_raw_ga4_sessions: {relation: raw.ga4_sessions, touched: "month_start(date) <= (SELECT hi FROM touched_months) AND month_start(coalesce(date_end, date)) >= (SELECT lo FROM touched_months)", copy_touched: true}
+  outputs:
+    staging.sessions: {rows: sessions_rows, stale: "month_start(date) <= (SELECT hi FROM touched_months) AND month_start(coalesce(date_end, date)) >= (SELECT lo FROM touched_months)"}
+    staging.sessions_not_counted: {rows: sessions_not_counted_rows, stale: "month_start(date) <= (SELECT hi FROM touched_months) AND month_start(coalesce(date_end, date)) >= (SELECT lo FROM touched_months)"}
+*/
 -- GA4 sessions per day and dimension, newest snapshot per dimension key, with channel.
 -- Rows of one file add up; a newer file replaces older rows with the same
 -- (date, range end, source, medium, campaign, channel group, landing page).
@@ -7,7 +19,7 @@
 -- the range lies within one calendar month, no daily row falls inside it, and
 -- no newer range overlaps it. The others are listed in staging.sessions_not_counted.
 --
--- assets/incremental.py builds staging.sessions and staging.sessions_not_counted from the two views
+-- assets/transform/incremental.py builds staging.sessions and staging.sessions_not_counted from the two views
 -- at the end: scope_raw_ga4_sessions is raw.ga4_sessions in a full build, and otherwise the raw rows
 -- of the months that new loads touched (a row's verdict depends only on rows overlapping its month).
 --

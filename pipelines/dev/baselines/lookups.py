@@ -1,5 +1,5 @@
 """The configuration's value mappings for the baselines: every distinct raw value of an
-inbox mapped by the pipeline's own code (`assets.transform.staging.build_lookups`), written as CSV.
+inbox mapped by the pipeline's own code (`assets.transform.lookups.build_lookups`), written as CSV.
 
     channel_lookup.csv   kind, k1..k4 (cleaned raw values), channel_group, channel, ...
     deal_stage_map.csv   raw_value, outcome
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from assets.core.tables import SQL_DIR
-from assets.transform.staging import build_lookups
+from assets.core.database import SQL_DIR
+from assets.transform.lookups import build_lookups
 from schemas.config import load_config
 
 LOOKUP_TABLES = ("channel_lookup", "deal_stage_map", "lifecycle_map", "run_settings")

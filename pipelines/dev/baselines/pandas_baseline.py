@@ -20,6 +20,8 @@ import pandas as pd
 
 CENT = Decimal("0.01")
 TIMESTAMP_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
+KEYS = ["k1", "k2", "k3", "k4"]  # the cleaned raw values a channel_lookup row matches
+BY = ["period_start", "channel"]
 
 
 def text(s: pd.Series) -> pd.Series:
@@ -100,14 +102,30 @@ def decimal_sum(s: pd.Series) -> Decimal:
 
 
 def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
+    """The five core marts of the inbox's exports, with the value mappings of `lookups`."""
     settings = pd.read_csv(lookups / "run_settings.csv").iloc[0]
     tz, mql_rank, mql_score = settings["timezone"], int(settings["mql_stage_rank"]), settings["mql_score_threshold"]
     lookup = pd.read_csv(lookups / "channel_lookup.csv", dtype=str, keep_default_na=False, na_values=[""])
-    keys = ["k1", "k2", "k3", "k4"]
     lifecycle_rank = pd.read_csv(lookups / "lifecycle_map.csv", dtype={"raw_value": str}).set_index("raw_value")["stage_rank"]
     outcome_of = pd.read_csv(lookups / "deal_stage_map.csv", dtype=str).set_index("raw_value")["outcome"]
 
-    # leads: newest version, first time seen at MQL / SQL, channel
+    leads = read_leads(inbox, tz, lookup, lifecycle_rank, mql_rank)
+    deals = read_deals(inbox, tz, lookup, outcome_of, leads.set_index("lead_id")["channel"])
+    funnel = lead_funnel(leads, deals, mql_rank, mql_score)
+    ga4, spend = read_ga4(inbox, tz, lookup), read_spend(inbox, tz, lookup)
+    cf, grid = channel_funnel(funnel, deals, ga4, spend)
+    return {name: df.reset_index() for name, df in (
+        ("channel_funnel", cf), ("channel_roi", channel_roi(cf, spend, grid)),
+        ("lead_cohort_funnel", lead_cohort_funnel(funnel)), ("mql_to_sql", mql_to_sql(funnel)),
+        ("deal_to_win", deal_to_win(deals)))}
+
+
+def channels_of(lookup: pd.DataFrame, kind: str) -> pd.DataFrame:
+    return lookup[lookup["kind"] == kind]
+
+
+def read_leads(inbox: Path, tz: str, lookup: pd.DataFrame, lifecycle_rank: pd.Series, mql_rank: int) -> pd.DataFrame:
+    """Each lead's newest version, with the first time it was seen at MQL / SQL, and its channel."""
     leads = read_source(inbox, "leads", ["lead_id", "created_at", "lead_source", "utm_source", "utm_medium",
                                          "utm_campaign", "lifecycle_stage", "lead_score", "mql_at", "sql_at",
                                          "disqualified_at", "updated_at"], tz)
@@ -125,10 +143,14 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     })
     leads = newest_versions(leads, "lead_id")
     leads = leads.join(history, on="lead_id")
-    leads = leads.merge(lookup[lookup["kind"] == "lead"][keys + ["channel"]],
-                        left_on=["lead_source", "utm_source", "utm_medium", "utm_campaign"], right_on=keys)
+    return leads.merge(channels_of(lookup, "lead")[KEYS + ["channel"]],
+                       left_on=["lead_source", "utm_source", "utm_medium", "utm_campaign"], right_on=KEYS)
 
-    # deals: newest version, outcome, close day, channel
+
+def read_deals(inbox: Path, tz: str, lookup: pd.DataFrame, outcome_of: pd.Series,
+               lead_channel: pd.Series) -> pd.DataFrame:
+    """Each deal's newest version, with its outcome, its close day and its channel: its lead's
+    (`lead_channel`, by lead_id) when it has one, else its own deal source's."""
     deals = read_source(inbox, "deals", ["deal_id", "created_at", "stage", "lead_id", "deal_source", "amount",
                                          "close_date", "updated_at"], tz)
     for col in ["deal_id", "stage", "lead_id", "deal_source"]:
@@ -146,15 +168,18 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     closed = deals["outcome"].isin(["won", "lost"])
     deals["closed_on"] = (deals["close_date"].fillna(deals["first_seen_at"].dt.normalize())
                           .fillna(deals["created_at"].dt.normalize()).where(closed))
-    lead_channel = leads.set_index("lead_id")["channel"]
     deals["lead_linked"] = deals["lead_id"].isin(lead_channel.index)
-    source_channel = deals["deal_source"].map(lookup[lookup["kind"] == "deal"].set_index("k1")["channel"])
+    source_channel = deals["deal_source"].map(channels_of(lookup, "deal").set_index("k1")["channel"])
     deals["channel"] = np.where(deals["lead_linked"], deals["lead_id"].map(lead_channel),
                                 np.where(deals["deal_source"].notna(), source_channel, "Unattributed"))
-    won_deals = deals[deals["outcome"] == "won"]
+    return deals
 
-    # each lead's funnel
+
+def lead_funnel(leads: pd.DataFrame, deals: pd.DataFrame, mql_rank: int, mql_score) -> pd.DataFrame:
+    """Each lead's funnel: its deals, wins and won revenue; whether and on which day it reached MQL,
+    SQL and opportunity (a later stage implies the earlier ones, on its day at the latest)."""
     linked = deals[deals["lead_linked"]]
+    won_deals = deals[deals["outcome"] == "won"]
     funnel = leads.join(pd.DataFrame({
         "first_opportunity_at": linked.groupby("lead_id")["created_at"].min(),
         "won_deals": linked["outcome"].eq("won").groupby(linked["lead_id"]).sum(),
@@ -177,8 +202,11 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
                 .fillna(funnel["updated_at"]).fillna(funnel["created_at"]))
     mql_date = mql_date.where(funnel["sql_date"].isna() | (mql_date <= funnel["sql_date"]), funnel["sql_date"])
     funnel["mql_date"] = mql_date.where(mql_date >= funnel["created_at"], funnel["created_at"]).where(funnel["reached_mql"])
+    return funnel
 
-    # GA4 sessions: rows of the newest file holding each dimension key
+
+def read_ga4(inbox: Path, tz: str, lookup: pd.DataFrame) -> pd.DataFrame:
+    """GA4 sessions: the rows of the newest file holding each dimension key, with their channel."""
     ga4 = read_source(inbox, "ga4_sessions", ["date", "session_source", "session_medium", "session_campaign",
                                               "session_default_channel_group", "landing_page", "sessions"], tz)
     dims = ["session_source", "session_medium", "session_campaign", "session_default_channel_group", "landing_page"]
@@ -188,9 +216,12 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     ga4["sessions"] = text(ga4["sessions"]).astype("int64")
     order_files(ga4, [ga4["date"]])
     ga4 = ga4[ga4["file_order"] == ga4.groupby(["date", *dims], dropna=False)["file_order"].transform("max")]
-    ga4 = ga4.merge(lookup[lookup["kind"] == "ga4_session"][keys + ["channel"]], left_on=dims[:4], right_on=keys)
+    return ga4.merge(channels_of(lookup, "ga4_session")[KEYS + ["channel"]], left_on=dims[:4], right_on=KEYS)
 
-    # spend: rows of the newest file holding each (day or month, raw channel, campaign)
+
+def read_spend(inbox: Path, tz: str, lookup: pd.DataFrame) -> pd.DataFrame:
+    """Ad spend: the rows of the newest file holding each (day or month, raw channel, campaign),
+    with their channel and month."""
     spend = read_source(inbox, "spend", ["date", "channel", "campaign", "cost"], tz)
     spend["raw_channel"], spend["campaign"], spend["cost"] = text(spend["channel"]), text(spend["campaign"]), yen(spend["cost"])
     day = timestamps(spend["date"], tz)
@@ -199,12 +230,17 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     order_files(spend, [spend["date"]])
     spend = spend[spend["file_order"] == spend.groupby(["date", "daily", "raw_channel", "campaign"], dropna=False)[
         "file_order"].transform("max")]
-    spend["channel"] = spend["raw_channel"].map(lookup[lookup["kind"] == "spend"].set_index("k1")["channel"])
+    spend["channel"] = spend["raw_channel"].map(channels_of(lookup, "spend").set_index("k1")["channel"])
     spend["period_start"] = month(spend["date"])
+    return spend
 
-    # channel_funnel
+
+def channel_funnel(funnel: pd.DataFrame, deals: pd.DataFrame, ga4: pd.DataFrame,
+                   spend: pd.DataFrame) -> tuple[pd.DataFrame, pd.MultiIndex]:
+    """channel_funnel on the grid of every month from the first to the last and every channel seen
+    (spend's too, so channel_roi has a row for spend without leads); and that grid."""
     mqls, sqls = funnel[funnel["reached_mql"]], funnel[funnel["reached_sql"]]
-    by = ["period_start", "channel"]
+    won_deals = deals[deals["outcome"] == "won"]
     counts = pd.concat({
         "sessions": ga4.groupby([month(ga4["date"]).rename("period_start"), "channel"])["sessions"].sum(),
         "leads": funnel.groupby([month(funnel["created_at"]).rename("period_start"), "channel"]).size(),
@@ -212,11 +248,11 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
         "sqls": sqls.groupby([month(sqls["sql_date"]).rename("period_start"), "channel"]).size(),
         "opportunities": deals.groupby([month(deals["created_at"]).rename("period_start"), "channel"]).size(),
         "wins": won_deals.groupby([month(won_deals["closed_on"]).rename("period_start"), "channel"]).size(),
-        "spend_rows": spend.groupby(by).size(),
+        "spend_rows": spend.groupby(BY).size(),
     }, axis=1)
     revenue = won_deals.groupby([month(won_deals["closed_on"]).rename("period_start"), "channel"])["amount"].agg(decimal_sum)
     months = pd.date_range(counts.index.get_level_values(0).min(), counts.index.get_level_values(0).max(), freq="MS")
-    grid = pd.MultiIndex.from_product([months, sorted(counts.index.get_level_values(1).unique())], names=by)
+    grid = pd.MultiIndex.from_product([months, sorted(counts.index.get_level_values(1).unique())], names=BY)
     cf = counts.reindex(grid).fillna(0).astype("int64").drop(columns="spend_rows")
     cf["revenue"] = revenue.reindex(grid).map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
     cf["session_to_lead_rate"] = rate(cf["leads"], cf["sessions"])
@@ -224,10 +260,13 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     cf["mql_to_sql_rate"] = rate(cf["sqls"], cf["mqls"])
     cf["sql_to_opportunity_rate"] = rate(cf["opportunities"], cf["sqls"])
     cf["opportunity_to_win_rate"] = rate(cf["wins"], cf["opportunities"])
+    return cf, grid
 
-    # channel_roi
+
+def channel_roi(cf: pd.DataFrame, spend: pd.DataFrame, grid: pd.MultiIndex) -> pd.DataFrame:
+    """channel_roi: channel_funnel's counts and revenue against the spend of the same month and channel."""
     roi = cf[["leads", "mqls", "opportunities", "wins", "revenue"]].copy()
-    spent = spend.groupby(by)["cost"].agg(decimal_sum).reindex(grid)
+    spent = spend.groupby(BY)["cost"].agg(decimal_sum).reindex(grid)
     roi.insert(0, "spend", spent.map(lambda v: v if isinstance(v, Decimal) else Decimal(0)))
     spent = spent.map(lambda v: v if isinstance(v, Decimal) else None)
     roi["cpa"] = per(spent, roi["leads"])
@@ -236,8 +275,11 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     roi["cac"] = per(spent, roi["wins"])
     roi["roas"] = [None if s is None or s == 0 else float(r) / float(s) for r, s in zip(roi["revenue"], spent)]
     roi["roi"] = [None if s is None or s == 0 else float(r - s) / float(s) for r, s in zip(roi["revenue"], spent)]
+    return roi
 
-    # lead_cohort_funnel
+
+def lead_cohort_funnel(funnel: pd.DataFrame) -> pd.DataFrame:
+    """lead_cohort_funnel: the leads created in a month, by channel, and how far they got."""
     cohort = funnel.assign(cohort_start=month(funnel["created_at"])).groupby(["cohort_start", "channel"]).agg(
         leads=("lead_id", "size"), reached_mql=("reached_mql", "sum"), reached_sql=("reached_sql", "sum"),
         reached_opportunity=("reached_opportunity", "sum"), won=("won", "sum"), revenue=("won_revenue", decimal_sum))
@@ -246,27 +288,32 @@ def compute_marts(inbox: Path, lookups: Path) -> dict[str, pd.DataFrame]:
     cohort["sql_to_opportunity_rate"] = rate(cohort["reached_opportunity"], cohort["reached_sql"])
     cohort["opportunity_to_win_rate"] = rate(cohort["won"], cohort["reached_opportunity"])
     cohort["lead_to_win_rate"] = rate(cohort["won"], cohort["leads"])
+    return cohort
 
-    # mql_to_sql
+
+def mql_to_sql(funnel: pd.DataFrame) -> pd.DataFrame:
+    """mql_to_sql: the MQLs of a month, by channel, how many became SQL and the median days it took."""
+    mqls = funnel[funnel["reached_mql"]]
     days = (mqls["sql_date"] - mqls["mql_date"]).dt.total_seconds() / 86400
-    m2s = mqls.assign(period_start=month(mqls["mql_date"]), days=days.where(mqls["reached_sql"])).groupby(by).agg(
+    m2s = mqls.assign(period_start=month(mqls["mql_date"]), days=days.where(mqls["reached_sql"])).groupby(BY).agg(
         mqls=("lead_id", "size"), became_sql=("reached_sql", "sum"), median_days_mql_to_sql=("days", "median"))
     m2s["mql_to_sql_rate"] = rate(m2s["became_sql"], m2s["mqls"])
+    return m2s
 
-    # deal_to_win
+
+def deal_to_win(deals: pd.DataFrame) -> pd.DataFrame:
+    """deal_to_win: the deals closed in a month, by channel: won, lost, revenue, days to close."""
+    closed = deals["outcome"].isin(["won", "lost"])
     closed_deals = deals[closed].assign(period_start=month(deals.loc[closed, "closed_on"]))
     is_won = closed_deals["outcome"] == "won"
     closed_deals["won_amount"] = closed_deals["amount"].where(is_won)
     closed_deals["days"] = ((closed_deals["closed_on"] - closed_deals["created_at"]).dt.total_seconds() / 86400).where(is_won)
-    d2w = closed_deals.assign(is_won=is_won, is_lost=closed_deals["outcome"] == "lost").groupby(by).agg(
+    d2w = closed_deals.assign(is_won=is_won, is_lost=closed_deals["outcome"] == "lost").groupby(BY).agg(
         won=("is_won", "sum"), lost=("is_lost", "sum"), revenue=("won_amount", decimal_sum),
         median_days_to_close=("days", "median"))
     d2w["win_rate"] = rate(d2w["won"], d2w["won"] + d2w["lost"])
     d2w["avg_deal_size"] = per(d2w["revenue"], d2w["won"])
-
-    return {name: df.reset_index() for name, df in (
-        ("channel_funnel", cf), ("channel_roi", roi), ("lead_cohort_funnel", cohort), ("mql_to_sql", m2s),
-        ("deal_to_win", d2w))}
+    return d2w
 
 
 def main(argv: list[str] | None = None) -> int:

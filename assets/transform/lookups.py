@@ -1,20 +1,19 @@
-"""raw -> staging: channel and stage mappings, then one SQL model per source.
+"""The channel and stage of every distinct raw value: staging.channel_lookup and the mapping tables.
 
-The mappings are computed over the *distinct* raw values only (a few hundred),
-in Python, because matching is Unicode-aware (NFKC, case folding) and follows
-GA4's rule list; the per-row work is a join in DuckDB.
+The mappings are computed over the *distinct* raw values only (a few hundred), in Python, because
+matching is Unicode-aware (NFKC, case folding) and follows GA4's rule list; the per-row work is a join
+in DuckDB (the SQL models of assets/sql/staging/).
 """
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
-from assets.transform.ga4_channel_group import default_channel_group
-from assets.checks.expectations import suite_check
-from assets.transform.incremental import (DEALS, LEAD_FUNNEL, LEADS, SESSIONS, STAGE_HISTORY, incremental_table, keep_mappings,
-                                record_mappings)
-from assets.core.tables import TableAsset, sql_table, table_metadata, table_spec
+from assets.core.database import table_metadata
 from assets.core.resource import FunnelResource
+from assets.core.step import TableAsset, table_spec
+from assets.transform.ga4_channel_group import default_channel_group
+from assets.transform.mappings import keep_mappings, record_mappings
 from schemas import SOURCES
 from schemas.config import LIFECYCLE_ORDER, FunnelConfig
 
@@ -135,40 +134,6 @@ channel_lookup = TableAsset(table_spec(
     "differently now (channels.yaml, stages.yaml or the time zone changed) starts a new mapping generation: the "
     "staging tables are then built in full.", {"duckdb", "python"}), _build_channel_lookup)
 
-LOOKUPS = [["staging", "channel_lookup"]]
-staging_sessions = incremental_table(
-    SESSIONS, [["raw", "ga4_sessions"], *LOOKUPS], "staging",
-    "GA4 session rows, newest snapshot per day and dimension key, with GA4 channel group and channel.")
-staging_leads = incremental_table(
-    LEADS, [["raw", "leads"], *LOOKUPS], "staging",
-    "One row per lead (newest snapshot wins, vanished leads kept) with channel, lifecycle rank and stage history.")
-# Published (analysts query stage dates), but built from raw: staging.deals reads it.
-stage_history = incremental_table(
-    STAGE_HISTORY, [["raw", "leads"], ["raw", "deals"], *LOOKUPS], "marts",
-    "Every lead's lifecycle stage and every deal's stage as seen in each snapshot: first and last seen, so stage "
-    "dates are known where an export has none (deal close dates fall back to it).",
-    checks=[suite_check("stage_history")])
-staging_deals = incremental_table(
-    DEALS, [["raw", "deals"], ["staging", "leads"], ["marts", "stage_history"], *LOOKUPS], "staging",
-    "One row per deal (newest snapshot wins) with outcome (won/lost/open/unknown), close date and channel.")
-staging_spend = sql_table(
-    "staging", "spend", "staging/spend.sql", [["raw", "spend"], *LOOKUPS], "staging",
-    "Spend rows, newest snapshot per day/month, raw channel and campaign, with channel.")
-staging_touchpoints = sql_table(
-    "staging", "touchpoints", "staging/touchpoints.sql", [["raw", "touchpoints"], ["staging", "leads"], *LOOKUPS],
-    "staging", "One row per distinct touch of a known lead, with its channel (its own source/medium, else the "
-    "lead's) and whether it came before the lead's first opportunity.")
-staging_lead_funnel = incremental_table(
-    LEAD_FUNNEL, [["staging", "leads"], ["staging", "deals"]], "staging",
-    "One row per lead with each funnel stage it reached and the effective date of each.")
-transition_days = sql_table(
-    "staging", "transition_days", "staging/transition_days.sql", [["staging", "lead_funnel"], ["staging", "deals"]],
-    "staging", "One row per funnel transition a lead or deal made, with its channel and days taken.")
-unmapped_values = sql_table(
-    "ops", "unmapped_values", "staging/unmapped_values.sql",
-    [["staging", t] for t in ("leads", "deals", "spend", "sessions", "touchpoints")] + LOOKUPS, "staging",
-    "Raw values no rule maps, kept in the fallback channel or stage, with record counts.")
-
-# The big models first: the transform step starts ready tables in this order.
-STAGING_TABLES = [channel_lookup, staging_leads, stage_history, staging_sessions, staging_deals, staging_lead_funnel,
-                  staging_spend, staging_touchpoints, transition_days, unmapped_values]
+# The tables channel_lookup writes: a SQL model reading any of them depends on it.
+WRITES = ("staging.channel_lookup", "staging.deal_stage_map", "staging.lifecycle_map", "staging.channels",
+          "staging.run_settings")

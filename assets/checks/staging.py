@@ -1,0 +1,53 @@
+"""Checks of staging tables, each a step of its own: they warn about raw values no rule maps and rows left
+out so that nothing counts twice."""
+
+import dagster as dg
+
+from assets.core.resource import FunnelResource
+
+
+@dg.asset_check(asset=dg.AssetKey(["ops", "unmapped_values"]), name="every_raw_value_mapped",
+                description="Warns when a lead/deal source, spend channel, GA4 channel group or stage value "
+                "matches no rule of channels.yaml / stages.yaml (its records are kept in the fallback).")
+def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
+    with funnel.connect() as con:
+        rows = con.execute(
+            "SELECT kind, raw_value, mapped_to, records FROM ops.unmapped_values ORDER BY records DESC LIMIT 20"
+        ).df()
+        total = con.execute("SELECT coalesce(sum(records), 0) FROM ops.unmapped_values").fetchone()[0]
+    return dg.AssetCheckResult(
+        passed=rows.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unmapped_values": len(rows), "records": int(total),
+                  "top": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
+    )
+
+
+def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=dg.AssetKey(["staging", table]), name=f"{table}_counted_once",
+                    description=f"Warns when rows of {table} were loaded but are not counted in the monthly marts so "
+                    "that nothing counts twice: a range total (an export without a date column, dated by its date "
+                    "range) over several months or covered by finer rows or a newer range"
+                    + (", or a month row whose month has day rows of the same channel and campaign" if table == "spend"
+                       else "") + f". The rows and the reason are in staging.{table}_not_counted.")
+    def _check(funnel: FunnelResource) -> dg.AssetCheckResult:
+        with funnel.connect() as con:
+            rows = con.execute(
+                f"SELECT _source_file AS file, date AS starts, date_end AS ends, count(*) AS rows, "
+                f"sum({measure}) AS {measure}, any_value(not_counted_because) AS reason "
+                f"FROM staging.{table}_not_counted GROUP BY ALL ORDER BY file, starts LIMIT 20"
+            ).df()
+        return dg.AssetCheckResult(
+            passed=rows.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"files": rows["file"].nunique() if not rows.empty else 0,
+                      "rows": int(rows["rows"].sum()) if not rows.empty else 0,
+                      "not_counted": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
+        )
+
+    return _check
+
+
+STAGING_CHECKS = [
+    every_raw_value_mapped,
+    _counted_once_check("sessions", "sessions"), _counted_once_check("spend", "cost")]

@@ -1,0 +1,186 @@
+"""The `raw` step: one Dagster asset per source, all loaded side by side (load_sources), with the checks
+of each load (rows quarantined, freshness, personal data masked, snapshot order)."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.core import settings
+from assets.core.database import table_metadata
+from assets.core.resource import FunnelResource
+from assets.ingest.export_moment import ordered_by_file_time
+from assets.ingest.inbox import freshness
+from assets.ingest.load import SourceLoad, load_sources
+from schemas import SOURCES
+from schemas.spec import SourceSpec
+
+
+def raw_key(spec: SourceSpec) -> dg.AssetKey:
+    return dg.AssetKey(["raw", spec.name])
+
+
+def _raw_asset_spec(spec: SourceSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_key(spec),
+        group_name="ingest",
+        kinds={"duckdb", "pandera", "csv"},
+        owners=settings.owners(),
+        description=(
+            f"{spec.title}: new files of inbox folder `{spec.name}/`, validated with the pandera schema "
+            f"`schemas/{spec.name}.py` and appended to raw.{spec.name} with lineage columns. "
+            "A file already loaded (same SHA-256) is skipped. Rows failing a check go to "
+            f"quarantine.{spec.name} and the rest of the file loads; a file that cannot be read, or whose "
+            "failing rows exceed max_rejected_share (config/sources.yaml), is refused whole and fails the load "
+            "step with the file, row, column and problem. The sources load side by side in one step (`raw`)."
+        ),
+    )
+
+
+def _raw_check_specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(f"{spec.name}_no_rows_quarantined", asset=raw_key(spec), description=(
+            f"Warns when rows of the {spec.name} files loaded in this run failed a check and went to "
+            f"quarantine.{spec.name} instead of raw (counts per file, check and column).")),
+        dg.AssetCheckSpec(f"{spec.name}_newest_export_is_fresh", asset=raw_key(spec), description=(
+            f"Fails when the newest file of inbox folder `{spec.name}/` is older than max_age_hours "
+            "(config/sources.yaml, default 36 hours): the tool's export job stopped."
+            + (" The source is optional: an inbox without any of its files passes." if spec.optional else ""))),
+        dg.AssetCheckSpec(f"{spec.name}_no_personal_data_in_text", asset=raw_key(spec), description=(
+            f"Warns when a {spec.name} file loaded in this run held an e-mail address or a phone number in a column "
+            "that must not (a source, a company, a campaign, a stage): it was masked as the file was read and never "
+            "stored; the check names the file, column and rows (ops.masked_values).")),
+        dg.AssetCheckSpec(f"{spec.name}_snapshot_order_from_data", asset=raw_key(spec), description=(
+            f"Warns when file modification times decided which of two {spec.name} files holds the newer version "
+            "of the same records: their export moments (a date in the name, a preamble's range, the latest "
+            "timestamp in the rows) tie, or one file has none. File times change with copies and downloads: "
+            "name the files by export date, or export the records' last-modified time.")),
+    ]
+
+
+def _load_counts(result: SourceLoad) -> dict:
+    """What a source's load did, as the run summary of `funnel run` and `funnel bench` read it."""
+    return {
+        "files_loaded": len(result.loaded),
+        "files_rejected": len(result.rejected),
+        "files_already_loaded": result.skipped,
+        "rows_loaded": sum(o.rows for o in result.loaded),
+        "rows_quarantined": sum(o.quarantined for o in result.loaded),
+        "entries_not_read": len(result.not_read),
+    }
+
+
+def _not_read_md(result: SourceLoad) -> dg.MetadataValue:
+    """The entries of the source's folder that are no export file, and why (`funnel run` prints them)."""
+    if not result.not_read:
+        return dg.MetadataValue.md("none")
+    return dg.MetadataValue.md("| entry | why it was not read |\n|---|---|\n"
+                               + "\n".join(f"| {e.path} | {e.reason} |" for e in result.not_read))
+
+
+def _masked_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey, run_id: str
+                  ) -> dg.AssetCheckResult:
+    rows = con.execute(
+        "SELECT m.file_name, m.column_name, m.kind, m.rows_masked, array_to_string(m.first_rows, ', ') "
+        "FROM ops.masked_values m JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run AND m.source = $source "
+        "ORDER BY 1, 2, 3", {"run": run_id, "source": spec.name}).fetchall()
+    table = "\n".join(f"| {f} | {c} | {k} | {n} | {first} |" for f, c, k, n, first in rows)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=f"{spec.name}_no_personal_data_in_text", passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_masked": sum(r[3] for r in rows), "masked": dg.MetadataValue.md(
+            "| file | column | found | rows | first rows |\n|---|---|---|---|---|\n" + table if rows else "none")})
+
+
+def _snapshot_order_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey) -> dg.AssetCheckResult:
+    pairs = ordered_by_file_time(con, spec)
+    table = "\n".join(f"| {a} | {b} | {why} |" for a, b, why in pairs)
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=f"{spec.name}_snapshot_order_from_data", passed=not pairs,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"file_pairs": len(pairs), "ordered_by_file_time": dg.MetadataValue.md(
+            "| file | other file | why the file times decided |\n|---|---|---|\n" + table if pairs else "none")})
+
+
+def _refused_text(spec: SourceSpec, result: SourceLoad, problems_dir: Path) -> str:
+    sheets = problems_dir / spec.name
+    listed = f"\nEach refused file's problems, one per row, are in {sheets}/." if sheets.is_dir() else ""
+    return (f"{len(result.rejected)} {spec.name} file(s) refused; nothing of them was loaded and "
+            "the published warehouse keeps its last good data. Fix the file (or export it again) and put it "
+            "back in the inbox, or remove it; the next run picks it up.\n"
+            + "\n".join(o.message for o in result.rejected) + listed)
+
+
+@dg.multi_asset(
+    name="raw",
+    specs=[_raw_asset_spec(spec) for spec in SOURCES.values()],
+    check_specs=[check for spec in SOURCES.values() for check in _raw_check_specs(spec)],
+    can_subset=True,
+    description="Loads the new export files of every inbox source, the sources side by side (load_sources).",
+)
+def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
+    """One step for all sources so that they load at the same time (a thread and a cursor each): run
+    one after another, pandera's checks, the byte scans and Python left a core idle about half of
+    the time. The sources that loaded are materialized; then, if a file of any source was refused,
+    the step fails naming each refused file (and its source's asset is not materialized)."""
+    specs = [spec for spec in SOURCES.values() if raw_key(spec) in context.selected_asset_keys]
+    profiles = funnel.load_profiles()
+    limits = {spec.name: funnel.load_config().sources.settings(spec.name) for spec in specs}
+    inbox = Path(funnel.inbox_dir)
+    refused = {}
+    with funnel.connect() as con:
+        results = load_sources(con, specs, inbox, profiles, funnel.timezone, context.run.run_id,
+                               {name: limit.max_rejected_share for name, limit in limits.items()},
+                               context.log, funnel.problems_dir)
+        for spec in specs:
+            result = results[spec.name]
+            counts = _load_counts(result)
+            if result.rejected:
+                refused[spec.name] = {**counts, "seconds": result.seconds(),
+                                      "not_read": [[e.path, e.reason] for e in result.not_read]}
+                continue
+            quarantined = con.execute(
+                f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
+                f"count(*) AS problems, count(DISTINCT q.row_number) AS \"rows\" FROM quarantine.{spec.name} q "
+                "JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run GROUP BY ALL ORDER BY ALL",
+                {"run": context.run.run_id},
+            ).df()
+            files_md = "\n".join(f"| {o.file_name} | {o.status} | {o.rows} | {o.quarantined} | {o.profile or ''} |"
+                                 for o in result.loaded)
+            key = raw_key(spec)
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    **counts,
+                    "seconds": dg.MetadataValue.json(result.seconds()),
+                    **table_metadata(con, "raw", spec.name),  # row count, column schema, preview
+                    "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
+                                                 "|---|---|---|---|---|\n" + files_md)
+                    if files_md else dg.MetadataValue.md("no new files"),
+                    "not_read": _not_read_md(result),
+                },
+                check_results=[
+                    dg.AssetCheckResult(
+                        asset_key=key, check_name=f"{spec.name}_no_rows_quarantined",
+                        passed=not counts["rows_quarantined"], severity=dg.AssetCheckSeverity.WARN,
+                        metadata={"rows_quarantined": counts["rows_quarantined"],
+                                  "files": sum(1 for o in result.loaded if o.quarantined),
+                                  "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
+                                                                  if not quarantined.empty else "none"),
+                                  "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
+                    freshness(inbox, spec.name, limits[spec.name].max_age_hours,
+                              f"{spec.name}_newest_export_is_fresh", optional=spec.optional, asset_key=key),
+                    _masked_check(con, spec, key, context.run.run_id),
+                    _snapshot_order_check(con, spec, key),
+                ],
+            )
+    if refused:
+        raise dg.Failure(
+            description="\n\n".join(_refused_text(SOURCES[name], results[name], funnel.problems_dir)
+                                      for name in refused),
+            metadata={"refused_assets": ", ".join(raw_key(SOURCES[name]).to_user_string() for name in refused),
+                      "sources": dg.MetadataValue.json(refused)},
+        )
+
+
+INGEST_ASSETS = [raw_exports]

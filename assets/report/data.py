@@ -1,0 +1,205 @@
+"""What the report reads from the published marts: the funnel and ROI per channel over the report's
+months (sums taken in SQL, rates from the metric macros), the current target plans and the bottlenecks."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+
+from assets.plan.reverse import Period, elapsed_share
+from assets.report.labels import DASH, FUNNEL_RATES, FUNNEL_STAGES, fmt_month
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    channel: str | None  # None: the total of every channel
+    counts: dict[str, int]
+    revenue: Decimal
+    rates: dict[str, float | None]
+
+    def is_empty(self) -> bool:
+        return not any(self.counts.values()) and not self.revenue
+
+
+@dataclass(frozen=True)
+class RoiRow:
+    channel: str | None
+    spend: Decimal
+    leads: int
+    wins: int
+    revenue: Decimal
+    cpa: Decimal | None
+    cac: Decimal | None
+    roas: float | None
+    roi: float | None
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    channel: str
+    stage: str
+    rate_name: str | None
+    rate_used: float | None
+    required: Decimal | None
+    actual: Decimal | None
+    gap: Decimal | None
+    pace: float | None
+
+
+@dataclass(frozen=True)
+class PlanPeriod:
+    period: Period
+    as_of: date
+    stages: list[PlanRow]  # channel All, top down
+    channels: list[PlanRow]  # every other channel's revenue row
+
+    @property
+    def elapsed(self) -> float | None:
+        share = elapsed_share(self.period, self.as_of)
+        return None if share is None else float(share)
+
+
+@dataclass(frozen=True)
+class BottleneckRow:
+    period_start: date
+    channel: str
+    transition: str
+    from_count: int
+    to_count: int
+    actual_rate: float | None
+    reference_rate: float | None
+    gap_points: float | None
+    lost_revenue: Decimal | None
+    is_bottleneck: bool
+    significant: bool
+    maturity: str  # mature, too_early
+
+
+@dataclass(frozen=True)
+class BottleneckSummary:
+    channel: str
+    transition: str
+    months_flagged: int
+    lost_revenue: Decimal  # of the flagged months
+
+
+@dataclass(frozen=True)
+class ReportData:
+    first_month: date | None  # None: channel_funnel is empty
+    last_month: date | None
+    funnel: list[FunnelRow]
+    roi: list[RoiRow]
+    plans: list[PlanPeriod]
+    bottleneck_month: date | None
+    bottlenecks: list[BottleneckRow]
+    bottleneck_summary: list[BottleneckSummary]
+
+    @property
+    def months(self) -> int:
+        if self.first_month is None:
+            return 0
+        return (self.last_month.year - self.first_month.year) * 12 + self.last_month.month - self.first_month.month + 1
+
+    @property
+    def period_label(self) -> str:
+        if self.first_month is None:
+            return DASH
+        return f"{fmt_month(self.first_month)} – {fmt_month(self.last_month)}"
+
+
+def report_window(con: duckdb.DuckDBPyConnection, months: int) -> tuple[date | None, date | None]:
+    """(first, last) month of the report: the latest `months` months of marts.channel_funnel
+    (fewer when the data is shorter); (None, None) without data."""
+    first, last = con.execute(
+        "SELECT greatest(min(period_start), CAST(max(period_start) - to_months(CAST($months AS INTEGER) - 1) AS DATE)),"
+        " max(period_start) FROM marts.channel_funnel", {"months": months}).fetchone()
+    return first, last
+
+
+def read_funnel(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[FunnelRow]:
+    """Stage counts per channel summed over the months, with the total (channel None)."""
+    rate_sql = ", ".join(f"safe_rate(sum({later}), sum({earlier})) AS {rate}" for rate, later, earlier in FUNNEL_RATES)
+    rows = con.execute(
+        "SELECT CASE WHEN grouping(channel) = 1 THEN NULL ELSE channel END, "
+        + ", ".join(f"CAST(sum({s}) AS BIGINT)" for s in FUNNEL_STAGES) + ", sum(revenue), " + rate_sql
+        + " FROM marts.channel_funnel WHERE period_start BETWEEN $first AND $last"
+        " GROUP BY GROUPING SETS ((channel), ())", {"first": first, "last": last}).fetchall()
+    result = []
+    for channel, *values in rows:
+        counts = dict(zip(FUNNEL_STAGES, (int(v or 0) for v in values[:len(FUNNEL_STAGES)])))
+        revenue = values[len(FUNNEL_STAGES)] or Decimal(0)
+        rates = dict(zip((r for r, _, _ in FUNNEL_RATES), values[len(FUNNEL_STAGES) + 1:]))
+        result.append(FunnelRow(channel, counts, revenue, rates))
+    return result
+
+
+def read_roi(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[RoiRow]:
+    """Spend, leads, wins and revenue per channel summed over the months, and the ratios of the sums."""
+    rows = con.execute(
+        "SELECT CASE WHEN grouping(channel) = 1 THEN NULL ELSE channel END, sum(spend), "
+        "CAST(sum(leads) AS BIGINT), CAST(sum(wins) AS BIGINT), sum(revenue), "
+        "money_per(sum(spend), sum(leads)), money_per(sum(spend), sum(wins)), "
+        "roas(sum(revenue), sum(spend)), roi(sum(revenue), sum(spend)) "
+        "FROM marts.channel_roi WHERE period_start BETWEEN $first AND $last "
+        "GROUP BY GROUPING SETS ((channel), ())", {"first": first, "last": last}).fetchall()
+    return [RoiRow(c, spend or Decimal(0), int(leads or 0), int(wins or 0), revenue or Decimal(0), cpa, cac, roas, roi)
+            for c, spend, leads, wins, revenue, cpa, cac, roas, roi in rows]
+
+
+def current_periods(periods: Sequence[tuple[Period, date]]) -> list[tuple[Period, date]]:
+    """The target periods the report shows, of (period, as_of): those containing their as_of
+    day (a fiscal year and its current quarter can both do); when none does, the one that
+    ended last; when none has started, the one that starts first."""
+    containing = [(p, d) for p, d in periods if p.start <= d <= p.end]
+    if containing:
+        return sorted(containing, key=lambda x: (x[0].start, x[0].end))
+    ended = [(p, d) for p, d in periods if p.end < d]
+    if ended:
+        return [max(ended, key=lambda x: (x[0].end, x[0].start))]
+    return [min(periods, key=lambda x: (x[0].start, x[0].end))] if periods else []
+
+
+def read_plans(con: duckdb.DuckDBPyConnection) -> list[PlanPeriod]:
+    periods = [(Period(label, start, end), as_of) for label, start, end, as_of in con.execute(
+        "SELECT DISTINCT period, period_start, period_end, as_of FROM marts.target_plan ORDER BY ALL").fetchall()]
+    result = []
+    for period, as_of in current_periods(periods):
+        rows = [PlanRow(*r) for r in con.execute(
+            "SELECT channel, stage, rate_name, rate_used, required, actual, gap, pace FROM marts.target_plan "
+            "WHERE period = $period AND (channel = 'All' OR stage = 'revenue') ORDER BY stage_order, channel",
+            {"period": period.label}).fetchall()]
+        result.append(PlanPeriod(period, as_of, [r for r in rows if r.channel == "All"],
+                                 [r for r in rows if r.channel != "All"]))
+    return result
+
+
+def read_bottlenecks(con: duckdb.DuckDBPyConnection, first: date, last: date
+                     ) -> tuple[date | None, list[BottleneckRow], list[BottleneckSummary]]:
+    """(latest cohort month in the window, its rows, per channel x transition the months flagged)."""
+    params = {"first": first, "last": last}
+    month = con.execute("SELECT max(period_start) FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last",
+                        params).fetchone()[0]
+    if month is None:
+        return None, [], []
+    rows = [BottleneckRow(*r) for r in con.execute(
+        "SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, gap_points, "
+        "lost_revenue, is_bottleneck, significant, maturity FROM marts.bottlenecks WHERE period_start = $month",
+        {"month": month}).fetchall()]
+    summary = [BottleneckSummary(c, t, int(n), lost or Decimal(0)) for c, t, n, lost in con.execute(
+        "SELECT channel, transition, count(*) FILTER (WHERE is_bottleneck), "
+        "sum(lost_revenue) FILTER (WHERE is_bottleneck) "
+        "FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last GROUP BY ALL", params).fetchall()]
+    return month, rows, summary
+
+
+def read_report_data(con: duckdb.DuckDBPyConnection, months: int) -> ReportData:
+    """Everything the report shows, from the marts of `con` (which has the metric macros)."""
+    first, last = report_window(con, months)
+    plans = read_plans(con)
+    if first is None:
+        return ReportData(None, None, [], [], plans, None, [], [])
+    month, rows, summary = read_bottlenecks(con, first, last)
+    return ReportData(first, last, read_funnel(con, first, last), read_roi(con, first, last), plans,
+                      month, rows, summary)
