@@ -110,6 +110,15 @@ LONGEST_FIRST = (
 )
 
 
+# A test's level is its folder: unit (functions, in-memory DuckDB), integration (one stage on real files and
+# databases, or a few assets materialised), e2e (the whole job, the CLI, the UI). `pytest -m unit` runs one level.
+LEVELS = ("unit", "integration", "e2e")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: tests keep their order in a file
+    for item in items:
+        level = item.path.parent.name
+        if level in LEVELS:
+            item.add_marker(getattr(pytest.mark, level))

@@ -7,7 +7,7 @@ outcome:
   refused      the run fails (exit 1) naming the file and the problem; the published file keeps its bytes
   not read     the run succeeds; the entry is listed as not read with the reason; the marts do not change
 
-The cases are split over two test modules (tests/test_hostile_corpus_*.py) so that the two test workers
+The cases are split over two test modules (tests/e2e/test_hostile_corpus_*.py) so that the two test workers
 share them.
 """
 

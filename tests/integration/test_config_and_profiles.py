@@ -1,5 +1,5 @@
 """config/*.yaml and export profiles: a mistake is a ConfigError naming the file and
-the key (CONTRACT section 4); a user profile in <config>/profiles/ maps another
+the key (docs/analyses.md); a user profile in <config>/profiles/ maps another
 tool's headers onto the canonical columns without touching Python (section 3)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from schemas import SOURCES
 from schemas.config import ConfigError, load_config
 from schemas.profiles import load_profiles
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG = REPO / "config"
 
 
@@ -165,7 +165,7 @@ def test_channels_yaml_that_is_not_yaml_is_refused(config_dir):
 def test_the_fast_yaml_loader_reads_every_shipped_file_as_pyyamls_safe_loader_does():
     from schemas.config import FAST_YAML_LOADER
 
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     files = sorted([*(root / "config").glob("*.yaml"), *(root / "schemas" / "profiles").glob("*.yaml")])
     assert len(files) >= 10
     for path in files:

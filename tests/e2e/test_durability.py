@@ -59,7 +59,7 @@ import duckdb
 from assets.core.resource import DUCKDB_HEADER_BYTES
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "config"
 BIN = Path(sys.executable).parent
 FUNNEL = str(BIN / "funnel") if (BIN / "funnel").exists() else (shutil.which("funnel") or "funnel")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("schemas", "assets", "pipelines")
 # package -> layer; a module may import its own package and the packages of lower layers only
 LAYERS = {

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from assets.publish.publish import PersonalDataFound, personal_data_in, publish
-from tests.test_incremental import BATCHES, load, stage
+from tests.integration.test_incremental import BATCHES, load, stage
 
 
 def published_content(path: Path) -> dict:

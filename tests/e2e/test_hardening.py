@@ -131,7 +131,7 @@ def _run_as_nobody(root: Path, tmp_path: Path) -> None:
     """)
     env = {**os.environ, "HOME": str(root), "DAGSTER_HOME": str(root)}
     out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script],
-                         capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent, timeout=300)
+                         capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert "leads/leads_secret.csv: cannot be read: Permission denied" in out.stdout, out.stderr[-3000:]
     assert query(wh.with_name("funnel.work.duckdb"),
                  "SELECT file_name FROM ops.load_log WHERE status = 'loaded' AND source = 'leads' ORDER BY 1") == [

@@ -12,7 +12,6 @@ from pipelines.dev.data_dictionary import (
     DEFAULT_OUT,
     MARTS_ORDER,
     REGENERATE_COMMAND,
-    build_reference_warehouse,
     render_data_dictionary,
 )
 
@@ -20,8 +19,9 @@ EXAMPLE_BLOCK = re.compile(r"^```sh\n(.*?)\n```$", re.S | re.M)
 
 
 @pytest.fixture(scope="module")
-def reference_warehouse(tmp_path_factory) -> Path:
-    return build_reference_warehouse(tmp_path_factory.mktemp("data_dictionary"))
+def reference_warehouse(sample_run) -> Path:
+    """The reference sample `funnel docs` builds (build_reference_warehouse), run once per session."""
+    return sample_run[1]
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,12 @@ def rendered(reference_warehouse: Path) -> str:
 
 
 def _example_sql(markdown: str) -> list[str]:
-    """The SQL of every example command, parsed as the shell would (`duckdb ... -c "<sql>"`)."""
+    """The SQL of every example command, parsed as the shell would (`.venv/bin/funnel sql "<sql>"`)."""
     queries = []
     for block in EXAMPLE_BLOCK.findall(markdown):
         argv = shlex.split(block)
-        assert argv[:2] == ["duckdb", "-readonly"] and "-c" in argv, block
-        queries.append(argv[argv.index("-c") + 1])
+        assert argv[:2] == [".venv/bin/funnel", "sql"] and len(argv) == 3, block
+        queries.append(argv[2])
     return queries
 
 
@@ -106,3 +106,15 @@ def test_committed_inputs_md_is_current():
     assert "| `lead_id` | text | yes (unless `email` given) | no |" in rendered  # a substitute is said
     committed = INPUTS.read_text(encoding="utf-8") if INPUTS.exists() else ""
     assert rendered == committed, "docs/inputs.md is out of date with schemas/: run .venv/bin/funnel docs"
+
+
+def test_the_readme_query_runs_as_written(reference_warehouse: Path, capsys):
+    """The analyst's first command in the README, through `funnel sql` on the published file."""
+    from pipelines.cli import main
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [line] = [ln for ln in readme.splitlines() if ln.startswith(".venv/bin/funnel sql ")]
+    argv = shlex.split(line)[1:]
+    assert main([*argv, "--warehouse", str(reference_warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["period_start", "channel", "spend"] and "rows shown" in out

@@ -23,7 +23,7 @@ from assets.ingest.load import SourceLoad, ingest_source
 from schemas import SOURCES
 from schemas.profiles import load_profiles
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
 TZ = "Asia/Tokyo"
 

@@ -11,6 +11,8 @@ The tiny marts.channel_funnel used below (counts: sessions, leads, mqls, sqls, o
     2026-04   300   6  3  1  1 0          0        0  2  1  1  1  1  1,500,000   (inside 2026-Q1, April start)
     2026-05   200   4  2  1  1 1  2,000,000        0  0  0  0  0  0          0
 
+Ad impressions (the fixture funnel_rows): Webinar 30,000 in 2026-04 and 20,000 in 2026-05, none elsewhere.
+
 Lookback of 3 months before 2026-04-01 = 2026-01 .. 2026-03:
     Webinar 1000 20 10 6 4 2 3,000,000 | Event 0 10 8 6 4 2 3,000,000 | All 1000 30 18 12 8 4 6,000,000
     All rates: session->lead 30/1000, lead->mql 18/30, mql->sql 12/18 = 2/3, sql->opp 8/12 = 2/3, win 4/8;
@@ -77,8 +79,10 @@ FUNNEL = [  # (month, channel, sessions, leads, mqls, sqls, opportunities, wins,
 def create_channel_funnel(con: duckdb.DuckDBPyConnection, rows=FUNNEL) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.execute("CREATE OR REPLACE TABLE marts.channel_funnel (period_start DATE, channel VARCHAR, sessions BIGINT, "
-                "leads BIGINT, mqls BIGINT, sqls BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2))")
-    con.executemany("INSERT INTO marts.channel_funnel VALUES (CAST(? AS DATE), ?, ?, ?, ?, ?, ?, ?, CAST(? AS DECIMAL(18, 2)))",
+                "leads BIGINT, mqls BIGINT, sqls BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2), "
+                "impressions BIGINT DEFAULT 0)")
+    con.executemany("INSERT INTO marts.channel_funnel (period_start, channel, sessions, leads, mqls, sqls, opportunities, "
+                    "wins, revenue) VALUES (CAST(? AS DATE), ?, ?, ?, ?, ?, ?, ?, CAST(? AS DECIMAL(18, 2)))",
                     [list(r) for r in rows])
 
 
@@ -86,6 +90,8 @@ def create_channel_funnel(con: duckdb.DuckDBPyConnection, rows=FUNNEL) -> None:
 def funnel_rows() -> list[FunnelMonth]:
     with duckdb.connect() as con:
         create_channel_funnel(con)
+        con.execute("UPDATE marts.channel_funnel SET impressions = CASE period_start WHEN '2026-04-01' THEN 30000 "
+                    "WHEN '2026-05-01' THEN 20000 END WHERE channel = 'Webinar' AND period_start >= '2026-04-01'")
         return read_channel_funnel(con)
 
 
@@ -205,8 +211,8 @@ def test_lookback_window(period_start, n, expected):
 def test_observed_rates_are_recomputed_from_summed_counts(funnel_rows):
     window = lookback_window({r.period_start for r in funnel_rows}, date(2026, 4, 1), 3)
     everything = stage_totals(funnel_rows, window)
-    assert everything == {"sessions": 1000, "leads": 30, "mqls": 18, "sqls": 12, "opportunities": 8, "wins": 4,
-                          "revenue": D("6000000")}
+    assert everything == {"impressions": 0, "sessions": 1000, "leads": 30, "mqls": 18, "sqls": 12,
+                          "opportunities": 8, "wins": 4, "revenue": D("6000000")}  # impressions start in April
     assert observed_rate(everything, "session_to_lead_rate") == Fraction(3, 100)
     assert observed_rate(everything, "mql_to_sql_rate") == Fraction(2, 3)
     # Event has no sessions: its own session->lead rate is unknown, so the plan falls back to all channels
@@ -258,7 +264,7 @@ def test_plan_from_the_lookback(funnel_rows):
         date(2026, 1, 1), date(2026, 3, 1))
     # Actual to date: April + May
     actual = {s: table[("All", s)].actual for s in STAGES}
-    assert actual == {"impressions": None, "sessions": 500, "leads": 12, "mqls": 6, "sqls": 3, "opportunities": 3,
+    assert actual == {"impressions": 50000, "sessions": 500, "leads": 12, "mqls": 6, "sqls": 3, "opportunities": 3,
                       "wins": 2, "revenue": D("3500000")}
     assert table[("Webinar", "revenue")].actual == D("2000000")
     assert table[("All", "revenue")].gap == D("5500000")
@@ -434,7 +440,7 @@ targets:
                            "actual, gap FROM marts.target_plan WHERE period = '2026-07' AND channel = 'All' "
                            "ORDER BY stage_order").fetchall()
         assert rows == [
-            ("2026-07", date(2026, 7, 1), date(2026, 7, 31), "All", "impressions", 0.05, "override", D("160000.00"), None, None),
+            ("2026-07", date(2026, 7, 1), date(2026, 7, 31), "All", "impressions", 0.05, "override", D("160000.00"), D("0.00"), D("160000.00")),
             ("2026-07", date(2026, 7, 1), date(2026, 7, 31), "All", "sessions", 0.02, "override", D("8000.00"), D("0.00"), D("8000.00")),
             ("2026-07", date(2026, 7, 1), date(2026, 7, 31), "All", "leads", 1.0, "override", D("160.00"), D("0.00"), D("160.00")),
             ("2026-07", date(2026, 7, 1), date(2026, 7, 31), "All", "mqls", 1.0, "override", D("160.00"), D("0.00"), D("160.00")),

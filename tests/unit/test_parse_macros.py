@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from hypothesis import given, settings, strategies as st
 
-MACROS = Path(__file__).parents[1] / "assets" / "sql" / "parse_macros.sql"
+MACROS = Path(__file__).parents[2] / "assets" / "sql" / "parse_macros.sql"
 TZ = "Asia/Tokyo"
 FULL_WIDTH = str.maketrans("0123456789,.-/: +", "０１２３４５６７８９，．－／：　＋")
 

@@ -1,4 +1,4 @@
-"""Numbers are read exactly or not at all (CONTRACT section 7, Numbers): a value whose decimal or
+"""Numbers are read exactly or not at all (docs/inputs.md, Values): a value whose decimal or
 thousands marks are ambiguous or of another convention is quarantined, naming file, row, column and
 the accepted forms, unless the file's profile declares its marks; then it is read right."""
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.hostile_corpus import CASES, run_case
-from tests.test_hostile_corpus_read import baseline  # noqa: F401 (the shared fixture)
+from tests.e2e.test_hostile_corpus_read import baseline  # noqa: F401 (the shared fixture)
 
 REFUSED = [c for c in CASES if c.outcome == "refused"]
 

@@ -13,7 +13,7 @@ from assets.transform.ga4_channel_group import default_channel_group
 from assets.transform.lookups import lead_channel, session_channel, value_channel
 from schemas.config import load_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -163,7 +163,7 @@ def test_the_funnel_command_runs_the_exit_handlers_and_exits_with_mains_code():
     code = ("import atexit; from pipelines import cli; atexit.register(print, 'exit handler ran'); "
             "cli.main = lambda: 3; print('before', end=' '); cli.console()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parent.parent)
+                          cwd=Path(__file__).resolve().parents[2])
     assert (done.returncode, done.stdout) == (3, "before exit handler ran\n")
 
 

@@ -1,10 +1,10 @@
 """The fiscal quarter and fiscal year views marts.<mart>_fiscal (assets/sql/marts/*_fiscal.sql) on the inbox of
-tests/test_analytics_marts.py (fiscal year from April): hand-checked rows around the March / April
+tests/integration/test_analytics_marts.py (fiscal year from April): hand-checked rows around the March / April
 boundary, every roll-up recomputed by an independent route (pandas over the monthly mart, Python's
 own fiscal calendar), medians from the records rather than from monthly medians, and the fiscal year
 start taken from targets.yaml.
 
-The monthly data that matters below (see tests/test_analytics_marts.py for the inbox):
+The monthly data that matters below (see tests/integration/test_analytics_marts.py for the inbox):
   Webinar  Feb 2026: leads A1 A2 (both MQL, SQL, opportunity DA1 DA2, both won), spend 2,000,000
            DA1 won 2026-03-12 (FY2025, 2025-Q4), 30 days; DA2 won 2026-05-20 (FY2026, 2026-Q1), 97 days
            Jul: leads B1 (MQL) B2, spend 300,000; Aug: leads B3 B4 (MQL, SQL, deals DB3 lost 08-25, DB4 open),
@@ -28,11 +28,11 @@ from assets.plan.reverse import parse_period
 from assets.plan.target_settings import write_target_settings
 from schemas.config import TargetsConfig
 from tests.conftest import query
-from tests.test_analytics_marts import build_work_db
+from tests.integration.test_analytics_marts import build_work_db
 
 D = Decimal
 D0 = D("0.00")
-GROSS_MARGIN = Fraction(7, 10)  # tests/test_analytics_marts.py TARGETS_YAML
+GROSS_MARGIN = Fraction(7, 10)  # tests/integration/test_analytics_marts.py TARGETS_YAML
 LTV_MULTIPLIER = Fraction(7, 10) * Fraction(35, 12)
 
 

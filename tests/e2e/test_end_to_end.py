@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from assets.checks.keys import ATTRIBUTION_MODELS
-from pipelines.dev.generate import generate_sample_exports
-from tests.conftest import query, run_funnel_job
+from tests.conftest import query
 
 WON = {"Closed Won", "受注"}
 
@@ -27,14 +26,8 @@ def read_all(folder: Path) -> list[pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    inbox = root / "inbox"
-    generate_sample_exports(inbox, months=18, seed=11, end_month="2026-09")
-    wh = root / "warehouse" / "funnel.duckdb"
-    result = run_funnel_job(inbox, wh)
-    assert result.success, [e.event_specific_data for e in result.all_events if e.is_failure]
-    return inbox, wh, result
+def generated(sample_run):
+    return sample_run
 
 
 def test_every_asset_materialised_and_every_blocking_check_passed(generated):
