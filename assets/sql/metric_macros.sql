@@ -1,4 +1,4 @@
--- The metric formulas of CONTRACT section 6, each defined once and used by every mart.
+-- The metric formulas of docs/metrics.md, each defined once and used by every mart.
 
 -- A rate: later / earlier; NULL when the denominator is 0.
 CREATE OR REPLACE MACRO safe_rate(numerator, denominator) AS

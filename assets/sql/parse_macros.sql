@@ -71,7 +71,7 @@ END;
 -- The same, the two shapes most exports write (2026-07-03 10:00:00 and 2026-07-03) first: a LIKE
 -- on the shape and one try_strptime cost a third of timestamp_any's branches, which were half of
 -- the parse. A value of either shape not ending in Z takes, in timestamp_any, the branch of that
--- very format (tests/test_parse_macros.py compares the two over mutated values of both shapes).
+-- very format (tests/unit/test_parse_macros.py compares the two over mutated values of both shapes).
 CREATE OR REPLACE MACRO timestamp_of(a, tz) AS CASE
     WHEN ends_with(a, 'Z') THEN timestamp_any(a, tz)
     WHEN a LIKE '____-__-__ __:__:__' THEN try_strptime(a, '%Y-%m-%d %H:%M:%S')

@@ -1,4 +1,4 @@
--- Multi-touch attribution of won revenue (CONTRACT section 5, issue 5 item 5).
+-- Multi-touch attribution of won revenue (docs/metrics.md, marts.attributed_revenue).
 --
 -- Each won deal's revenue, in the month of its close, is split over the touches
 -- of its lead at or before the deal's created_at (the opportunity), each touch

@@ -11,7 +11,7 @@
   outputs:
     staging.lead_funnel: {rows: lead_funnel_rows, stale: "lead_id IN (SELECT lead_id FROM touched_leads)"}
 */
--- One row per lead with the funnel stages it reached and when (CONTRACT section 5):
+-- One row per lead with the funnel stages it reached and when (docs/metrics.md):
 -- a lead that reached a later stage has passed every earlier one, no later than
 -- the later stage's date and no earlier than its creation.
 -- Rows of staging.lead_funnel (assets/transform/incremental.py builds the table from this view): scope_leads and
