@@ -1,5 +1,5 @@
 """The user-editable configuration (`config/*.yaml`), validated with a message
-naming the file and the key that is wrong (CONTRACT section 4)."""
+naming the file and the key that is wrong (docs/analyses.md)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from schemas.currency import FxRates, load_fx_rates
+from schemas.errors import ConfigError
+
 RESERVED_CHANNELS = {"Unattributed", "All"}
 LIFECYCLE_ORDER = ["lead", "mql", "sql", "opportunity", "customer"]
-
-
-class ConfigError(ValueError):
-    """A configuration file is missing or malformed; the message names file and key."""
 
 
 def normalize_value(value: str) -> str:
@@ -253,6 +252,8 @@ DEFAULT_SOURCE_SETTINGS = SourceSettings(max_rejected_share=0.05, max_age_hours=
 class SourcesConfig(_Strict):
     defaults: SourceSettings = DEFAULT_SOURCE_SETTINGS
     sources: dict[str, SourceSettings] = {}
+    # the currency every amount is reported in; spend in another is converted (config/fx_rates.csv)
+    reporting_currency: str = Field(default="JPY", pattern=r"^[A-Z]{3}$")
 
     def settings(self, source: str) -> SourceSettings:
         """The source's own values, else the file's defaults, else the built-in ones."""
@@ -284,6 +285,7 @@ class FunnelConfig:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     # GA4 source -> SOURCE_CATEGORY_* (search, social, video, shopping, AI assistant sites).
     source_categories: dict[str, str] = field(default_factory=dict)
+    fx: FxRates = field(default_factory=FxRates)
 
 
 # Sites Google's list lacks (Japanese search portals, AI assistants, hosts of sites it lists by name), then
@@ -344,10 +346,12 @@ def load_config(config_dir: str | Path) -> FunnelConfig:
     from schemas import SOURCES  # the source modules import this one
 
     d = Path(config_dir)
+    sources = load_sources_config(d, set(SOURCES))
     return FunnelConfig(
         channels=load_yaml_model(d / "channels.yaml", ChannelsConfig),
         stages=load_yaml_model(d / "stages.yaml", StagesConfig),
         targets=load_yaml_model(d / "targets.yaml", TargetsConfig),
-        sources=load_sources_config(d, set(SOURCES)),
+        sources=sources,
         source_categories=load_source_categories(d),
+        fx=load_fx_rates(d, sources.reporting_currency),
     )

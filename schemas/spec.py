@@ -95,6 +95,8 @@ class SourceSpec:
     optional: bool = False  # an inbox without this folder is complete (touchpoints)
     # Aggregate rows of a newer snapshot replace older rows with the same values of these columns.
     replaces_by: tuple[str, ...] = ()
+    # (money column, its currency column, the date whose month picks the exchange rate)
+    currency_of: tuple[str, str, str] | None = None
 
     @property
     def required_columns(self) -> list[str]:

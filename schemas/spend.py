@@ -19,6 +19,7 @@ SPEND = SourceSpec(
         C("currency", comment="Currency code of cost as exported."),
     ),
     replaces_by=("date", "date_grain", "date_end", "channel", "campaign"),
+    currency_of=("cost", "currency", "date"),
     frame_rules=(
         FrameRule("not_before_start:date_end", ("date_end", "date"),
                   pl.col("date_end").is_null() | (pl.col("date_end") >= pl.col("date"))),

@@ -28,7 +28,8 @@ def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
                     description=f"Warns when rows of {table} were loaded but are not counted in the monthly marts so "
                     "that nothing counts twice: a range total (an export without a date column, dated by its date "
                     "range) over several months or covered by finer rows or a newer range"
-                    + (", or a month row whose month has day rows of the same channel and campaign" if table == "spend"
+                    + (", a month row whose month has day rows of the same channel and campaign, or a cost in a "
+                       "currency without an exchange rate for its month (config/fx_rates.csv)" if table == "spend"
                        else "") + f". The rows and the reason are in staging.{table}_not_counted.")
     def _check(funnel: FunnelResource) -> dg.AssetCheckResult:
         with funnel.connect() as con:
@@ -48,6 +49,23 @@ def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+@dg.asset_check(asset=dg.AssetKey(["staging", "deals"]), name="deals_in_reporting_currency",
+                description="Warns when deals carry a currency other than the reporting currency (reporting_currency "
+                "of config/sources.yaml, default JPY): their amounts are counted as they are, not converted.")
+def deals_in_reporting_currency(funnel: FunnelResource) -> dg.AssetCheckResult:
+    with funnel.connect() as con:
+        rows = con.execute(
+            "SELECT upper(trim(d.currency)) AS currency, count(*) AS deals, sum(d.amount) AS amount "
+            "FROM staging.deals d CROSS JOIN staging.run_settings s "
+            "WHERE d.currency IS NOT NULL AND upper(trim(d.currency)) <> s.reporting_currency "
+            "GROUP BY ALL ORDER BY deals DESC").df()
+    return dg.AssetCheckResult(
+        passed=rows.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"deals": int(rows["deals"].sum()) if not rows.empty else 0,
+                  "currencies": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")})
+
+
 STAGING_CHECKS = [
     every_raw_value_mapped,
-    _counted_once_check("sessions", "sessions"), _counted_once_check("spend", "cost")]
+    _counted_once_check("sessions", "sessions"), _counted_once_check("spend", "cost_in_currency"),
+    deals_in_reporting_currency]

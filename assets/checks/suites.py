@@ -38,6 +38,8 @@ _WON = "SELECT count(*) FROM staging.deals WHERE outcome = 'won'"
 _LOST = "SELECT count(*) FROM staging.deals WHERE outcome = 'lost'"
 _WON_REVENUE_CENTS = "SELECT coalesce(sum(CAST(amount * 100 AS BIGINT)), 0) FROM staging.deals WHERE outcome = 'won'"
 _SPEND_CENTS = "SELECT coalesce(sum(CAST(cost * 100 AS BIGINT)), 0) FROM staging.spend"
+_IMPRESSIONS = "SELECT coalesce(sum(impressions), 0) FROM staging.spend"
+_CLICKS = "SELECT coalesce(sum(clicks), 0) FROM staging.spend"
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,15 @@ class MartSuite:
         return bounds
 
 
-_CHANNEL_FUNNEL_TOTALS = {"leads": _LEADS, "mqls": _MQLS, "opportunities": _DEALS, "wins": _WON,
-                          "revenue_cents": _WON_REVENUE_CENTS}
+_CHANNEL_FUNNEL_TOTALS = {"impressions": _IMPRESSIONS, "clicks": _CLICKS, "leads": _LEADS, "mqls": _MQLS,
+                          "opportunities": _DEALS, "wins": _WON, "revenue_cents": _WON_REVENUE_CENTS}
 
 SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     MartSuite(
         "channel_funnel", keys=tuple(KEYS["channel_funnel"]),
-        counts=("sessions", "leads", "mqls", "sqls", "opportunities", "wins"),
+        counts=("impressions", "clicks", "sessions", "leads", "mqls", "sqls", "opportunities", "wins"),
         # Period rates compare stages of one month and can exceed 1 (COMMENT): only >= 0.
-        non_negative=("revenue", "session_to_lead_rate", "lead_to_mql_rate", "mql_to_sql_rate",
+        non_negative=("revenue", "impression_to_click_rate", "click_to_session_rate", "session_to_lead_rate", "lead_to_mql_rate", "mql_to_sql_rate",
                       "sql_to_opportunity_rate", "opportunity_to_win_rate"),
         reconcile={"sessions": _SESSIONS, "sqls": _SQLS, **_CHANNEL_FUNNEL_TOTALS},
         money_cents=("revenue",),
@@ -111,8 +113,9 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     ),
     MartSuite(
         "channel_roi", keys=tuple(KEYS["channel_roi"]),
-        counts=("leads", "mqls", "opportunities", "wins"),
-        non_negative=("spend", "revenue", "cpa", "cost_per_mql", "cost_per_opportunity", "cac", "roas"),
+        counts=("impressions", "clicks", "leads", "mqls", "opportunities", "wins"),
+        non_negative=("spend", "revenue", "ctr", "cpc", "cpm", "cpa", "cost_per_mql", "cost_per_opportunity", "cac",
+                      "roas"),
         ranges={"roi": (-1, None)},  # revenue >= 0: (revenue - spend) / spend >= -1
         reconcile={"spend_cents": _SPEND_CENTS, **_CHANNEL_FUNNEL_TOTALS},
         money_cents=("spend", "revenue"),
@@ -190,7 +193,7 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
 def fiscal_suite(monthly: MartSuite) -> MartSuite:
     """The suite of marts.<mart>_fiscal (assets/sql/marts/*_fiscal.sql): its monthly mart's promises on the summed
     rows, keyed by grain and period. Sums are not reconciled here (each month is in both grains);
-    tests/test_fiscal_rollups.py checks them against the monthly marts."""
+    tests/integration/test_fiscal_rollups.py checks them against the monthly marts."""
     renamed = {"cohort_start": "period_start"}
     return MartSuite(
         f"{monthly.mart}_fiscal", keys=tuple(FISCAL_KEYS[f"{monthly.mart}_fiscal"]),

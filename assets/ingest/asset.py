@@ -131,7 +131,7 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
     with funnel.connect() as con:
         results = load_sources(con, specs, inbox, profiles, funnel.timezone, context.run.run_id,
                                {name: limit.max_rejected_share for name, limit in limits.items()},
-                               context.log, funnel.problems_dir)
+                               context.log, funnel.problems_dir, funnel.load_config().fx)
         for spec in specs:
             result = results[spec.name]
             counts = _load_counts(result)

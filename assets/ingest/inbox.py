@@ -48,8 +48,10 @@ def _skip_reason(path: Path, root: Path) -> str | None:
             return "a link to a file outside the inbox: only files inside the inbox are read"
     if name.endswith(PARTIAL_DOWNLOADS):
         return "a download still being written: it is loaded once it has its final name"
+    if name.endswith(".zip") and path.with_name(path.name + ".unzipped").is_dir():
+        return "a zip file: its files are read from the folder it was unpacked into beside it"
     if name.endswith(COMPRESSED):
-        return "a compressed file: unpack it into this folder"
+        return "a compressed file: unpack it into this folder (zip files are unpacked by themselves)"
     if name.endswith((".xlsx", ".xls", ".xlsm")):
         return "an Excel workbook: save it as CSV UTF-8 into this folder"
     if name.startswith((".", "~$")):

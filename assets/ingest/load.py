@@ -32,10 +32,12 @@ from assets.ingest.csv_tables import (READ_PIECE_BYTES, FileRejected, Table, det
                                       read_pieces)
 from assets.ingest.export_moment import backfill_export_moments, export_moment
 from assets.ingest.inbox import Skipped, inbox_bytes, modified_at, scan_inbox, sha256_of
+from assets.ingest.unzip import unpack_zips
 from assets.ingest.parsing import ID_COLUMNS, TEXT_COLUMNS, clean_text_columns, derive_keys, parse_sql, secret_for_ids
 from assets.ingest.problems import (MAX_LISTED_PROBLEMS, FileProblems, RowsRejected, describe,
                                     duplicate_headers_text, duplicate_key_problems, insert_problems,
                                     pandera_problems, write_problems_csv)
+from schemas.currency import FxRates
 from schemas.profiles import Match, Profile, best_match, closest_miss
 from schemas.spec import KIND_TYPES, SourceSpec
 
@@ -145,12 +147,14 @@ def load_file(
     problems_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     hashed: tuple[int, int] | None = None,
+    fx: FxRates | None = None,
 ) -> FileOutcome:
     """Load one export file: its valid rows into raw.<source>, rows failing a check into
     quarantine.<source>, and its ops.load_log row, all in one transaction. The file is
     refused whole (nothing written but the log and ops.load_errors) when it cannot be
     read, or when more than `max_rejected_share` of its rows fail a check, or when it changed since it was
-    hashed (`hashed`: its size and modification time then) or while it was read."""
+    hashed (`hashed`: its size and modification time then) or while it was read, or when it holds money
+    in a currency without an exchange rate for its month (`fx`, default: JPY and no rates)."""
     stat = path.stat()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     label = file_name
@@ -169,6 +173,7 @@ def load_file(
         reading = _Reading(FileProblems(con))
         _read_and_check(con, spec, path, stat, table, match, tz, reading, log_row, lap, progress)
         n_problems, n_bad_rows = _judge(spec, reading, max_rejected_share)
+        _refuse_without_rates(con, spec, fx or FxRates())
         if reading.rows > VALIDATE_CHUNK_ROWS:  # the checks across chunks
             lap("validate")
         modified_local = datetime.fromtimestamp(stat.st_mtime, ZoneInfo(tz)).replace(tzinfo=None)
@@ -289,6 +294,26 @@ def _judge(spec: SourceSpec, reading: _Reading, max_rejected_share: float) -> tu
     return n_problems, n_bad_rows
 
 
+def _refuse_without_rates(con: duckdb.DuckDBPyConnection, spec: SourceSpec, fx: FxRates) -> None:
+    """Money in a currency other than the reporting one needs a rate for its month: without one the file is
+    refused, never summed with the reporting currency."""
+    if spec.currency_of is None:
+        return
+    money, currency, when = spec.currency_of
+    if currency not in {d[0] for d in con.execute("SELECT * FROM parsed LIMIT 0").description}:
+        return
+    pairs = con.execute(f"SELECT DISTINCT month_start({when}), {currency} FROM parsed "
+                        f"WHERE {currency} IS NOT NULL AND {when} IS NOT NULL").fetchall()
+    missing = fx.missing(pairs)
+    if missing:
+        needed = "; ".join(f"{c} for {', '.join(f'{m:%Y-%m}' for m, c2 in missing if c2 == c)}"
+                           for c in dict.fromkeys(c for _, c in missing))
+        raise FileRejected(
+            f"has {money} in a currency other than {fx.reporting} with no exchange rate: {needed}. Two currencies are "
+            f"never added up: add the rates to config/fx_rates.csv (month,currency,rate: how many {fx.reporting} one "
+            "unit is worth that month) and the next run loads the file")
+
+
 def _keep(con: duckdb.DuckDBPyConnection, spec: SourceSpec, reading: _Reading, n_bad_rows: int,
           log_row: dict) -> None:
     """The file's valid rows into raw, its failing rows into quarantine, the personal data masked and its
@@ -327,11 +352,17 @@ def _refuse_if_changed(path: Path, stat: os.stat_result, hashed: tuple[int, int]
 def refuse_unreadable(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_name: str, exc: OSError,
                       run_id: str) -> FileOutcome:
     """A file that cannot even be opened or hashed (no permission, vanished): logged as refused by name."""
+    return refuse_entry(con, spec, file_name, f"cannot be read: {exc.strerror or exc}", run_id)
+
+
+def refuse_entry(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_name: str, reason: str,
+                 run_id: str) -> FileOutcome:
+    """An inbox entry refused before it is read as a table (unreadable, a zip that cannot be unpacked)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     log_row = dict(source=spec.name, file_name=file_name, sha256="", size_bytes=None, file_modified_at=None,
                    profile=None, encoding=None, rows_read=0, rows_skipped=None, header_line=None, run_id=run_id,
                    loaded_at=now, exported_at=None, exported_at_basis=None)
-    return _refuse(con, spec, FileRejected(f"cannot be read: {exc.strerror or exc}"), file_name, log_row, None)
+    return _refuse(con, spec, FileRejected(reason), file_name, log_row, None)
 
 
 def _refuse(con: duckdb.DuckDBPyConnection, spec: SourceSpec, rej: FileRejected, label: str, log_row: dict,
@@ -366,16 +397,18 @@ def _log(con: duckdb.DuckDBPyConnection, **row) -> None:
 
 def ingest_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: Path, profiles: list[Profile],
                   tz: str, run_id: str, log=None, max_rejected_share: float = 0.05,
-                  problems_dir: Path | None = None) -> SourceLoad:
+                  problems_dir: Path | None = None, fx: FxRates | None = None) -> SourceLoad:
     """Prepare the working database for the source and load its new files (load_new_files)."""
     prepare_working_database(con)
     ensure_raw_table(con, spec)
-    return load_new_files(con, spec, inbox_dir, profiles, tz, run_id, log, max_rejected_share, problems_dir)
+    return load_new_files(con, spec, inbox_dir, profiles, tz, run_id, log, max_rejected_share, problems_dir,
+                          fx=fx)
 
 
 def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: Path, profiles: list[Profile],
                    tz: str, run_id: str, log=None, max_rejected_share: float = 0.05,
-                   problems_dir: Path | None = None, large_file: AbstractContextManager | None = None) -> SourceLoad:
+                   problems_dir: Path | None = None, large_file: AbstractContextManager | None = None,
+                   fx: FxRates | None = None) -> SourceLoad:
     """Load the source's files not loaded yet, oldest first, each in its own transaction
     (load_file). With `large_file`, a file over READ_PIECE_BYTES is loaded holding that lock,
     so that sources loaded side by side hold one large file in memory at a time."""
@@ -387,8 +420,12 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
     # A file still under the name, size and modification time it was loaded with is not read again
     # to hash it (the quick check rsync makes): a nightly run reads only new files.
     seen = {(name, size, modified): digest for digest, name, size, modified in rows}
+    refused_zips = unpack_zips(inbox_dir, spec.name)
     files, not_read = scan_inbox(inbox_dir, spec.name)
     result = SourceLoad(not_read=not_read)
+    for refused in refused_zips:
+        result.rejected.append(refuse_entry(con, spec, refused.zip_path.relative_to(inbox_dir).as_posix(),
+                                            refused.reason, run_id))
     pending = []
     start = time.perf_counter()
     for path in files:
@@ -414,7 +451,7 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
         progress = (lambda done, total: log.info(f"{prefix}: {done:,} of {total:,} rows checked")) if log else None
         with (large_file if large_file is not None and hashed[0] > READ_PIECE_BYTES else nullcontext()):
             outcome = load_file(con, spec, path, file_name, digest, profiles, tz, run_id, max_rejected_share,
-                                problems_dir, progress, hashed)
+                                problems_dir, progress, hashed, fx)
         if log:  # "[i/n] <source>/file: ..." is what `funnel run` shows as progress
             log.info(f"{prefix}: {outcome.status}, {outcome.rows:,} rows"
                      + (f", {outcome.quarantined:,} quarantined" if outcome.quarantined else "")
@@ -427,7 +464,7 @@ def load_new_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, inbox_dir: 
 
 def load_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec], inbox_dir: Path,
                  profiles: list[Profile], tz: str, run_id: str, limits: dict[str, float], log=None,
-                 problems_dir: Path | None = None) -> dict[str, SourceLoad]:
+                 problems_dir: Path | None = None, fx: FxRates | None = None) -> dict[str, SourceLoad]:
     """Load the new files of several sources side by side: a thread and a cursor (its own
     transactions and temp tables) per source, at most one thread per core, the largest source
     first. Each file is still one transaction, and a source's files load in their order; only
@@ -444,7 +481,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, specs: list[SourceSpec], inbox_
         cursor = con.cursor()
         try:
             return load_new_files(cursor, spec, inbox_dir, profiles, tz, run_id, relay if log else None,
-                                  limits[spec.name], problems_dir, large_file)
+                                  limits[spec.name], problems_dir, large_file, fx)
         finally:
             cursor.close()
 

@@ -21,7 +21,7 @@ from assets.checks.keys import STAGES
 from schemas.config import Target, TargetsConfig
 
 # Funnel stages from the top (impressions) down to revenue.
-COUNT_STAGES = ("sessions", "leads", "mqls", "sqls", "opportunities", "wins")  # counted in channel_funnel
+COUNT_STAGES = ("impressions", "sessions", "leads", "mqls", "sqls", "opportunities", "wins")  # in channel_funnel
 
 # Stage -> the rate (targets.yaml key) converting it into the next stage down.
 RATE_OF_STAGE = {
@@ -34,7 +34,8 @@ RATE_OF_STAGE = {
 }
 NEXT_STAGE = {STAGES[i]: STAGES[i + 1] for i in range(len(STAGES) - 1)}
 
-# Observed rate -> (later stage, earlier stage) of marts.channel_funnel. ctr has no data yet.
+# Observed rate -> (later stage, earlier stage) of marts.channel_funnel. ctr (sessions / impressions) is
+# an override only: impressions are ad impressions, sessions come from every source.
 OBSERVED_RATES = {
     "win_rate": ("wins", "opportunities"),
     "sql_to_opportunity_rate": ("opportunities", "sqls"),
@@ -137,7 +138,7 @@ def _ceil(x: Fraction) -> int:
 
 
 def reverse_plan(revenue: Exact, avg_deal_size: Exact | None, rates: Mapping[str, Exact | None]) -> dict:
-    """Required volume of every stage for `revenue` (CONTRACT section 6).
+    """Required volume of every stage for `revenue` (docs/analyses.md).
 
     wins = ceil(revenue / avg_deal_size); opportunities = ceil(wins / win_rate);
     sqls = ceil(opportunities / sql_to_opportunity_rate); mqls, leads, sessions alike;
@@ -172,6 +173,7 @@ class FunnelMonth:
     opportunities: int = 0
     wins: int = 0
     revenue: Decimal = Decimal(0)
+    impressions: int = 0  # last: rows are built by position
 
     def value(self, stage: str) -> int | Decimal:
         return getattr(self, stage)
@@ -179,12 +181,12 @@ class FunnelMonth:
 
 def read_channel_funnel(con: duckdb.DuckDBPyConnection) -> list[FunnelMonth]:
     rows = con.execute(
-        "SELECT period_start, channel, sessions, leads, mqls, sqls, opportunities, wins, revenue "
+        "SELECT period_start, channel, sessions, leads, mqls, sqls, opportunities, wins, revenue, impressions "
         "FROM marts.channel_funnel"
     ).fetchall()
     return [
-        FunnelMonth(p, c, *(int(v or 0) for v in counts), Decimal(revenue or 0))
-        for p, c, *counts, revenue in rows
+        FunnelMonth(p, c, *(int(v or 0) for v in counts), Decimal(revenue or 0), int(impressions or 0))
+        for p, c, *counts, revenue, impressions in rows
     ]
 
 
@@ -298,7 +300,7 @@ def channel_split(
 
     With `channel_shares` (from targets.yaml): each listed channel gets its share as
     given (no normalisation); if they sum to less than 1 the rest is channel
-    'Unallocated'. Otherwise (CONTRACT section 4, "the lookback's mix of wins"): each
+    'Unallocated'. Otherwise (docs/analyses.md, "the lookback's mix of wins"): each
     channel's share of the wins (won deals, counted) of the lookback; channels without
     a win get no part; no win at all: no parts."""
     if channel_shares:

@@ -1,6 +1,6 @@
 """marts.target_plan (逆算表): the funnel each target period of config/targets.yaml needs.
 
-From a revenue target down the funnel (CONTRACT section 6, "Reverse calculation"):
+From a revenue target down the funnel (docs/analyses.md, the reverse plan):
 wins = ceil(revenue / avg_deal_size), opportunities = ceil(wins / win_rate), ... up
 to sessions (and impressions when a click-through rate is given), for the whole
 target (channel `All`) and for each channel's part of it, with the actual to date,
@@ -83,7 +83,7 @@ def _plan_rows(period: Period, part: ChannelPart, assumptions: Mapping[str, Assu
         if need is not None and abs(need) >= REQUIRED_LIMIT:
             raise TargetPlanError(f"{where}: required {stage} for channel {part.channel} is {need}, more than "
                                   "DECIMAL(20, 2) holds; check the rates and avg_deal_size")
-        have = None if stage == "impressions" or actuals is None else Decimal(actuals[stage]).quantize(CENT)
+        have = None if actuals is None else Decimal(actuals[stage]).quantize(CENT)
         if stage in RATE_OF_STAGE:
             rate_name, a = RATE_OF_STAGE[stage], assumptions[RATE_OF_STAGE[stage]]
             rate_used, rate_source = (float(a.value) if a.value is not None else None), a.source
@@ -191,7 +191,7 @@ COLUMNS: list[tuple[str, str, str]] = [
      "lookback_wins (mix of wins, i.e. won deals counted, in the lookback months)."),
     ("stage", "VARCHAR",
      "Funnel stage: impressions, sessions, leads, mqls, sqls, opportunities, wins, revenue (as in "
-     "marts.channel_funnel; impressions only for a plan with a ctr)."),
+     "marts.channel_funnel)."),
     ("stage_order", "INTEGER", "Position of the stage from the top of the funnel: 1 impressions .. 8 revenue."),
     ("rate_name", "VARCHAR",
      "The rate (targets.yaml key) converting this stage into the next stage toward revenue: impressions ctr, "
@@ -202,7 +202,7 @@ COLUMNS: list[tuple[str, str, str]] = [
      "A targets.yaml override, else observed = sum(later stage) / sum(earlier stage) over the lookback months of "
      "marts.channel_funnel (recomputed from counts, never an average of monthly rates), capped at 1. win_rate is "
      "wins / opportunities of channel_funnel (its opportunity_to_win_rate), not won / (won + lost). ctr only from "
-     "an override (no impressions data). NULL when unknown (no override and a denominator of 0) and for wins and "
+     "an override: impressions count ad impressions, sessions every source, so their ratio is no rate. NULL when unknown (no override and a denominator of 0) and for wins and "
      "revenue. Shown as DOUBLE; the calculation used the exact value. A rate that is 0 or unknown makes required "
      "of this stage and of every stage above it NULL."),
     ("rate_source", "VARCHAR",
@@ -225,7 +225,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("actual", "DECIMAL(20,2)",
      "The stage's count (revenue: won revenue) to date within the period: marts.channel_funnel summed over the "
      "months of the period that have data (All: every channel; Unallocated: channels not in channel_shares). 0 "
-     "when the period has no data yet; NULL for impressions (no impressions data)."),
+     "when the period has no data yet. impressions: the ad impressions of the spend rows (ad platform exports)."),
     ("gap", "DECIMAL(20,2)", "required - actual: still needed in the period (negative = ahead of the target). "
      "NULL when required or actual is NULL."),
     ("pace", "DOUBLE",

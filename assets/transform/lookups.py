@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from assets.core.database import table_metadata
+from assets.core.database import table_metadata, write_table
 from assets.core.resource import FunnelResource
 from assets.core.step import TableAsset, table_spec
 from assets.transform.ga4_channel_group import default_channel_group
@@ -18,6 +18,11 @@ from schemas import SOURCES
 from schemas.config import LIFECYCLE_ORDER, FunnelConfig
 
 RAW = [["raw", s] for s in SOURCES]
+FX_COMMENT = ("The exchange rates of config/fx_rates.csv: how many units of the reporting currency "
+              "(staging.run_settings.reporting_currency) one unit of a currency is worth in a month.")
+FX_COLUMNS = [("month", "DATE", "First day of the month the rate applies to."),
+              ("currency", "VARCHAR", "Currency code (upper case)."),
+              ("rate", "DECIMAL(18,6)", "Units of the reporting currency per unit of the currency.")]
 UNASSIGNED = "Unassigned"
 
 
@@ -111,10 +116,13 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     con.execute("CREATE OR REPLACE TABLE staging.channels AS SELECT * FROM channels")
     con.execute(
         "CREATE OR REPLACE TABLE staging.run_settings AS SELECT CAST($rank AS INTEGER) AS mql_stage_rank, "
-        "CAST($threshold AS DOUBLE) AS mql_score_threshold, CAST($tz AS VARCHAR) AS timezone",
+        "CAST($threshold AS DOUBLE) AS mql_score_threshold, CAST($tz AS VARCHAR) AS timezone, "
+        "CAST($currency AS VARCHAR) AS reporting_currency",
         {"rank": LIFECYCLE_ORDER.index(cfg.stages.mql_rule.lifecycle_at_least) + 1,
-         "threshold": cfg.stages.mql_rule.lead_score_threshold, "tz": tz},
+         "threshold": cfg.stages.mql_rule.lead_score_threshold, "tz": tz, "currency": cfg.fx.reporting},
     )
+    write_table(con, "staging.fx_rates", FX_COMMENT, FX_COLUMNS,
+                [[month, currency, rate] for (month, currency), rate in sorted(cfg.fx.rates.items())])
     return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": int((~lookup["mapped"]).sum())
             + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
 
@@ -130,10 +138,10 @@ channel_lookup = TableAsset(table_spec(
     dg.AssetKey(["staging", "channel_lookup"]), RAW, "staging",
     "Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
     "outcome / lifecycle stage of every raw stage value (stages.yaml). Also writes staging.deal_stage_map, "
-    "staging.lifecycle_map, staging.channels and staging.run_settings. A value already mapped that maps "
+    "staging.lifecycle_map, staging.channels, staging.run_settings and staging.fx_rates (config/fx_rates.csv). A value already mapped that maps "
     "differently now (channels.yaml, stages.yaml or the time zone changed) starts a new mapping generation: the "
     "staging tables are then built in full.", {"duckdb", "python"}), _build_channel_lookup)
 
 # The tables channel_lookup writes: a SQL model reading any of them depends on it.
 WRITES = ("staging.channel_lookup", "staging.deal_stage_map", "staging.lifecycle_map", "staging.channels",
-          "staging.run_settings")
+          "staging.run_settings", "staging.fx_rates")

@@ -4,6 +4,7 @@
 CREATE OR REPLACE TABLE marts.channel_funnel_fiscal AS
 WITH sums AS (
     SELECT p.grain, p.period, p.period_start, p.period_end, f.channel,
+           CAST(sum(f.impressions) AS BIGINT) AS impressions, CAST(sum(f.clicks) AS BIGINT) AS clicks,
            CAST(sum(f.sessions) AS BIGINT) AS sessions, CAST(sum(f.leads) AS BIGINT) AS leads,
            CAST(sum(f.mqls) AS BIGINT) AS mqls, CAST(sum(f.sqls) AS BIGINT) AS sqls,
            CAST(sum(f.opportunities) AS BIGINT) AS opportunities, CAST(sum(f.wins) AS BIGINT) AS wins,
@@ -14,6 +15,8 @@ WITH sums AS (
     GROUP BY ALL
 )
 SELECT *,
+       safe_rate(clicks, impressions) AS impression_to_click_rate,
+       safe_rate(sessions, clicks) AS click_to_session_rate,
        safe_rate(leads, sessions) AS session_to_lead_rate,
        safe_rate(mqls, leads) AS lead_to_mql_rate,
        safe_rate(sqls, mqls) AS mql_to_sql_rate,
@@ -27,6 +30,8 @@ COMMENT ON COLUMN marts.channel_funnel_fiscal.period IS 'Fiscal period, labelled
 COMMENT ON COLUMN marts.channel_funnel_fiscal.period_start IS 'First day of the fiscal period.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.period_end IS 'Last day of the fiscal period, inclusive.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.channel IS 'Channel name (channels.yaml); Unattributed = deals with no lead and no source.';
+COMMENT ON COLUMN marts.channel_funnel_fiscal.impressions IS 'Ad impressions of the period: sum of channel_funnel.impressions over its months.';
+COMMENT ON COLUMN marts.channel_funnel_fiscal.clicks IS 'Ad clicks of the period: sum of channel_funnel.clicks over its months.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.sessions IS 'GA4 sessions dated in the period: sum of channel_funnel.sessions over its months.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.leads IS 'Leads created in the period.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.mqls IS 'Leads that became MQL in the period.';
@@ -34,6 +39,8 @@ COMMENT ON COLUMN marts.channel_funnel_fiscal.sqls IS 'Leads that became SQL in 
 COMMENT ON COLUMN marts.channel_funnel_fiscal.opportunities IS 'Deals created in the period.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.wins IS 'Deals won with close date in the period.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.revenue IS 'Sum of amounts of the deals won in the period (DECIMAL).';
+COMMENT ON COLUMN marts.channel_funnel_fiscal.impression_to_click_rate IS 'clicks / impressions of the period (CTR); NULL when impressions = 0.';
+COMMENT ON COLUMN marts.channel_funnel_fiscal.click_to_session_rate IS 'sessions / clicks of the period; NULL when clicks = 0. Can exceed 1, as in channel_funnel.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.session_to_lead_rate IS 'leads / sessions of the period (summed counts); NULL when sessions = 0. Can exceed 1, as in channel_funnel.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.lead_to_mql_rate IS 'mqls / leads of the period; NULL when leads = 0.';
 COMMENT ON COLUMN marts.channel_funnel_fiscal.mql_to_sql_rate IS 'sqls / mqls of the period; NULL when mqls = 0.';

@@ -1,9 +1,13 @@
 -- Spend against the funnel of the same month and channel.
 CREATE OR REPLACE TABLE marts.channel_roi AS
-WITH s AS (SELECT period_start, channel, sum(cost) AS spend FROM staging.spend GROUP BY ALL)
+-- A month whose spend rows add up to 0 has no spend: its costs per unit are NULL, as without rows.
+WITH s AS (SELECT period_start, channel, nullif(sum(cost), 0) AS spend FROM staging.spend GROUP BY ALL)
 SELECT f.period_start, f.channel,
        CAST(coalesce(s.spend, 0) AS DECIMAL(18, 2)) AS spend,
-       f.leads, f.mqls, f.opportunities, f.wins, f.revenue,
+       f.impressions, f.clicks, f.leads, f.mqls, f.opportunities, f.wins, f.revenue,
+       safe_rate(f.clicks, f.impressions) AS ctr,
+       money_per(s.spend, f.clicks) AS cpc,
+       money_times(s.spend, 1000, f.impressions) AS cpm,
        money_per(s.spend, f.leads) AS cpa,
        money_per(s.spend, f.mqls) AS cost_per_mql,
        money_per(s.spend, f.opportunities) AS cost_per_opportunity,
@@ -16,11 +20,16 @@ COMMENT ON TABLE marts.channel_roi IS 'Spend, funnel counts and return per month
 COMMENT ON COLUMN marts.channel_roi.period_start IS 'First day of the month.';
 COMMENT ON COLUMN marts.channel_roi.channel IS 'Channel name.';
 COMMENT ON COLUMN marts.channel_roi.spend IS 'Cost of the month (daily rows by day, monthly rows on their month) (DECIMAL).';
+COMMENT ON COLUMN marts.channel_roi.impressions IS 'Ad impressions of the month (marts.channel_funnel.impressions).';
+COMMENT ON COLUMN marts.channel_roi.clicks IS 'Ad clicks of the month (marts.channel_funnel.clicks).';
 COMMENT ON COLUMN marts.channel_roi.leads IS 'Leads created in the month.';
 COMMENT ON COLUMN marts.channel_roi.mqls IS 'Leads that became MQL in the month.';
 COMMENT ON COLUMN marts.channel_roi.opportunities IS 'Deals created in the month.';
 COMMENT ON COLUMN marts.channel_roi.wins IS 'Deals won in the month.';
 COMMENT ON COLUMN marts.channel_roi.revenue IS 'Amount of deals won in the month (DECIMAL).';
+COMMENT ON COLUMN marts.channel_roi.ctr IS 'clicks / impressions (click-through rate); NULL when impressions = 0.';
+COMMENT ON COLUMN marts.channel_roi.cpc IS 'spend / clicks (cost per click), exact decimal; NULL when no spend or no clicks.';
+COMMENT ON COLUMN marts.channel_roi.cpm IS 'spend x 1000 / impressions (cost per thousand impressions), exact decimal; NULL when no spend or no impressions.';
 COMMENT ON COLUMN marts.channel_roi.cpa IS 'spend / leads (cost per acquisition), exact decimal; NULL when no spend or no leads.';
 COMMENT ON COLUMN marts.channel_roi.cost_per_mql IS 'spend / mqls; NULL when no spend or no MQLs.';
 COMMENT ON COLUMN marts.channel_roi.cost_per_opportunity IS 'spend / opportunities; NULL when no spend or no opportunities.';

@@ -4,6 +4,7 @@ CREATE OR REPLACE TABLE marts.channel_roi_fiscal AS
 WITH sums AS (
     SELECT p.grain, p.period, p.period_start, p.period_end, r.channel,
            CAST(sum(r.spend) AS DECIMAL(18, 2)) AS spend,
+           CAST(sum(r.impressions) AS BIGINT) AS impressions, CAST(sum(r.clicks) AS BIGINT) AS clicks,
            CAST(sum(r.leads) AS BIGINT) AS leads, CAST(sum(r.mqls) AS BIGINT) AS mqls,
            CAST(sum(r.opportunities) AS BIGINT) AS opportunities, CAST(sum(r.wins) AS BIGINT) AS wins,
            CAST(sum(r.revenue) AS DECIMAL(18, 2)) AS revenue
@@ -13,6 +14,9 @@ WITH sums AS (
     GROUP BY ALL
 )
 SELECT *,
+       safe_rate(clicks, impressions) AS ctr,
+       money_per(nullif(spend, 0), clicks) AS cpc,
+       money_times(nullif(spend, 0), 1000, impressions) AS cpm,
        money_per(nullif(spend, 0), leads) AS cpa,
        money_per(nullif(spend, 0), mqls) AS cost_per_mql,
        money_per(nullif(spend, 0), opportunities) AS cost_per_opportunity,
@@ -28,11 +32,16 @@ COMMENT ON COLUMN marts.channel_roi_fiscal.period_start IS 'First day of the fis
 COMMENT ON COLUMN marts.channel_roi_fiscal.period_end IS 'Last day of the fiscal period, inclusive.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.channel IS 'Channel name.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.spend IS 'Cost of the period (DECIMAL; 0 when none).';
+COMMENT ON COLUMN marts.channel_roi_fiscal.impressions IS 'Ad impressions of the period.';
+COMMENT ON COLUMN marts.channel_roi_fiscal.clicks IS 'Ad clicks of the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.leads IS 'Leads created in the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.mqls IS 'Leads that became MQL in the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.opportunities IS 'Deals created in the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.wins IS 'Deals won in the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.revenue IS 'Amount of deals won in the period (DECIMAL).';
+COMMENT ON COLUMN marts.channel_roi_fiscal.ctr IS 'clicks / impressions of the period; NULL when impressions = 0.';
+COMMENT ON COLUMN marts.channel_roi_fiscal.cpc IS 'spend / clicks of the period, exact decimal rounded half up to 0.01; NULL when spend or clicks are 0.';
+COMMENT ON COLUMN marts.channel_roi_fiscal.cpm IS 'spend x 1000 / impressions of the period, exact decimal rounded half up to 0.01; NULL when spend or impressions are 0.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.cpa IS 'spend / leads of the period, exact decimal rounded half up to 0.01; NULL when spend or leads are 0.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.cost_per_mql IS 'spend / mqls; NULL when spend or mqls are 0.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.cost_per_opportunity IS 'spend / opportunities; NULL when spend or opportunities are 0.';

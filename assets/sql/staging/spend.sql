@@ -44,12 +44,27 @@ range_verdict AS (
             THEN 'a newer file''s range of the same channel overlaps it'
     END AS not_counted_because
     FROM ranges r
+),
+-- The cost in the reporting currency: a row in another currency at its month's rate of
+-- config/fx_rates.csv, rounded half away from zero to the cent; without a rate it is not counted (the
+-- load refuses such a file, but a rate can be removed after it loaded).
+priced AS (
+    SELECT v.*, coalesce(upper(trim(v.currency)), s.reporting_currency) AS currency_code,
+           CASE WHEN coalesce(upper(trim(v.currency)), s.reporting_currency) = s.reporting_currency
+                THEN CAST(1 AS DECIMAL(18, 6)) ELSE fx.rate END AS fx_rate
+    FROM newest v CROSS JOIN staging.run_settings s
+    LEFT JOIN staging.fx_rates fx ON fx.month = month_start(v.date) AND fx.currency = upper(trim(v.currency))
 )
 SELECT v.date, CASE WHEN v.date_end IS NOT NULL THEN 'range' ELSE v.date_grain END AS date_grain, v.date_end,
        month_start(v.date) AS period_start,
-       c.channel, v.channel AS raw_channel, v.campaign, v.cost, v.impressions, v.clicks, v.currency,
-       v._source_file, v._source_row, coalesce(rv.not_counted_because, mv.not_counted_because) AS not_counted_because
-FROM newest v
+       c.channel, v.channel AS raw_channel, v.campaign,
+       CAST(round(v.cost * v.fx_rate, 2) AS DECIMAL(18, 2)) AS cost,
+       v.impressions, v.clicks, v.currency_code AS currency, v.cost AS cost_in_currency, v.fx_rate,
+       v._source_file, v._source_row,
+       coalesce(CASE WHEN v.fx_rate IS NULL THEN 'no exchange rate for ' || v.currency_code || ' in '
+                     || strftime(v.date, '%Y-%m') || ': add it to config/fx_rates.csv' END,
+                rv.not_counted_because, mv.not_counted_because) AS not_counted_because
+FROM priced v
 JOIN staging.channel_lookup c ON c.kind = 'spend' AND c.k1 = v.channel
 LEFT JOIN range_verdict rv
   ON rv._load_id = v._load_id AND rv.channel = v.channel AND rv.date = v.date AND rv.date_end = v.date_end
@@ -67,5 +82,9 @@ COMMENT ON TABLE staging.spend IS 'Spend rows counted in the marts: the newest s
 COMMENT ON COLUMN staging.spend.date_grain IS 'day, month (cost of the whole month) or range (a total from date to date_end, within one month).';
 COMMENT ON COLUMN staging.spend.date_end IS 'Last day of the range for a range total; NULL otherwise.';
 COMMENT ON COLUMN staging.spend.channel IS 'Channel name of the raw channel value through channels.yaml.';
-COMMENT ON TABLE staging.spend_not_counted IS 'Spend rows loaded but not counted in the marts, so that no cost counts twice, with the reason: a month row whose month has day rows of the same channel and campaign; a range total over several months, covered by day or month rows of the same channel, or overlapped by a newer range.';
+COMMENT ON COLUMN staging.spend.cost IS 'Cost in the reporting currency (reporting_currency of config/sources.yaml, default JPY): cost_in_currency x fx_rate, rounded to the cent.';
+COMMENT ON COLUMN staging.spend.currency IS 'Currency of the row as exported (upper case); the reporting currency when the export names none.';
+COMMENT ON COLUMN staging.spend.cost_in_currency IS 'Cost as exported, in currency.';
+COMMENT ON COLUMN staging.spend.fx_rate IS 'Units of the reporting currency per unit of currency in the row''s month (config/fx_rates.csv); 1 for the reporting currency.';
+COMMENT ON TABLE staging.spend_not_counted IS 'Spend rows loaded but not counted in the marts, so that no cost counts twice, with the reason: a month row whose month has day rows of the same channel and campaign; a range total over several months, covered by day or month rows of the same channel, or overlapped by a newer range; a cost in a currency without an exchange rate for its month.';
 COMMENT ON COLUMN staging.spend_not_counted.not_counted_because IS 'Why the row is not counted, and what to export instead.';

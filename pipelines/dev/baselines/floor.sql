@@ -99,7 +99,7 @@ LEFT JOIN first_seen h ON h.deal_id = d.deal_id AND h.outcome = d.outcome
 LEFT JOIN leads l ON l.lead_id = d.lead_id
 LEFT JOIN lookup c ON c.kind = 'deal' AND c.k1 = d.deal_source;
 
--- Each lead's funnel: the stages it reached and when (CONTRACT section 5).
+-- Each lead's funnel: the stages it reached and when (docs/metrics.md).
 CREATE TEMP TABLE lead_funnel AS
 WITH deal_facts AS (
     SELECT lead_id, min(created_at) AS first_opportunity_at,
@@ -203,7 +203,7 @@ SELECT g.period_start, g.channel,
 FROM grid g LEFT JOIN counts c USING (period_start, channel);
 
 CREATE TABLE channel_roi AS
-WITH s AS (SELECT period_start, channel, sum(cost) AS spend FROM spend GROUP BY ALL)
+WITH s AS (SELECT period_start, channel, nullif(sum(cost), 0) AS spend FROM spend GROUP BY ALL)
 SELECT f.period_start, f.channel, coalesce(s.spend, 0) AS spend, f.leads, f.mqls, f.opportunities, f.wins, f.revenue,
        per(s.spend, f.leads) AS cpa, per(s.spend, f.mqls) AS cost_per_mql,
        per(s.spend, f.opportunities) AS cost_per_opportunity, per(s.spend, f.wins) AS cac,

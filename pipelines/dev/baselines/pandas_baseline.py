@@ -268,7 +268,7 @@ def channel_roi(cf: pd.DataFrame, spend: pd.DataFrame, grid: pd.MultiIndex) -> p
     roi = cf[["leads", "mqls", "opportunities", "wins", "revenue"]].copy()
     spent = spend.groupby(BY)["cost"].agg(decimal_sum).reindex(grid)
     roi.insert(0, "spend", spent.map(lambda v: v if isinstance(v, Decimal) else Decimal(0)))
-    spent = spent.map(lambda v: v if isinstance(v, Decimal) else None)
+    spent = spent.map(lambda v: v if isinstance(v, Decimal) and v != 0 else None)  # no spend: no cost per unit
     roi["cpa"] = per(spent, roi["leads"])
     roi["cost_per_mql"] = per(spent, roi["mqls"])
     roi["cost_per_opportunity"] = per(spent, roi["opportunities"])
