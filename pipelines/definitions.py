@@ -1,4 +1,4 @@
-"""The Dagster entry point: every asset and check, the job, the nightly schedule, the alert sensor."""
+"""The Dagster entry point: every asset and check, the job, the nightly schedule, the inbox and alert sensors."""
 
 import os
 
@@ -7,6 +7,7 @@ import dagster as dg
 from assets.core.resource import default_funnel_resource
 from pipelines.alerts import record_run_failures
 from pipelines.jobs import ASSET_CHECKS, ASSETS, funnel_job
+from pipelines.sensors import inbox_sensor
 
 nightly_schedule = dg.ScheduleDefinition(
     name="nightly_funnel",
@@ -25,6 +26,6 @@ def defs() -> dg.Definitions:
         asset_checks=ASSET_CHECKS,
         jobs=[funnel_job],
         schedules=[nightly_schedule],
-        sensors=[record_run_failures],
+        sensors=[record_run_failures, inbox_sensor],
         resources={"funnel": default_funnel_resource()},
     )

@@ -75,3 +75,8 @@ def lock_wait_seconds() -> float:
     """How long a run waits for a working database another process holds (FUNNEL_LOCK_WAIT_SECONDS, default
     120): a run still going, or a session someone opened on it."""
     return float(os.environ.get("FUNNEL_LOCK_WAIT_SECONDS") or 120)
+
+
+def inbox_quiet_seconds() -> float:
+    """How long an inbox file must stay unchanged before the inbox sensor counts it complete."""
+    return float(os.environ.get("FUNNEL_INBOX_QUIET_SECONDS") or 120)
