@@ -1,4 +1,6 @@
 # Set-up happens inside these targets: a fresh machine needs only Python 3.11 and make.
+# bash for PIPESTATUS: the install fails when pip does, whatever its output filter
+SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +15,8 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "installing funnel sync and its libraries into $(VENV) (a minute or two the first time)"
+	$(BIN)/python -m pip install --progress-bar off -e '.[test]' | grep --line-buffered -E '^(Collecting|Successfully installed)' | sed -u 's/^Successfully installed/installed:/; s/^Collecting /  collecting /'; exit $${PIPESTATUS[0]}
 	@touch $@
 
 ## make run: install, fill an empty inbox with sample exports, run the whole pipeline once.

@@ -2,8 +2,9 @@
 
     funnel run [--inbox DIR] [--warehouse PATH] [--config DIR]
     funnel status [--inbox DIR] [--warehouse PATH] [--config DIR]
-    funnel generate --out DIR [--months N] [--seed S] [--end-month YYYY-MM] [--scale X | --workload large]
+    funnel generate --out DIR [--months N] [--seed S] [--end-date YYYY-MM-DD | --end-month YYYY-MM] [--scale X | --workload large]
                     [--ga4-rows N] [--leads N] [--deals N] [--spend-rows N]
+    funnel sql ["SELECT ..."] [--warehouse PATH]
     funnel docs [--out docs/metrics.md]   (and docs/inputs.md)
 """
 
@@ -15,7 +16,9 @@ import socket
 import sys
 import threading
 import uuid
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from assets.core import settings
 
@@ -300,8 +303,15 @@ def _print_summary(warehouse: Path) -> None:
     print(f"\nFunnel per channel, {period[0]:%Y-%m} to {period[1]:%Y-%m}:")
     print(summary.to_string(index=False, na_rep="-"))
     print(f"\nPublished DuckDB file: {warehouse.resolve()}")
-    print(f"  duckdb -readonly {warehouse} -c 'SELECT * FROM marts.channel_funnel LIMIT 10'")
+    elsewhere = "" if warehouse.resolve() == Path(settings.DEFAULT_WAREHOUSE_PATH).resolve() else f" --warehouse {warehouse}"
+    print('  .venv/bin/funnel sql "SELECT * FROM marts.channel_funnel LIMIT 10"' + elsewhere)
     print(f"Funnel report: {settings.report_path(warehouse).resolve()}")
+
+
+def sql(args: argparse.Namespace) -> int:
+    from pipelines.sql import run as run_sql
+
+    return run_sql(Path(args.warehouse or settings.warehouse_path()), args.query)
 
 
 def status(args: argparse.Namespace) -> int:
@@ -315,8 +325,11 @@ def status(args: argparse.Namespace) -> int:
 def generate(args: argparse.Namespace) -> int:
     from pipelines.dev.generate import generate_sample_exports, size_arguments
 
-    written = generate_sample_exports(Path(args.out), months=args.months, seed=args.seed,
-                                      end_month=args.end_month, **size_arguments(args, args.scale))
+    end_date = date.fromisoformat(args.end_date) if args.end_date else None
+    if end_date is None and args.end_month is None:  # data through yesterday, exported this morning
+        end_date = datetime.now(ZoneInfo(settings.timezone())).date() - timedelta(days=1)
+    written = generate_sample_exports(Path(args.out), months=args.months, seed=args.seed, end_month=args.end_month,
+                                      end_date=end_date, **size_arguments(args, args.scale))
     for source, paths in written.items():
         print(f"{source:14} {len(paths):3} files in {Path(args.out) / source}")
     return 0
@@ -342,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     p_gen.add_argument("--out", required=True, help="inbox folder to write into")
     p_gen.add_argument("--months", type=int, default=24, help="months of history (default 24)")
     p_gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p_gen.add_argument("--end-month", help="last month, YYYY-MM (default: last month)")
+    ends = p_gen.add_mutually_exclusive_group()
+    ends.add_argument("--end-date", help="last day of data, YYYY-MM-DD (default: yesterday)")
+    ends.add_argument("--end-month", help="last month of data, YYYY-MM (instead of --end-date)")
     p_gen.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
     from pipelines.dev.generate import add_size_arguments
 
@@ -354,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     p_status.add_argument("--warehouse", help="published DuckDB file (FUNNEL_WAREHOUSE_PATH)")
     p_status.add_argument("--config", help="configuration folder (FUNNEL_CONFIG_DIR, default config)")
     p_status.set_defaults(func=status)
+    p_sql = sub.add_parser("sql", help="query the published DuckDB file (read-only): a query, or a prompt")
+    p_sql.add_argument("query", nargs="?", help="SQL to run; without it, a prompt reads statements ending with ;")
+    p_sql.add_argument("--warehouse", help="published DuckDB file (FUNNEL_WAREHOUSE_PATH)")
+    p_sql.set_defaults(func=sql)
     p_docs = sub.add_parser("docs", help="regenerate docs/metrics.md (from the warehouse COMMENTs) and docs/inputs.md (from schemas/)")
     p_docs.add_argument("--out", default="docs/metrics.md", help="output file (default docs/metrics.md)")
     p_docs.set_defaults(func=docs)

@@ -1,4 +1,4 @@
-"""Deterministic sample exports in the `native` profile (CONTRACT section 2).
+"""Deterministic sample exports in the `native` profile (docs/inputs.md).
 
 `generate_sample_exports` writes a realistic, self-consistent set of B2B
 marketing and sales exports: daily GA4 traffic, successive full snapshots of

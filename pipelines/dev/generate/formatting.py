@@ -50,6 +50,8 @@ def ts_slash_short(sec: np.ndarray) -> np.ndarray:
 
 def ids(prefix: str, n: int, width: int) -> np.ndarray:
     """prefix + 1..n, zero-padded to `width` digits (more when n needs them)."""
+    if n == 0:  # numpy's zfill cannot size an empty array
+        return np.array([], dtype=str)
     width = max(width, len(str(n)))
     return np.strings.add(prefix, np.strings.zfill(np.arange(1, n + 1).astype(str), width))
 

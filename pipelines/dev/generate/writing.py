@@ -4,6 +4,7 @@ snapshot date as its modification time."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
@@ -32,13 +33,15 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(frames: pd.DataFrame | Iterable[pd.DataFrame], path: Path, snapshot: date) -> Path:
     """Write one frame, or consecutive chunks of one table (keeps big scales lean); the file's
-    mtime is the snapshot date at 06:00 Asia/Tokyo, as an export job would leave it."""
+    mtime is 06:00 Asia/Tokyo the morning after its snapshot date, as a nightly export job would
+    leave it, or now if that lies ahead."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(frames, pd.DataFrame):
         frames = [frames]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         for i, df in enumerate(frames):
             neutralise_formulas(df).to_csv(fh, index=False, header=(i == 0), lineterminator="\n")
-    ts = datetime(snapshot.year, snapshot.month, snapshot.day, 6, 0, tzinfo=JST).timestamp()
+    ts = min(time.time(), (datetime(snapshot.year, snapshot.month, snapshot.day, 6, 0, tzinfo=JST)
+                           + timedelta(days=1)).timestamp())
     os.utime(path, (ts, ts))
     return path
