@@ -25,7 +25,7 @@ def clean_text_columns(table: pa_arrow.Table) -> pa_arrow.Table:
     """Every text column as the macro clean_text(x) of parse_macros.sql makes it, computed by
     Arrow's string kernels (about a third of what the same in DuckDB costs), a column per
     thread: an ideographic space anywhere becomes an ASCII space, space separators are trimmed
-    from both ends, and a value left empty is NULL. tests/test_parse_macros.py holds the two equal."""
+    from both ends, and a value left empty is NULL. tests/unit/test_parse_macros.py holds the two equal."""
     names = [n for n in table.column_names if n != "_source_row"]
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # Arrow's kernels release the GIL
         cleaned = dict(zip(names, pool.map(lambda n: _clean_text_column(table.column(n)), names)))
