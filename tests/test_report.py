@@ -3,6 +3,7 @@ escaped, Japanese or English from config/report.yaml, a real run writes the file
 in its metadata, and headless Chromium renders its charts with no console error."""
 
 import os
+import re
 import shutil
 import subprocess
 from datetime import date, datetime
@@ -87,7 +88,8 @@ FUNNEL = [
 ]
 # period, channel, spend, leads, wins, revenue: Webinar spend 1,000,000 in the window against 3,500,000.50:
 # ROAS 3.50, ROI 250.0%, CPA 1,000,000 / 40 = 25,000, CAC 1,000,000 / 2 = 500,000. Evil: 12,345.67 spend,
-# 6 leads: CPA 2,057.61 (2,057.611.. rounded half up), no wins: CAC –, ROAS 0.00, ROI -100.0%.
+# 6 leads: CPA 2,057.61 (2,057.611.. rounded half up, shown ¥2,058), no wins: CAC –, ROAS 0.00, ROI -100.0%.
+# Other: spend 0 (as channel_roi has it where a channel spent nothing), 2 leads: CPA, CAC, ROAS, ROI all –.
 ROI = [
     ("2026-07-01", "Webinar", "999", 100, 5, "9000000"),
     ("2026-08-01", "Webinar", "1000000", 30, 1, "1500000.50"),
@@ -151,9 +153,13 @@ def test_formatting_of_rates_counts_and_yen():
     assert fmt_rate(0.125, 5, 40) == "12.5% (5/40)"
     assert fmt_rate(None, 3, 0) == "–"
     assert fmt_yen(Decimal("1500000")) == "¥1,500,000"
-    assert fmt_yen(Decimal("3500000.50")) == "¥3,500,000.50"
+    # whole yen, half up (away from zero) from the exact value: never sen
+    assert fmt_yen(Decimal("3500000.50")) == "¥3,500,001"
+    assert fmt_yen(Decimal("3500000.49")) == "¥3,500,000"
+    assert fmt_yen(Decimal("819575.50")) == "¥819,576"
     assert fmt_yen(Decimal("-20000.00")) == "-¥20,000"
-    assert fmt_yen(Decimal("12345678901234567.89")) == "¥12,345,678,901,234,567.89"  # exact, no float
+    assert fmt_yen(Decimal("-0.50")) == "-¥1" and fmt_yen(Decimal("-0.49")) == "¥0"
+    assert fmt_yen(Decimal("12345678901234567.50")) == "¥12,345,678,901,234,568"  # exact, no float
     assert fmt_yen(None) == "–"
 
 
@@ -187,8 +193,8 @@ def test_report_shows_the_hand_computed_values(marts, tmp_path):
     html = render(marts, config_dir_with(tmp_path))
     for text in ["2026-08 – 2026-09", "40.0% (16/40)", "50.0% (8/16)", "100.0% (8/8)", "25.0% (2/8)",
                  "12.0% (48/400)", "1.5% (6/400)", "50.0% (3/6)", "0.0% (0/3)", "0.0% (0/2)",
-                 "¥3,500,000.50", "¥1,000,000", "¥25,000", "¥500,000", "3.50", "250.0%",
-                 "¥2,057.61", "-100.0%", "¥1,012,345.67",
+                 "¥3,500,001", "¥1,000,000", "¥25,000", "¥500,000", "3.50", "250.0%",
+                 "¥2,058", "-100.0%", "¥1,012,346",
                  "¥40,000,000", "¥10,000,000", "¥30,000,000", "¥12,000,000", "50%", "75%",
                  "★ 2 (¥70,000)", "40.0% (4/10)", "75.0% (3/4)"]:
         assert text in html, text
@@ -200,6 +206,25 @@ def test_report_shows_the_hand_computed_values(marts, tmp_path):
     assert '<td class="num">75.0% (3/4)' in html
     # five charts: a funnel per channel with data (Webinar, evil, Other), ROAS, the plan
     assert html.count("<svg ") == 5
+
+
+def roi_row(html: str, label: str) -> list[str]:
+    table = html.split('<table class="roi">', 1)[1].split("</table>", 1)[0]
+    row = next(r for r in table.split("<tr") if f"<td>{label}</td>" in r)
+    return re.findall(r'<td class="num">([^<]*)</td>', row)
+
+
+def test_cpa_cac_roas_roi_are_a_dash_without_spend(marts, tmp_path):
+    """channel_roi has spend 0 where a channel spent nothing, and money_per(0, 2 leads) is 0: the report
+    shows – for CPA, CAC, ROAS and ROI then, never ¥0; and the same when spend is NULL."""
+    config_dir = config_dir_with(tmp_path)
+    # Other: spend 0, 2 leads, 0 wins, revenue 0 -> spend, leads, wins, revenue, CPA, CAC, ROAS, ROI
+    assert roi_row(render(marts, config_dir), "その他") == ["¥0", "2", "0", "¥0", "–", "–", "–", "–"]
+    # Webinar has spend: 1,000,000 / 40 leads = ¥25,000, / 2 wins = ¥500,000
+    assert roi_row(render(marts, config_dir), "ウェビナー")[4:6] == ["¥25,000", "¥500,000"]
+    with duckdb.connect(str(marts)) as con:
+        con.execute("UPDATE marts.channel_roi SET spend = NULL WHERE channel = 'Other'")
+    assert roi_row(render(marts, config_dir), "その他") == ["¥0", "2", "0", "¥0", "–", "–", "–", "–"]
 
 
 def test_every_value_from_the_data_and_the_configuration_is_escaped(marts, tmp_path):

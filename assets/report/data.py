@@ -30,8 +30,8 @@ class RoiRow:
     leads: int
     wins: int
     revenue: Decimal
-    cpa: Decimal | None
-    cac: Decimal | None
+    cpa: Decimal | None  # None without spend (never ¥0) or without leads
+    cac: Decimal | None  # None without spend or without wins
     roas: float | None
     roi: float | None
 
@@ -136,11 +136,14 @@ def read_funnel(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list
 
 
 def read_roi(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[RoiRow]:
-    """Spend, leads, wins and revenue per channel summed over the months, and the ratios of the sums."""
+    """Spend, leads, wins and revenue per channel summed over the months, and the ratios of the sums.
+    channel_roi.spend is 0 where a channel had no spend, and money_per(0, leads) is 0: CPA and CAC are
+    NULL (shown –) unless the sum of spend is above 0, as ROAS and ROI are."""
     rows = con.execute(
         "SELECT CASE WHEN grouping(channel) = 1 THEN NULL ELSE channel END, sum(spend), "
         "CAST(sum(leads) AS BIGINT), CAST(sum(wins) AS BIGINT), sum(revenue), "
-        "money_per(sum(spend), sum(leads)), money_per(sum(spend), sum(wins)), "
+        "CASE WHEN sum(spend) > 0 THEN money_per(sum(spend), sum(leads)) END, "
+        "CASE WHEN sum(spend) > 0 THEN money_per(sum(spend), sum(wins)) END, "
         "roas(sum(revenue), sum(spend)), roi(sum(revenue), sum(spend)) "
         "FROM marts.channel_roi WHERE period_start BETWEEN $first AND $last "
         "GROUP BY GROUPING SETS ((channel), ())", {"first": first, "last": last}).fetchall()

@@ -1,8 +1,10 @@
 """The report's words and number formats: Japanese and English labels, channel labels from
-config/channels.yaml, and how counts, yen, rates and months are written (– where there is no value)."""
+config/channels.yaml, and how counts, yen, rates and months are written (– where there is no value).
+Money is whole yen everywhere (rounded half up from the exact DECIMAL): sen mean nothing to a reader
+of a funnel."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from schemas.config import ChannelsConfig
 
@@ -192,16 +194,19 @@ def fmt_count(value: int | Decimal | None) -> str:
     return f"{int(value):,}"
 
 
+def round_yen(value: Decimal | int) -> Decimal:
+    """Whole yen from the exact value, half up (away from zero, as money_per in SQL): 1,234.50 -> 1,235."""
+    return Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
 def fmt_yen(value: Decimal | int | None) -> str:
-    """Yen with thousands separators from the exact value: ¥1,500,000; ¥1,234.50 when it has sen;
+    """Whole yen with thousands separators: ¥1,500,000; ¥1,234.50 -> ¥1,235 (half up, never sen);
     -¥20,000 below zero; None -> '–'."""
     if value is None:
         return DASH
-    value = Decimal(value)
+    value = round_yen(value)
     sign = "-" if value < 0 else ""
-    value = abs(value)
-    digits = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{sign}¥{digits}"
+    return f"{sign}¥{abs(value):,.0f}"
 
 
 def fmt_percent(value: float | None, decimals: int = 1) -> str:
