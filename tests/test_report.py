@@ -457,3 +457,60 @@ def test_report_renders_its_charts_in_headless_chromium_without_console_errors(r
         assert chart["drawn_bars"] >= 1, chart
     assert seen["titles"][:2] == ["ウェビナー", EVIL_LABEL]  # the label shows as text, not as markup
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- phone and wide screen
+
+SEN = re.compile(r"¥\d[\d,]*\.\d")  # an amount with sen: ¥1,234.5
+
+
+def layout_in_chromium(chromium: str, url: str, width: int, height: int, screenshot: Path | None = None) -> dict:
+    """Open `url` at width x height: how wide the document is, the elements sticking out of the screen
+    (outside a table's own scroll box), and the page's text."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url, wait_until="load")
+            seen = page.evaluate("""() => {
+                const out = [...document.body.querySelectorAll('*')]
+                    .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                    .map(e => e.tagName + '.' + (e.getAttribute('class') || ''));
+                return {scroll_width: document.documentElement.scrollWidth, inner_width: window.innerWidth,
+                        inner_height: window.innerHeight, out: out.slice(0, 10), text: document.body.innerText,
+                        tables: document.querySelectorAll('table').length,
+                        scrolling_tables: document.querySelectorAll('div.scroll > table').length,
+                        chart_widths: [...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)};
+            }""")
+            seen["html"] = page.content()
+            seen["errors"] = errors
+            if screenshot is not None:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return seen
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1400, 900)])
+def test_the_page_fits_a_phone_and_a_wide_screen_in_chromium(marts, tmp_path, report_run, chromium, width, height):
+    """At 390 px (a phone) and 1400 px: no sideways scrolling of the page (tables scroll in their own box,
+    charts shrink), and no amount shows sen. Both the hand-made marts (a hostile label) and a real run."""
+    fixture = tmp_path / "fixture_report.html"
+    fixture.write_text(render(marts, config_dir_with(tmp_path)), encoding="utf-8")
+    _, real = report_run
+    for name, path in (("fixture", fixture), ("run", real)):
+        seen = layout_in_chromium(chromium, path.as_uri(), width, height,
+                                  REPO / "data" / f"report_screenshot_{name}_{width}.png")
+        assert seen["errors"] == [], (name, seen["errors"])
+        assert seen["inner_width"] == width
+        assert seen["scroll_width"] <= seen["inner_width"], (name, seen["scroll_width"], seen["out"])
+        assert seen["out"] == [], (name, seen["out"])
+        assert seen["tables"] == seen["scrolling_tables"] > 0, name  # every table in its own scroll box
+        assert all(0 < w <= width for w in seen["chart_widths"]), (name, seen["chart_widths"])
+        assert not SEN.search(seen["text"]) and not SEN.search(seen["html"]), SEN.findall(seen["html"])[:5]
