@@ -70,7 +70,7 @@ CREATE TABLE marts.channel_roi (period_start DATE, channel VARCHAR, spend DECIMA
     opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2));
 CREATE TABLE marts.target_plan (period VARCHAR, period_start DATE, period_end DATE, channel VARCHAR, stage VARCHAR,
     stage_order INTEGER, rate_name VARCHAR, rate_used DOUBLE, required DECIMAL(20, 2), actual DECIMAL(20, 2),
-    gap DECIMAL(20, 2), pace DOUBLE, as_of DATE);
+    gap DECIMAL(20, 2), pace DOUBLE, as_of DATE, avg_deal_size DECIMAL(18, 2));
 CREATE TABLE marts.bottlenecks (period_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
     to_count BIGINT, actual_rate DOUBLE, reference_rate DOUBLE, gap_points DOUBLE, lost_revenue DECIMAL(18, 2),
     is_bottleneck BOOLEAN, significant BOOLEAN, maturity VARCHAR);
@@ -100,13 +100,15 @@ ROI = [
 ]
 # FY2026 contains its as_of day (2026-10-01: 184 of 365 days elapsed, 50%); 2025-Q1 ended before.
 PLAN = [
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "impressions", 1, "ctr", None, None, None, None, None),
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "opportunities", 6, "win_rate", 0.25, "80", "30", "50", 0.75),
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "wins", 7, "avg_deal_size", None, "20", "5", "15", 0.5),
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "revenue", 8, None, None, "40000000", "10000000", "30000000", 0.5),
-    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "wins", 7, "avg_deal_size", None, "6", "3", "3", 1.0),
-    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "revenue", 8, None, None, "12000000", "6000000", "6000000", 1.0),
-    ("2025-Q1", "2025-04-01", "2025-06-30", "All", "revenue", 8, None, None, "777777", "1", "777776", 0.0),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "impressions", 1, "ctr", None, None, None, None, None, None),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "opportunities", 6, "win_rate", 0.25, "80", "30", "50", 0.75, None),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "wins", 7, "avg_deal_size", None, "20", "5", "15", 0.5, "2000000"),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "revenue", 8, None, None, "40000000", "10000000", "30000000", 0.5,
+     None),
+    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "wins", 7, "avg_deal_size", None, "6", "3", "3", 1.0, "2000000"),
+    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "revenue", 8, None, None, "12000000", "6000000", "6000000", 1.0,
+     None),
+    ("2025-Q1", "2025-04-01", "2025-06-30", "All", "revenue", 8, None, None, "777777", "1", "777776", 0.0, None),
 ]
 # Webinar's lead_to_mql was the bottleneck in both months of the window (20,000 + 50,000 lost).
 BOTTLENECKS = [
@@ -127,8 +129,9 @@ def marts(tmp_path) -> Path:
         con.executemany("INSERT INTO marts.channel_funnel VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", FUNNEL)
         con.executemany("INSERT INTO marts.channel_roi (period_start, channel, spend, leads, wins, revenue) "
                         "VALUES (?, ?, ?, ?, ?, ?)", ROI)
-        con.executemany("INSERT INTO marts.target_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-10-01')",
-                        PLAN)
+        con.executemany("INSERT INTO marts.target_plan (period, period_start, period_end, channel, stage, stage_order, "
+                        "rate_name, rate_used, required, actual, gap, pace, avg_deal_size, as_of) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-10-01')", PLAN)
         con.executemany("INSERT INTO marts.bottlenecks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", BOTTLENECKS)
     return path
 
@@ -227,6 +230,22 @@ def test_cpa_cac_roas_roi_are_a_dash_without_spend(marts, tmp_path):
     assert roi_row(render(marts, config_dir), "その他") == ["¥0", "2", "0", "¥0", "–", "–", "–", "–"]
 
 
+def test_reverse_plan_names_its_assumptions(marts, tmp_path):
+    """The reverse plan reads as the 逆算表: revenue / average deal size = wins, wins / win rate = opportunities."""
+    plan = render(marts, config_dir_with(tmp_path)).split('<table class="plan">', 1)[1].split("</table>", 1)[0]
+    assert "<th>逆算の前提</th>" in plan and "使用した率" not in plan
+    assert "受注率 25.00%" in plan and "平均受注単価 ¥2,000,000" in plan
+
+
+def test_rates_are_named_as_japanese_b2b_marketers_name_them(marts, tmp_path):
+    html = render(marts, config_dir_with(tmp_path))
+    rates = html.split('<table class="rates">', 1)[1].split("</table>", 1)[0]
+    for name, stages in (("CV率", "セッション → リード"), ("MQL化率", "リード → MQL"), ("SQL化率", "MQL → SQL"),
+                         ("商談化率", "SQL → 商談"), ("受注率", "商談 → 受注")):
+        assert f'<th>{name}<span class="sub">{stages}</span></th>' in rates, name
+    assert "機会損失額" in html and "逸失売上" not in html and "有意差なし" in html
+
+
 def test_every_value_from_the_data_and_the_configuration_is_escaped(marts, tmp_path):
     config_dir = config_dir_with(tmp_path)
     for language, shown in (("ja", EVIL_LABEL), ("en", EVIL_NAME)):
@@ -246,10 +265,12 @@ def test_labels_are_japanese_by_default_and_english_by_setting(marts, tmp_path):
     assert "リード → MQL" in ja and "目標期間 FY2026" in ja
     assert '<html lang="en">' in en and "Funnel report" in en and "Leads → MQLs" in en
     assert "Webinar" in en and "Others (EN)" in en  # label_en when given, else the channel name
+    for text in ["<th>Assumption</th>", "Win rate 25.00%", "Avg deal size ¥2,000,000", "Opportunity rate"]:
+        assert text in en, text
     assert not any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in en)  # no Japanese left
     labels = Labels("ja", load_config(config_dir).channels)
     assert (labels.channel("All"), labels.channel("Unattributed"), labels.channel("Mystery")) == (
-        "全体", "流入元なし", "Mystery")
+        "全体", "流入元不明", "Mystery")
 
 
 def test_report_yaml_is_optional_and_wrong_values_name_file_and_key(tmp_path):

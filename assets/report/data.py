@@ -46,6 +46,7 @@ class PlanRow:
     actual: Decimal | None
     gap: Decimal | None
     pace: float | None
+    avg_deal_size: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def read_plans(con: duckdb.DuckDBPyConnection) -> list[PlanPeriod]:
     result = []
     for period, as_of in current_periods(periods):
         rows = [PlanRow(*r) for r in con.execute(
-            "SELECT channel, stage, rate_name, rate_used, required, actual, gap, pace FROM marts.target_plan "
+            "SELECT channel, stage, rate_name, rate_used, required, actual, gap, pace, avg_deal_size "
+            "FROM marts.target_plan "
             "WHERE period = $period AND (channel = 'All' OR stage = 'revenue') ORDER BY stage_order, channel",
             {"period": period.label}).fetchall()]
         result.append(PlanPeriod(period, as_of, [r for r in rows if r.channel == "All"],

@@ -1,7 +1,8 @@
 """The report's words and number formats: Japanese and English labels, channel labels from
 config/channels.yaml, and how counts, yen, rates and months are written (– where there is no value).
-Money is whole yen everywhere (rounded half up from the exact DECIMAL): sen mean nothing to a reader
-of a funnel."""
+
+The Japanese words are those of Japanese B2B marketing: 商談化率, 受注率, 逆算, 進捗, 機会損失額,
+CPA（リード獲得単価）, CAC（顧客獲得単価）. Money is whole yen everywhere (rounded half up from the exact DECIMAL): sen mean nothing to a reader of a funnel."""
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,52 +17,57 @@ TEXT = {
         "title": "ファネルレポート",
         "period": "対象期間",
         "months": "か月",
-        "as_of": "目標の基準日",
+        "as_of": "進捗の基準日",
         "generated": "作成日時",
         "no_data": "データがありません。",
+        "target_period": "目標期間",
+        "elapsed": "経過率",
+        "pace": "進捗ペース",
+        # the funnel
         "funnel": "チャネル別ファネル",
-        "funnel_note": "各段階の件数はその月に起きた件数の合計。率は同じ期間の件数の比（後段 ÷ 前段、括弧内が件数）で、"
+        "funnel_note": "各ステージの件数はその月に起きた件数の合計。移行率は同じ期間の件数の比（後段 ÷ 前段、括弧内が件数）で、"
                        "月をまたぐため 100% を超えることがあります。",
-        "counts": "件数",
-        "rates": "転換率（後段 / 前段）",
+        "counts": "ステージ別件数",
+        "rates": "ステージ間の移行率（後段 ÷ 前段）",
         "channel": "チャネル",
         "total": "合計",
-        "roi": "チャネル別 ROI / ROAS",
-        "roi_note": "ROAS = 売上 ÷ 費用、ROI = (売上 − 費用) ÷ 費用、CPA = 費用 ÷ リード、CAC = 費用 ÷ 受注。"
-                    "費用のないチャネルは – です。グラフの線は ROAS 1.0（損益分岐）。",
+        # ROI
+        "roi": "チャネル別の費用対効果（ROI・ROAS・CPA・CAC）",
+        "roi_note": "ROAS = 売上 ÷ 費用、ROI（投資利益率）= (売上 − 費用) ÷ 費用、CPA（リード獲得単価）= 費用 ÷ リード数、"
+                    "CAC（顧客獲得単価）= 費用 ÷ 受注数。費用のないチャネルは – です。グラフの線は ROAS 1.0（損益分岐）。",
         "spend": "費用",
         "break_even": "損益分岐 1.0",
         "no_spend": "費用のデータがありません。",
-        "plan": "目標計画と実績",
-        "plan_note": "marts.target_plan（config/targets.yaml からの逆算）。ペース = 実績 ÷ (必要数 × 期間の経過割合)、"
-                     "100% で計画どおり。グラフの縦線は経過割合（今日までに必要な水準）。",
+        # the reverse plan
+        "plan": "目標の逆算と進捗",
+        "plan_note": "marts.target_plan（config/targets.yaml の売上目標からの逆算表）。売上目標 ÷ 平均受注単価 = 必要受注数、"
+                     "必要受注数 ÷ 受注率 = 必要商談数 … と上のステージへ逆算します。進捗ペース = 実績 ÷（必要数 × 期間の経過率）、"
+                     "100% で計画どおり。グラフの縦線は経過率（今日までに必要な水準）。",
         "no_targets": "config/targets.yaml に目標がありません。",
-        "whole_target": "全体の段階別",
-        "by_channel": "チャネル別の売上",
-        "stage": "段階",
-        "rate_used": "使用した率",
+        "whole_target": "全体（ステージ別）",
+        "by_channel": "チャネル別の売上目標",
+        "stage": "ステージ",
+        "rate_used": "逆算の前提",
         "required": "必要数",
         "actual": "実績",
-        "gap": "残り",
-        "pace": "ペース",
-        "elapsed": "経過",
-        "target_period": "目標期間",
+        "gap": "目標との差",
+        # bottlenecks
         "bottlenecks": "ボトルネック",
-        "bottleneck_note": "marts.bottlenecks：各遷移の率をその月を含む直近6か月の全チャネルの率と比べ、差で失われた売上を"
-                           "推定したもの。差が偶然では説明できず（95%の信頼区間の上限が基準率を下回る）、転換に通常かかる"
-                           "日数が経った月のうち、逸失売上の最も大きい遷移がボトルネック（★）です。月はリード"
-                           "（商談→受注は商談）の作成月です。",
-        "bottleneck_months": "期間中にボトルネックになった月数（その月の逸失売上の合計）。色付きはチャネルごとに最も多い遷移",
-        "latest_cohort": "最新の月",
-        "latest_note": "実績率（件数）、全チャネルの基準率、逸失売上。★ と色付きがその月のボトルネック。「判断には早い」は"
-                       "転換に通常かかる日数がまだ経っていない遷移、「差は誤差の範囲」は件数が少なく差が有意でない遷移です。",
-        "too_early": "判断には早い",
-        "not_significant": "差は誤差の範囲",
-        "transition": "遷移",
+        "bottleneck_note": "marts.bottlenecks：各ステージ間の移行率をその月を含む直近6か月の全チャネルの率と比べ、差で失われた売上"
+                           "（機会損失額）を推定したもの。差が偶然では説明できず（95%の信頼区間の上限が基準率を下回る）、"
+                           "移行に通常かかる日数が経った月のうち、機会損失額の最も大きいものがボトルネック（★）です。"
+                           "月はリード（商談→受注は商談）の作成月です。",
+        "bottleneck_months": "期間中にボトルネックになった月数（その月の機会損失額の合計）。色付きはチャネルごとに最も多いもの",
+        "latest_cohort": "直近のコホート月",
+        "latest_note": "実績率（件数）、全チャネルの基準率、機会損失額。★ と色付きがその月のボトルネック。「判定には早い」は"
+                       "移行に通常かかる日数がまだ経っていないもの、「有意差なし」は件数が少なく差が偶然の範囲のものです。",
+        "too_early": "判定には早い",
+        "not_significant": "有意差なし",
+        "transition": "ステージ間",
         "actual_rate": "実績率",
         "reference_rate": "基準率",
-        "gap_points": "差（ポイント）",
-        "lost_revenue": "逸失売上",
+        "gap_points": "差（pt）",
+        "lost_revenue": "機会損失額",
         "flag": "ボトルネック",
         "no_bottlenecks": "ボトルネックのデータがありません。",
     },
@@ -69,9 +75,12 @@ TEXT = {
         "title": "Funnel report",
         "period": "Period",
         "months": "months",
-        "as_of": "Targets as of",
+        "as_of": "Pace as of",
         "generated": "Generated",
         "no_data": "No data.",
+        "target_period": "Target period",
+        "elapsed": "elapsed",
+        "pace": "Pace",
         "funnel": "Funnel per channel",
         "funnel_note": "Each stage counts what happened in the months of the period. A rate compares stages of the "
                        "same period (later / earlier, counts in brackets); it can exceed 100% because a later stage "
@@ -87,20 +96,18 @@ TEXT = {
         "break_even": "break-even 1.0",
         "no_spend": "No spend data.",
         "plan": "Target plan versus actual",
-        "plan_note": "marts.target_plan (the reverse plan from config/targets.yaml). Pace = actual / (required x "
-                     "elapsed share of the period); 100% is on track. The chart's vertical line is the elapsed "
-                     "share (where the actual should be by now).",
+        "plan_note": "marts.target_plan (the reverse plan from the revenue targets of config/targets.yaml): revenue / "
+                     "average deal size = wins needed, wins / win rate = opportunities needed, and so on up the "
+                     "funnel. Pace = actual / (required x elapsed share of the period); 100% is on track. The chart's "
+                     "vertical line is the elapsed share (where the actual should be by now).",
         "no_targets": "No targets in config/targets.yaml.",
         "whole_target": "Whole target by stage",
-        "by_channel": "Revenue by channel",
+        "by_channel": "Revenue target by channel",
         "stage": "Stage",
-        "rate_used": "Rate used",
+        "rate_used": "Assumption",
         "required": "Required",
         "actual": "Actual",
         "gap": "Gap",
-        "pace": "Pace",
-        "elapsed": "elapsed",
-        "target_period": "Target period",
         "bottlenecks": "Bottlenecks",
         "bottleneck_note": "marts.bottlenecks: each transition's rate against the all-channel rate of the trailing 6 "
                            "months, and the revenue the gap loses. In each month and channel, among the transitions "
@@ -136,7 +143,7 @@ STAGE_LABELS = {
 # Channels that are not in channels.yaml: the total of a target plan, deals without a source,
 # and the part of a target that channel_shares leaves unassigned.
 RESERVED_LABELS = {
-    "ja": {"All": "全体", "Unattributed": "流入元なし", "Unallocated": "未割当"},
+    "ja": {"All": "全体", "Unattributed": "流入元不明", "Unallocated": "未割当"},
     "en": {"All": "All", "Unattributed": "Unattributed", "Unallocated": "Unallocated"},
 }
 
@@ -153,6 +160,20 @@ TRANSITIONS = ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_t
 TRANSITION_STAGES = {"lead_to_mql": ("leads", "mqls"), "mql_to_sql": ("mqls", "sqls"),
                      "sql_to_opportunity": ("sqls", "opportunities"), "opportunity_to_win": ("opportunities", "wins")}
 
+# The names of the rates: the funnel's (channel_funnel), the target plan's (rate_name of target_plan)
+# and the bottleneck transitions' (the rate of each).
+RATE_NAMES = {
+    "ja": {"ctr": "CTR", "session_to_lead_rate": "CV率", "lead_to_mql_rate": "MQL化率", "mql_to_sql_rate": "SQL化率",
+           "sql_to_opportunity_rate": "商談化率", "opportunity_to_win_rate": "受注率", "win_rate": "受注率",
+           "avg_deal_size": "平均受注単価"},
+    "en": {"ctr": "CTR", "session_to_lead_rate": "Lead rate", "lead_to_mql_rate": "MQL rate",
+           "mql_to_sql_rate": "SQL rate", "sql_to_opportunity_rate": "Opportunity rate",
+           "opportunity_to_win_rate": "Win rate", "win_rate": "Win rate", "avg_deal_size": "Avg deal size"},
+}
+TRANSITION_RATES = {"lead_to_mql": "lead_to_mql_rate", "mql_to_sql": "mql_to_sql_rate",
+                    "sql_to_opportunity": "sql_to_opportunity_rate", "opportunity_to_win": "opportunity_to_win_rate"}
+
+
 
 class Labels:
     """Every text of the report in one language."""
@@ -161,6 +182,7 @@ class Labels:
         self.language = language
         self.text = TEXT[language]
         self.stages = STAGE_LABELS[language]
+        self.rate_names = RATE_NAMES[language]
         self._channels = {c.name: c for c in channels.channels}
         self._order = {c.name: i for i, c in enumerate(channels.channels)}
 
@@ -179,6 +201,10 @@ class Labels:
     def transition(self, name: str) -> str:
         a, b = TRANSITION_STAGES[name]
         return f"{self.stages[a]} → {self.stages[b]}"
+
+    def transition_rate(self, name: str) -> str:
+        """The name of a transition's rate: 商談化率 for sql_to_opportunity."""
+        return self.rate_names[TRANSITION_RATES[name]]
 
     def rate(self, later: str, earlier: str) -> str:
         return f"{self.stages[earlier]} → {self.stages[later]}"
