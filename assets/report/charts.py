@@ -17,7 +17,8 @@ def _svg(width: int, height: int, label: str, body: Sequence[Markup]) -> Markup:
     the style attribute keeps it from growing past the width it is drawn at, so it shrinks on a phone."""
     return Markup('<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" '
                   'style="max-width: {w}px" preserveAspectRatio="xMinYMin meet" role="img" aria-label="{label}">'
-                  '<title>{label}</title>{body}</svg>').format(w=width, h=height, label=label, body=Markup("").join(body))
+                  '<title>{label}</title>{body}</svg>').format(
+        w=width, h=height, label=label, body=Markup("").join(body))
 
 
 def _text(x: float, y: float, text: str, anchor: str = "start", cls: str = "") -> Markup:

@@ -1,8 +1,9 @@
 """The report's words and number formats: Japanese and English labels, channel labels from
 config/channels.yaml, and how counts, yen, rates and months are written (– where there is no value).
 
-The Japanese words are those of Japanese B2B marketing: 商談化率, 受注率, 逆算, 進捗, 機会損失額,
-CPA（リード獲得単価）, CAC（顧客獲得単価）. Money is whole yen everywhere (rounded half up from the exact DECIMAL): sen mean nothing to a reader of a funnel."""
+The Japanese words are those of Japanese B2B marketing: 商談化率, 受注率, 逆算, 進捗, 着地見込み,
+機会損失額, CPA（リード獲得単価）, CAC（顧客獲得単価）, LTV（顧客生涯価値）. Money is whole yen
+everywhere (rounded half up from the exact DECIMAL): sen mean nothing to a reader of a funnel."""
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,9 +21,45 @@ TEXT = {
         "as_of": "進捗の基準日",
         "generated": "作成日時",
         "no_data": "データがありません。",
+        # the headline: are we on track?
+        "headline": "サマリー：目標に届くか",
         "target_period": "目標期間",
+        "days": "日",
         "elapsed": "経過率",
+        "revenue_vs_target": "売上の実績 / 目標",
+        "target": "目標",
+        "attainment": "達成率",
         "pace": "進捗ペース",
+        "on_track": "計画どおりのペース以上",
+        "behind_plan": "計画を下回るペース",
+        "forecast": "着地見込み（現ペース）",
+        "final": "着地（期間終了）",
+        "of_target": "目標比",
+        "forecast_note": "着地見込み = 売上実績 ÷ 期間の経過率（{elapsed} / {days} 日）：今のペースが期末まで続いた場合の売上。"
+                         "進捗ペース = 売上実績 ÷（目標 × 経過率）、100% で計画どおり。",
+        "no_targets_headline": "売上目標が設定されていません（config/targets.yaml）。データの鮮度とボトルネックのみ表示します。",
+        "top_bottleneck": "最大のボトルネック",
+        "top_bottleneck_text": "{channel}の {transition}：機会損失額 {lost}（{months} のコホート、有意かつ判定可能なもの）",
+        "no_top_bottleneck": "なし（{months} のコホートに、有意かつ判定可能なボトルネックはありません）",
+        "month_range": "{first}〜{last}",
+        "no_bottleneck_data": "なし（ボトルネックのデータがありません）",
+        "freshness": "データの鮮度",
+        "newest_day": "最新データ日",
+        "stale_warning": "データが {day} で止まっています（昨日 {yesterday} より前）。最新のエクスポートを受信フォルダに置き、"
+                         "再実行してください。直近の数字は実際より少なく見えます。",
+        "fresh_note": "最新のエクスポートは {day} 時点です。",
+        "no_load_log": "取り込みの記録がありません。",
+        "days_ago": "{n} 日前",
+        "today": "今日",
+        "yesterday": "昨日",
+        "mom": "前月比",
+        "mom_short": "前月比",
+        "mom_note": "{month}（直近の締まった月）と {previous} の比較、全チャネル合計。",
+        "no_mom": "比べられる締まった月がまだありません。",
+        "trend_revenue": "売上",
+        "trend_leads": "リード数",
+        "trend_wins": "受注数",
+        "trend_spend": "費用",
         # the funnel
         "funnel": "チャネル別ファネル",
         "funnel_note": "各ステージの件数はその月に起きた件数の合計。移行率は同じ期間の件数の比（後段 ÷ 前段、括弧内が件数）で、"
@@ -70,6 +107,26 @@ TEXT = {
         "lost_revenue": "機会損失額",
         "flag": "ボトルネック",
         "no_bottlenecks": "ボトルネックのデータがありません。",
+        # the other analyses
+        "attribution": "アトリビューション（モデル別の売上貢献）",
+        "attribution_note": "marts.attributed_revenue：対象期間に受注した商談の売上を、商談化までのタッチポイントに5つのモデルで"
+                            "配分したもの。どのモデルも合計は受注売上に一致します。",
+        "cohort": "コホート別 ROI・LTV/CAC（リード獲得月ベース）",
+        "cohort_note": "marts.cohort_roi：対象期間の各月に獲得したリードについて、その月の費用と、そのリードからこれまでに"
+                       "生まれた売上（受注まで時間のかかる BtoB の実態に沿った見方）。CAC（顧客獲得単価）= 費用 ÷ 受注顧客数、"
+                       "LTV（顧客生涯価値）は config/targets.yaml の粗利率と顧客の継続期間から。LTV/CAC は 3 以上が目安。",
+        "won_customers": "受注顧客数",
+        "revenue_so_far": "これまでの売上",
+        "paid_back": "投資回収済みの月",
+        "velocity": "パイプライン・ベロシティ（直近月）",
+        "velocity_note": "marts.pipeline_velocity：進行中の商談数 × 受注率 × 平均受注単価 ÷ 受注までの平均リードタイム"
+                         "（1日あたりに見込める売上）。受注率・単価・リードタイムは直近6か月の受注・失注から。",
+        "month": "月",
+        "open_opportunities": "進行中の商談数",
+        "win_rate": "受注率",
+        "avg_deal_size": "平均受注単価",
+        "cycle_days": "平均リードタイム（日）",
+        "velocity_per_day": "ベロシティ（売上/日）",
     },
     "en": {
         "title": "Funnel report",
@@ -78,9 +135,47 @@ TEXT = {
         "as_of": "Pace as of",
         "generated": "Generated",
         "no_data": "No data.",
+        "headline": "At a glance: are we on track?",
         "target_period": "Target period",
+        "days": "days",
         "elapsed": "elapsed",
+        "revenue_vs_target": "Revenue: actual / target",
+        "target": "Target",
+        "attainment": "attained",
         "pace": "Pace",
+        "on_track": "on or ahead of plan",
+        "behind_plan": "behind plan",
+        "forecast": "Forecast at the current pace",
+        "final": "Final (period over)",
+        "of_target": "of target",
+        "forecast_note": "Forecast = revenue to date / elapsed share of the period ({elapsed} of {days} days): the "
+                         "revenue at the period's end if the current pace holds. Pace = revenue to date / (target x elapsed "
+                         "share); 100% is on track.",
+        "no_targets_headline": "No revenue target is set (config/targets.yaml). Data freshness and the bottleneck "
+                               "only.",
+        "top_bottleneck": "Biggest bottleneck",
+        "top_bottleneck_text": "{channel}, {transition}: {lost} of lost revenue (cohorts of {months}; significant "
+                               "and mature only)",
+        "no_top_bottleneck": "none (no significant, mature bottleneck in the cohorts of {months})",
+        "month_range": "{first} to {last}",
+        "no_bottleneck_data": "none (no bottleneck data)",
+        "freshness": "Data freshness",
+        "newest_day": "Newest data day",
+        "stale_warning": "The data ends on {day}, before yesterday ({yesterday}). Put the latest exports in the inbox "
+                         "and run again: recent figures look lower than they are.",
+        "fresh_note": "The newest export is of {day}.",
+        "no_load_log": "No load record.",
+        "days_ago": "{n} days ago",
+        "today": "today",
+        "yesterday": "yesterday",
+        "mom": "Month over month",
+        "mom_short": "MoM",
+        "mom_note": "{month} (the latest full month) against {previous}, all channels.",
+        "no_mom": "No full month to compare yet.",
+        "trend_revenue": "Revenue",
+        "trend_leads": "Leads",
+        "trend_wins": "Wins",
+        "trend_spend": "Spend",
         "funnel": "Funnel per channel",
         "funnel_note": "Each stage counts what happened in the months of the period. A rate compares stages of the "
                        "same period (later / earlier, counts in brackets); it can exceed 100% because a later stage "
@@ -130,6 +225,28 @@ TEXT = {
         "lost_revenue": "Lost revenue",
         "flag": "Bottleneck",
         "no_bottlenecks": "No bottleneck data.",
+        "attribution": "Attribution (revenue credit by model)",
+        "attribution_note": "marts.attributed_revenue: the revenue of the deals won in the period, credited to the "
+                            "touches before each opportunity under five models; every model adds up to the won "
+                            "revenue.",
+        "cohort": "Cohort ROI and LTV:CAC (by lead month)",
+        "cohort_note": "marts.cohort_roi: for the leads created in each month of the period, that month's spend "
+                       "against the revenue those leads have produced so far (the real B2B cycle). CAC = spend / won "
+                       "customers; LTV from the gross margin and customer lifetime of config/targets.yaml. An LTV:CAC "
+                       "of 3 or more is the usual yardstick.",
+        "won_customers": "Won customers",
+        "revenue_so_far": "Revenue so far",
+        "paid_back": "Months paid back",
+        "velocity": "Pipeline velocity (latest month)",
+        "velocity_note": "marts.pipeline_velocity: open opportunities x win rate x average deal size / average sales "
+                         "cycle (revenue to expect per day). Win rate, deal size and cycle from the deals closed in "
+                         "the trailing 6 months.",
+        "month": "Month",
+        "open_opportunities": "Open opportunities",
+        "win_rate": "Win rate",
+        "avg_deal_size": "Avg deal size",
+        "cycle_days": "Avg sales cycle (days)",
+        "velocity_per_day": "Velocity (revenue/day)",
     },
 }
 
@@ -173,6 +290,22 @@ RATE_NAMES = {
 TRANSITION_RATES = {"lead_to_mql": "lead_to_mql_rate", "mql_to_sql": "mql_to_sql_rate",
                     "sql_to_opportunity": "sql_to_opportunity_rate", "opportunity_to_win": "opportunity_to_win_rate"}
 
+# The inbox sources of ops.load_log (schemas.SOURCES), in the order the freshness list shows them.
+SOURCE_LABELS = {
+    "ja": {"ga4_sessions": "GA4 セッション", "leads": "リード（MA）", "deals": "商談（SFA）", "spend": "費用",
+           "touchpoints": "タッチポイント"},
+    "en": {"ga4_sessions": "GA4 sessions", "leads": "Leads", "deals": "Deals", "spend": "Spend",
+           "touchpoints": "Touchpoints"},
+}
+
+# The attribution models of marts.attributed_revenue, in the order the report shows them.
+MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped")
+MODEL_LABELS = {
+    "ja": {"first_touch": "ファーストタッチ", "last_touch": "ラストタッチ", "linear": "線形", "u_shaped": "U字型",
+           "w_shaped": "W字型"},
+    "en": {"first_touch": "First touch", "last_touch": "Last touch", "linear": "Linear", "u_shaped": "U-shaped",
+           "w_shaped": "W-shaped"},
+}
 
 
 class Labels:
@@ -183,6 +316,7 @@ class Labels:
         self.text = TEXT[language]
         self.stages = STAGE_LABELS[language]
         self.rate_names = RATE_NAMES[language]
+        self.models = MODEL_LABELS[language]
         self._channels = {c.name: c for c in channels.channels}
         self._order = {c.name: i for i, c in enumerate(channels.channels)}
 
@@ -209,6 +343,12 @@ class Labels:
     def rate(self, later: str, earlier: str) -> str:
         return f"{self.stages[earlier]} → {self.stages[later]}"
 
+    def source(self, name: str) -> str:
+        return SOURCE_LABELS[self.language].get(name, name)
+
+    def source_sort_key(self, name: str) -> tuple:
+        order = list(SOURCE_LABELS["en"])
+        return (order.index(name) if name in order else len(order), name)
 
 
 def fmt_count(value: int | Decimal | None) -> str:
@@ -235,6 +375,31 @@ def fmt_yen(value: Decimal | int | None) -> str:
     return f"{sign}¥{abs(value):,.0f}"
 
 
+def fmt_signed_yen(value: Decimal | int | None) -> str:
+    """A change in yen: +¥500,000, -¥1,012,346, ±¥0; None -> '–'."""
+    if value is None:
+        return DASH
+    value = round_yen(value)
+    return ("±" if value == 0 else "+" if value > 0 else "") + fmt_yen(value)
+
+
+def fmt_signed_count(value: int | None) -> str:
+    """A change in a count: +5, -24, ±0; None -> '–'."""
+    if value is None:
+        return DASH
+    return "±0" if value == 0 else f"{value:+,}"
+
+
+def fmt_signed_percent(value: float | None, decimals: int = 1) -> str:
+    """A relative change: +33.3%, -66.7%, ±0.0%; None (nothing to compare with) -> '–'."""
+    if value is None:
+        return DASH
+    text = f"{abs(value) * 100:,.{decimals}f}%"
+    if text.strip("0.,%") == "":  # rounds to zero
+        return f"±{text}"
+    return ("+" if value > 0 else "-") + text
+
+
 def fmt_percent(value: float | None, decimals: int = 1) -> str:
     return DASH if value is None else f"{value * 100:,.{decimals}f}%"
 
@@ -252,3 +417,8 @@ def fmt_ratio(value: float | None) -> str:
 
 def fmt_month(d: date) -> str:
     return f"{d:%Y-%m}"
+
+
+def fmt_days(value: float | None) -> str:
+    """Days with one decimal: 45.3; None -> '–'."""
+    return DASH if value is None else f"{value:,.1f}"
