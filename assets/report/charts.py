@@ -13,8 +13,11 @@ ROW = 22
 
 
 def _svg(width: int, height: int, label: str, body: Sequence[Markup]) -> Markup:
-    return Markup('<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{w}" height="{h}" '
-                  'viewBox="0 0 {w} {h}" role="img" aria-label="{label}"><title>{label}</title>{body}</svg>').format(
+    """Fluid: the viewBox keeps the drawing, the page's CSS makes it 100% wide (height in proportion) and
+    the style attribute keeps it from growing past the width it is drawn at, so it shrinks on a phone."""
+    return Markup('<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" '
+                  'style="max-width: {w}px" preserveAspectRatio="xMinYMin meet" role="img" aria-label="{label}">'
+                  '<title>{label}</title>{body}</svg>').format(
         w=width, h=height, label=label, body=Markup("").join(body))
 
 
@@ -51,53 +54,63 @@ def funnel_chart(row: FunnelRow, labels: Labels) -> Markup:
     return _svg(label_w + bar_w + value_w, len(stages) * ROW + 6, labels.channel(row.channel), body)
 
 
+# The ROAS and plan charts write each row's caption above its bar, so that they are narrow enough to stay
+# legible when a phone shrinks them (390 px): WIDE px wide, a row of STACK px.
+WIDE = 400
+STACK = 36
+
+
+def _row(y: float, caption: str, value: float, cls: str) -> list[Markup]:
+    """A caption, and under it a bar `value` (0 .. 1) of the width on a track."""
+    return [_text(0, y + 13, caption), _rect(0, y + 18, WIDE, 12, "track"), _rect(0, y + 18, WIDE * value, 12, cls)]
+
+
+def _marker(x: float, n_rows: int, cls: str) -> list[Markup]:
+    """A vertical line at x through the bar of every row (not through the captions)."""
+    return [_line(x, i * STACK + 16, x, i * STACK + 32, cls) for i in range(n_rows)]
+
+
+def _marker_label(x: float, y: float, text: str) -> Markup:
+    anchor = "start" if x < WIDE * 0.2 else "end" if x > WIDE * 0.8 else "middle"
+    return _text(x, y, text, anchor, "note")
+
+
 def roas_chart(rows: Sequence[RoiRow], labels: Labels) -> Markup | None:
     """ROAS per channel with spend, a bar each, and a line at 1.0 (break-even)."""
     rows = [r for r in rows if r.channel is not None and r.spend > 0]
     if not rows:
         return None
-    label_w, bar_w, value_w = 200, 320, 70
     scale = max([1.0] + [r.roas for r in rows if r.roas is not None]) * 1.05
-    height = len(rows) * ROW + 24
+    height = len(rows) * STACK + 20
     body = []
     for i, r in enumerate(rows):
-        y = i * ROW + 4
-        body.append(_text(label_w - 6, y + 14, labels.channel(r.channel), "end"))
-        body.append(_rect(label_w, y, bar_w * (r.roas or 0) / scale, ROW - 6,
-                          "bar" if (r.roas or 0) >= 1 else "bar below"))
-        body.append(_text(label_w + bar_w + 6, y + 14, fmt_ratio(r.roas)))
-    x = label_w + bar_w / scale
-    body.append(_line(x, 0, x, height - 18, "reference"))
-    body.append(_text(x, height - 4, labels.text["break_even"], "middle", "note"))
-    return _svg(label_w + bar_w + value_w, height, "ROAS", body)
+        body += _row(i * STACK, f"{fmt_ratio(r.roas)} · {labels.channel(r.channel)}", (r.roas or 0) / scale,
+                     "bar" if (r.roas or 0) >= 1 else "bar below")
+    x = WIDE / scale
+    body += _marker(x, len(rows), "reference")
+    body.append(_marker_label(x, height - 4, labels.text["break_even"]))
+    return _svg(WIDE, height, "ROAS", body)
 
 
 def plan_chart(plan: PlanPeriod, labels: Labels) -> Markup:
     """Channel All of one target period: per stage the actual as a share of the required
-    (the track is 100%), and a line at the elapsed share of the period."""
+    (the track is 150% of it, 100% at two thirds), and a line at the elapsed share of the period."""
     rows = [r for r in plan.stages if r.required]
-    label_w, track_w, value_w = 110, 300, 230
-    height = len(rows) * ROW + 24
+    height = len(rows) * STACK + 20
     body = []
     for i, r in enumerate(rows):
-        y = i * ROW + 4
         share = min(float((r.actual or 0) / r.required), 1.5)
-        money = r.stage == "revenue"
-        body.append(_text(label_w - 6, y + 14, labels.stages[r.stage], "end"))
-        body.append(_rect(label_w, y, track_w, ROW - 6, "track"))
-        body.append(_rect(label_w, y, track_w * share / 1.5, ROW - 6,
-                          "bar" if r.pace is None or r.pace >= 1 else "bar below"))
-        fmt = fmt_yen if money else fmt_count
-        body.append(_text(label_w + track_w + 6, y + 14,
-                          f"{fmt(r.actual)} / {fmt(r.required)} ({labels.text['pace']} {fmt_percent(r.pace, 0)})"))
-    # the track is 150% of the required: 100% sits at two thirds
-    full = label_w + track_w / 1.5
-    body.append(_line(full, 0, full, height - 18, "reference"))
+        fmt = fmt_yen if r.stage == "revenue" else fmt_count
+        caption = (f"{labels.stages[r.stage]} {fmt(r.actual)} / {fmt(r.required)} "
+                   f"({labels.text['pace']} {fmt_percent(r.pace, 0)})")
+        body += _row(i * STACK, caption, share / 1.5, "bar" if r.pace is None or r.pace >= 1 else "bar below")
+    full = WIDE / 1.5
+    body += _marker(full, len(rows), "reference")
     if plan.elapsed is None or abs(plan.elapsed - 1) > 0.15:  # else the elapsed label says it
-        body.append(_text(full, height - 4, "100%", "middle", "note"))
+        body.append(_marker_label(full, height - 4, "100%"))
     if plan.elapsed is not None:
-        x = label_w + track_w * plan.elapsed / 1.5
-        body.append(_line(x, 0, x, height - 18, "elapsed"))
+        x = WIDE * plan.elapsed / 1.5
+        body += _marker(x, len(rows), "elapsed")
         body.append(_text(x, height - 4, f"{labels.text['elapsed']} {fmt_percent(plan.elapsed, 0)}",
                           "end" if plan.elapsed > 0.5 else "start", "note"))
-    return _svg(label_w + track_w + value_w, height, plan.period.label, body)
+    return _svg(WIDE, height, plan.period.label, body)

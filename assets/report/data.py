@@ -1,15 +1,24 @@
 """What the report reads from the published marts: the funnel and ROI per channel over the report's
-months (sums taken in SQL, rates from the metric macros), the current target plans and the bottlenecks."""
+months (sums taken in SQL, rates from the metric macros), the current target plans, the bottlenecks,
+the monthly totals the month-over-month trend compares, and (assets/report/sections.py) the load log
+and the other analyses."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 import duckdb
 
 from assets.plan.reverse import Period, elapsed_share
-from assets.report.labels import DASH, FUNNEL_RATES, FUNNEL_STAGES, fmt_month
+from assets.report.labels import DASH, FUNNEL_RATES, FUNNEL_STAGES, TRANSITIONS, fmt_month
+from assets.report.sections import (AttributionRow, CohortRow, SourceFreshness, VelocityRow, read_attribution,
+                                    read_cohort_roi, read_freshness, read_velocity)
+
+# The biggest bottleneck of the headline: its lost revenue summed over this many cohort months, the
+# latest month with a bottleneck and the ones before it (young cohorts are too early to judge, so the
+# latest months of data often have none).
+TOP_BOTTLENECK_MONTHS = 3
 
 
 @dataclass(frozen=True)
@@ -30,8 +39,8 @@ class RoiRow:
     leads: int
     wins: int
     revenue: Decimal
-    cpa: Decimal | None
-    cac: Decimal | None
+    cpa: Decimal | None  # None without spend (never ¥0) or without leads
+    cac: Decimal | None  # None without spend or without wins
     roas: float | None
     roi: float | None
 
@@ -46,6 +55,7 @@ class PlanRow:
     actual: Decimal | None
     gap: Decimal | None
     pace: float | None
+    avg_deal_size: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,27 @@ class BottleneckSummary:
 
 
 @dataclass(frozen=True)
+class TopBottleneck:
+    """The channel and transition that lost the most revenue as a significant, mature bottleneck in the
+    months first .. last (None when no month had one)."""
+    first: date
+    last: date
+    channel: str | None = None
+    transition: str | None = None
+    lost_revenue: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """All channels of one month of marts.channel_roi."""
+    month: date
+    revenue: Decimal
+    leads: int
+    wins: int
+    spend: Decimal
+
+
+@dataclass(frozen=True)
 class ReportData:
     first_month: date | None  # None: channel_funnel is empty
     last_month: date | None
@@ -95,6 +126,12 @@ class ReportData:
     bottleneck_month: date | None
     bottlenecks: list[BottleneckRow]
     bottleneck_summary: list[BottleneckSummary]
+    top_bottleneck: TopBottleneck | None = None  # None: no bottleneck data in the months
+    month_totals: list[MonthTotal] = field(default_factory=list)  # every month of channel_roi up to last_month
+    freshness: list[SourceFreshness] = field(default_factory=list)
+    attribution: list[AttributionRow] = field(default_factory=list)
+    cohorts: list[CohortRow] = field(default_factory=list)
+    velocity: list[VelocityRow] = field(default_factory=list)
 
     @property
     def months(self) -> int:
@@ -136,11 +173,14 @@ def read_funnel(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list
 
 
 def read_roi(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[RoiRow]:
-    """Spend, leads, wins and revenue per channel summed over the months, and the ratios of the sums."""
+    """Spend, leads, wins and revenue per channel summed over the months, and the ratios of the sums.
+    channel_roi.spend is 0 where a channel had no spend, and money_per(0, leads) is 0: CPA and CAC are
+    NULL (shown –) unless the sum of spend is above 0, as ROAS and ROI are."""
     rows = con.execute(
         "SELECT CASE WHEN grouping(channel) = 1 THEN NULL ELSE channel END, sum(spend), "
         "CAST(sum(leads) AS BIGINT), CAST(sum(wins) AS BIGINT), sum(revenue), "
-        "money_per(sum(spend), sum(leads)), money_per(sum(spend), sum(wins)), "
+        "CASE WHEN sum(spend) > 0 THEN money_per(sum(spend), sum(leads)) END, "
+        "CASE WHEN sum(spend) > 0 THEN money_per(sum(spend), sum(wins)) END, "
         "roas(sum(revenue), sum(spend)), roi(sum(revenue), sum(spend)) "
         "FROM marts.channel_roi WHERE period_start BETWEEN $first AND $last "
         "GROUP BY GROUPING SETS ((channel), ())", {"first": first, "last": last}).fetchall()
@@ -167,7 +207,8 @@ def read_plans(con: duckdb.DuckDBPyConnection) -> list[PlanPeriod]:
     result = []
     for period, as_of in current_periods(periods):
         rows = [PlanRow(*r) for r in con.execute(
-            "SELECT channel, stage, rate_name, rate_used, required, actual, gap, pace FROM marts.target_plan "
+            "SELECT channel, stage, rate_name, rate_used, required, actual, gap, pace, avg_deal_size "
+            "FROM marts.target_plan "
             "WHERE period = $period AND (channel = 'All' OR stage = 'revenue') ORDER BY stage_order, channel",
             {"period": period.label}).fetchall()]
         result.append(PlanPeriod(period, as_of, [r for r in rows if r.channel == "All"],
@@ -194,12 +235,48 @@ def read_bottlenecks(con: duckdb.DuckDBPyConnection, first: date, last: date
     return month, rows, summary
 
 
+def read_top_bottleneck(con: duckdb.DuckDBPyConnection, first: date, last: date) -> TopBottleneck | None:
+    """Among the bottlenecks (is_bottleneck; significant and mature, as the mart makes them, checked again)
+    of the latest TOP_BOTTLENECK_MONTHS cohort months that have one, within first .. last, the channel and
+    transition with the largest lost revenue summed over those months (ties: the earlier transition, then
+    the channel name). None without bottleneck data in first .. last."""
+    params = {"first": first, "last": last}
+    if con.execute("SELECT count(*) FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last",
+                   params).fetchone()[0] == 0:
+        return None
+    flagged = ("FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last AND is_bottleneck AND significant "
+               "AND maturity = 'mature' AND lost_revenue > 0")
+    latest = con.execute(f"SELECT max(period_start) {flagged}", params).fetchone()[0]
+    if latest is None:
+        return TopBottleneck(first, last)
+    since = max(first, con.execute("SELECT CAST($latest - to_months($n - 1) AS DATE)",
+                                   {"latest": latest, "n": TOP_BOTTLENECK_MONTHS}).fetchone()[0])
+    channel, transition, lost = con.execute(
+        f"SELECT channel, transition, sum(lost_revenue) AS lost {flagged} AND period_start >= $since "
+        "GROUP BY channel, transition ORDER BY lost DESC, list_position($order, transition), channel LIMIT 1",
+        {**params, "since": since, "order": list(TRANSITIONS)}).fetchone()
+    return TopBottleneck(since, latest, channel, transition, lost)
+
+
+def read_month_totals(con: duckdb.DuckDBPyConnection, last: date) -> list[MonthTotal]:
+    """Revenue, leads, wins and spend of all channels per month of marts.channel_roi, up to `last`."""
+    return [MonthTotal(m, revenue or Decimal(0), int(leads or 0), int(wins or 0), spend or Decimal(0))
+            for m, revenue, leads, wins, spend in con.execute(
+                "SELECT period_start, sum(revenue), CAST(sum(leads) AS BIGINT), CAST(sum(wins) AS BIGINT), sum(spend) "
+                "FROM marts.channel_roi WHERE period_start <= $last GROUP BY ALL ORDER BY ALL",
+                {"last": last}).fetchall()]
+
+
 def read_report_data(con: duckdb.DuckDBPyConnection, months: int) -> ReportData:
     """Everything the report shows, from the marts of `con` (which has the metric macros)."""
     first, last = report_window(con, months)
     plans = read_plans(con)
+    freshness = read_freshness(con)
     if first is None:
-        return ReportData(None, None, [], [], plans, None, [], [])
+        return ReportData(None, None, [], [], plans, None, [], [], freshness=freshness)
     month, rows, summary = read_bottlenecks(con, first, last)
     return ReportData(first, last, read_funnel(con, first, last), read_roi(con, first, last), plans,
-                      month, rows, summary)
+                      month, rows, summary, top_bottleneck=read_top_bottleneck(con, first, last),
+                      month_totals=read_month_totals(con, last), freshness=freshness,
+                      attribution=read_attribution(con, first, last), cohorts=read_cohort_roi(con, first, last),
+                      velocity=read_velocity(con, last))

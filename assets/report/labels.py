@@ -1,8 +1,12 @@
 """The report's words and number formats: Japanese and English labels, channel labels from
-config/channels.yaml, and how counts, yen, rates and months are written (– where there is no value)."""
+config/channels.yaml, and how counts, yen, rates and months are written (– where there is no value).
+
+The Japanese words are those of Japanese B2B marketing: 商談化率, 受注率, 逆算, 進捗, 着地見込み,
+機会損失額, CPA（リード獲得単価）, CAC（顧客獲得単価）, LTV（顧客生涯価値）. Money is whole yen
+everywhere (rounded half up from the exact DECIMAL): sen mean nothing to a reader of a funnel."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from schemas.config import ChannelsConfig
 
@@ -14,62 +18,164 @@ TEXT = {
         "title": "ファネルレポート",
         "period": "対象期間",
         "months": "か月",
-        "as_of": "目標の基準日",
+        "as_of": "進捗の基準日",
         "generated": "作成日時",
         "no_data": "データがありません。",
+        # the headline: are we on track?
+        "headline": "サマリー：目標に届くか",
+        "target_period": "目標期間",
+        "days": "日",
+        "elapsed": "経過率",
+        "revenue_vs_target": "売上の実績 / 目標",
+        "target": "目標",
+        "attainment": "達成率",
+        "pace": "進捗ペース",
+        "on_track": "計画どおりのペース以上",
+        "behind_plan": "計画を下回るペース",
+        "forecast": "着地見込み（現ペース）",
+        "final": "着地（期間終了）",
+        "of_target": "目標比",
+        "forecast_note": "着地見込み = 売上実績 ÷ 期間の経過率（{elapsed} / {days} 日）：今のペースが期末まで続いた場合の売上。"
+                         "進捗ペース = 売上実績 ÷（目標 × 経過率）、100% で計画どおり。",
+        "no_targets_headline": "売上目標が設定されていません（config/targets.yaml）。データの鮮度とボトルネックのみ表示します。",
+        "top_bottleneck": "最大のボトルネック",
+        "top_bottleneck_text": "{channel}の {transition}：機会損失額 {lost}（{months} のコホート、有意かつ判定可能なもの）",
+        "no_top_bottleneck": "なし（{months} のコホートに、有意かつ判定可能なボトルネックはありません）",
+        "month_range": "{first}〜{last}",
+        "no_bottleneck_data": "なし（ボトルネックのデータがありません）",
+        "freshness": "データの鮮度",
+        "newest_day": "最新データ日",
+        "stale_warning": "データが {day} で止まっています（昨日 {yesterday} より前）。最新のエクスポートを受信フォルダに置き、"
+                         "再実行してください。直近の数字は実際より少なく見えます。",
+        "fresh_note": "最新のエクスポートは {day} 時点です。",
+        "no_load_log": "取り込みの記録がありません。",
+        "days_ago": "{n} 日前",
+        "today": "今日",
+        "yesterday": "昨日",
+        "mom": "前月比",
+        "mom_short": "前月比",
+        "mom_note": "{month}（直近の締まった月）と {previous} の比較、全チャネル合計。",
+        "no_mom": "比べられる締まった月がまだありません。",
+        "trend_revenue": "売上",
+        "trend_leads": "リード数",
+        "trend_wins": "受注数",
+        "trend_spend": "費用",
+        # the funnel
         "funnel": "チャネル別ファネル",
-        "funnel_note": "各段階の件数はその月に起きた件数の合計。率は同じ期間の件数の比（後段 ÷ 前段、括弧内が件数）で、"
+        "funnel_note": "各ステージの件数はその月に起きた件数の合計。移行率は同じ期間の件数の比（後段 ÷ 前段、括弧内が件数）で、"
                        "月をまたぐため 100% を超えることがあります。",
-        "counts": "件数",
-        "rates": "転換率（後段 / 前段）",
+        "counts": "ステージ別件数",
+        "rates": "ステージ間の移行率（後段 ÷ 前段）",
         "channel": "チャネル",
         "total": "合計",
-        "roi": "チャネル別 ROI / ROAS",
-        "roi_note": "ROAS = 売上 ÷ 費用、ROI = (売上 − 費用) ÷ 費用、CPA = 費用 ÷ リード、CAC = 費用 ÷ 受注。"
-                    "費用のないチャネルは – です。グラフの線は ROAS 1.0（損益分岐）。",
+        # ROI
+        "roi": "チャネル別の費用対効果（ROI・ROAS・CPA・CAC）",
+        "roi_note": "ROAS = 売上 ÷ 費用、ROI（投資利益率）= (売上 − 費用) ÷ 費用、CPA（リード獲得単価）= 費用 ÷ リード数、"
+                    "CAC（顧客獲得単価）= 費用 ÷ 受注数。費用のないチャネルは – です。グラフの線は ROAS 1.0（損益分岐）。",
         "spend": "費用",
         "break_even": "損益分岐 1.0",
         "no_spend": "費用のデータがありません。",
-        "plan": "目標計画と実績",
-        "plan_note": "marts.target_plan（config/targets.yaml からの逆算）。ペース = 実績 ÷ (必要数 × 期間の経過割合)、"
-                     "100% で計画どおり。グラフの縦線は経過割合（今日までに必要な水準）。",
+        # the reverse plan
+        "plan": "目標の逆算と進捗",
+        "plan_note": "marts.target_plan（config/targets.yaml の売上目標からの逆算表）。売上目標 ÷ 平均受注単価 = 必要受注数、"
+                     "必要受注数 ÷ 受注率 = 必要商談数 … と上のステージへ逆算します。進捗ペース = 実績 ÷（必要数 × 期間の経過率）、"
+                     "100% で計画どおり。グラフの縦線は経過率（今日までに必要な水準）。",
         "no_targets": "config/targets.yaml に目標がありません。",
-        "whole_target": "全体の段階別",
-        "by_channel": "チャネル別の売上",
-        "stage": "段階",
-        "rate_used": "使用した率",
+        "whole_target": "全体（ステージ別）",
+        "by_channel": "チャネル別の売上目標",
+        "stage": "ステージ",
+        "rate_used": "逆算の前提",
         "required": "必要数",
         "actual": "実績",
-        "gap": "残り",
-        "pace": "ペース",
-        "elapsed": "経過",
-        "target_period": "目標期間",
+        "gap": "目標との差",
+        # bottlenecks
         "bottlenecks": "ボトルネック",
-        "bottleneck_note": "marts.bottlenecks：各遷移の率をその月を含む直近6か月の全チャネルの率と比べ、差で失われた売上を"
-                           "推定したもの。差が偶然では説明できず（95%の信頼区間の上限が基準率を下回る）、転換に通常かかる"
-                           "日数が経った月のうち、逸失売上の最も大きい遷移がボトルネック（★）です。月はリード"
-                           "（商談→受注は商談）の作成月です。",
-        "bottleneck_months": "期間中にボトルネックになった月数（その月の逸失売上の合計）。色付きはチャネルごとに最も多い遷移",
-        "latest_cohort": "最新の月",
-        "latest_note": "実績率（件数）、全チャネルの基準率、逸失売上。★ と色付きがその月のボトルネック。「判断には早い」は"
-                       "転換に通常かかる日数がまだ経っていない遷移、「差は誤差の範囲」は件数が少なく差が有意でない遷移です。",
-        "too_early": "判断には早い",
-        "not_significant": "差は誤差の範囲",
-        "transition": "遷移",
+        "bottleneck_note": "marts.bottlenecks：各ステージ間の移行率をその月を含む直近6か月の全チャネルの率と比べ、差で失われた売上"
+                           "（機会損失額）を推定したもの。差が偶然では説明できず（95%の信頼区間の上限が基準率を下回る）、"
+                           "移行に通常かかる日数が経った月のうち、機会損失額の最も大きいものがボトルネック（★）です。"
+                           "月はリード（商談→受注は商談）の作成月です。",
+        "bottleneck_months": "期間中にボトルネックになった月数（その月の機会損失額の合計）。色付きはチャネルごとに最も多いもの",
+        "latest_cohort": "直近のコホート月",
+        "latest_note": "実績率（件数）、全チャネルの基準率、機会損失額。★ と色付きがその月のボトルネック。「判定には早い」は"
+                       "移行に通常かかる日数がまだ経っていないもの、「有意差なし」は件数が少なく差が偶然の範囲のものです。",
+        "too_early": "判定には早い",
+        "not_significant": "有意差なし",
+        "transition": "ステージ間",
         "actual_rate": "実績率",
         "reference_rate": "基準率",
-        "gap_points": "差（ポイント）",
-        "lost_revenue": "逸失売上",
+        "gap_points": "差（pt）",
+        "lost_revenue": "機会損失額",
         "flag": "ボトルネック",
         "no_bottlenecks": "ボトルネックのデータがありません。",
+        # the other analyses
+        "attribution": "アトリビューション（モデル別の売上貢献）",
+        "attribution_note": "marts.attributed_revenue：対象期間に受注した商談の売上を、商談化までのタッチポイントに5つのモデルで"
+                            "配分したもの。どのモデルも合計は受注売上に一致します。",
+        "cohort": "コホート別 ROI・LTV/CAC（リード獲得月ベース）",
+        "cohort_note": "marts.cohort_roi：対象期間の各月に獲得したリードについて、その月の費用と、そのリードからこれまでに"
+                       "生まれた売上（受注まで時間のかかる BtoB の実態に沿った見方）。CAC（顧客獲得単価）= 費用 ÷ 受注顧客数、"
+                       "LTV（顧客生涯価値）は config/targets.yaml の粗利率と顧客の継続期間から。LTV/CAC は 3 以上が目安。",
+        "won_customers": "受注顧客数",
+        "revenue_so_far": "これまでの売上",
+        "paid_back": "投資回収済みの月",
+        "velocity": "パイプライン・ベロシティ（直近月）",
+        "velocity_note": "marts.pipeline_velocity：進行中の商談数 × 受注率 × 平均受注単価 ÷ 受注までの平均リードタイム"
+                         "（1日あたりに見込める売上）。受注率・単価・リードタイムは直近6か月の受注・失注から。",
+        "month": "月",
+        "open_opportunities": "進行中の商談数",
+        "win_rate": "受注率",
+        "avg_deal_size": "平均受注単価",
+        "cycle_days": "平均リードタイム（日）",
+        "velocity_per_day": "ベロシティ（売上/日）",
     },
     "en": {
         "title": "Funnel report",
         "period": "Period",
         "months": "months",
-        "as_of": "Targets as of",
+        "as_of": "Pace as of",
         "generated": "Generated",
         "no_data": "No data.",
+        "headline": "At a glance: are we on track?",
+        "target_period": "Target period",
+        "days": "days",
+        "elapsed": "elapsed",
+        "revenue_vs_target": "Revenue: actual / target",
+        "target": "Target",
+        "attainment": "attained",
+        "pace": "Pace",
+        "on_track": "on or ahead of plan",
+        "behind_plan": "behind plan",
+        "forecast": "Forecast at the current pace",
+        "final": "Final (period over)",
+        "of_target": "of target",
+        "forecast_note": "Forecast = revenue to date / elapsed share of the period ({elapsed} of {days} days): the "
+                         "revenue at the period's end if the current pace holds. Pace = revenue to date / (target x elapsed "
+                         "share); 100% is on track.",
+        "no_targets_headline": "No revenue target is set (config/targets.yaml). Data freshness and the bottleneck "
+                               "only.",
+        "top_bottleneck": "Biggest bottleneck",
+        "top_bottleneck_text": "{channel}, {transition}: {lost} of lost revenue (cohorts of {months}; significant "
+                               "and mature only)",
+        "no_top_bottleneck": "none (no significant, mature bottleneck in the cohorts of {months})",
+        "month_range": "{first} to {last}",
+        "no_bottleneck_data": "none (no bottleneck data)",
+        "freshness": "Data freshness",
+        "newest_day": "Newest data day",
+        "stale_warning": "The data ends on {day}, before yesterday ({yesterday}). Put the latest exports in the inbox "
+                         "and run again: recent figures look lower than they are.",
+        "fresh_note": "The newest export is of {day}.",
+        "no_load_log": "No load record.",
+        "days_ago": "{n} days ago",
+        "today": "today",
+        "yesterday": "yesterday",
+        "mom": "Month over month",
+        "mom_short": "MoM",
+        "mom_note": "{month} (the latest full month) against {previous}, all channels.",
+        "no_mom": "No full month to compare yet.",
+        "trend_revenue": "Revenue",
+        "trend_leads": "Leads",
+        "trend_wins": "Wins",
+        "trend_spend": "Spend",
         "funnel": "Funnel per channel",
         "funnel_note": "Each stage counts what happened in the months of the period. A rate compares stages of the "
                        "same period (later / earlier, counts in brackets); it can exceed 100% because a later stage "
@@ -85,20 +191,18 @@ TEXT = {
         "break_even": "break-even 1.0",
         "no_spend": "No spend data.",
         "plan": "Target plan versus actual",
-        "plan_note": "marts.target_plan (the reverse plan from config/targets.yaml). Pace = actual / (required x "
-                     "elapsed share of the period); 100% is on track. The chart's vertical line is the elapsed "
-                     "share (where the actual should be by now).",
+        "plan_note": "marts.target_plan (the reverse plan from the revenue targets of config/targets.yaml): revenue / "
+                     "average deal size = wins needed, wins / win rate = opportunities needed, and so on up the "
+                     "funnel. Pace = actual / (required x elapsed share of the period); 100% is on track. The chart's "
+                     "vertical line is the elapsed share (where the actual should be by now).",
         "no_targets": "No targets in config/targets.yaml.",
         "whole_target": "Whole target by stage",
-        "by_channel": "Revenue by channel",
+        "by_channel": "Revenue target by channel",
         "stage": "Stage",
-        "rate_used": "Rate used",
+        "rate_used": "Assumption",
         "required": "Required",
         "actual": "Actual",
         "gap": "Gap",
-        "pace": "Pace",
-        "elapsed": "elapsed",
-        "target_period": "Target period",
         "bottlenecks": "Bottlenecks",
         "bottleneck_note": "marts.bottlenecks: each transition's rate against the all-channel rate of the trailing 6 "
                            "months, and the revenue the gap loses. In each month and channel, among the transitions "
@@ -121,6 +225,28 @@ TEXT = {
         "lost_revenue": "Lost revenue",
         "flag": "Bottleneck",
         "no_bottlenecks": "No bottleneck data.",
+        "attribution": "Attribution (revenue credit by model)",
+        "attribution_note": "marts.attributed_revenue: the revenue of the deals won in the period, credited to the "
+                            "touches before each opportunity under five models; every model adds up to the won "
+                            "revenue.",
+        "cohort": "Cohort ROI and LTV:CAC (by lead month)",
+        "cohort_note": "marts.cohort_roi: for the leads created in each month of the period, that month's spend "
+                       "against the revenue those leads have produced so far (the real B2B cycle). CAC = spend / won "
+                       "customers; LTV from the gross margin and customer lifetime of config/targets.yaml. An LTV:CAC "
+                       "of 3 or more is the usual yardstick.",
+        "won_customers": "Won customers",
+        "revenue_so_far": "Revenue so far",
+        "paid_back": "Months paid back",
+        "velocity": "Pipeline velocity (latest month)",
+        "velocity_note": "marts.pipeline_velocity: open opportunities x win rate x average deal size / average sales "
+                         "cycle (revenue to expect per day). Win rate, deal size and cycle from the deals closed in "
+                         "the trailing 6 months.",
+        "month": "Month",
+        "open_opportunities": "Open opportunities",
+        "win_rate": "Win rate",
+        "avg_deal_size": "Avg deal size",
+        "cycle_days": "Avg sales cycle (days)",
+        "velocity_per_day": "Velocity (revenue/day)",
     },
 }
 
@@ -134,7 +260,7 @@ STAGE_LABELS = {
 # Channels that are not in channels.yaml: the total of a target plan, deals without a source,
 # and the part of a target that channel_shares leaves unassigned.
 RESERVED_LABELS = {
-    "ja": {"All": "全体", "Unattributed": "流入元なし", "Unallocated": "未割当"},
+    "ja": {"All": "全体", "Unattributed": "流入元不明", "Unallocated": "未割当"},
     "en": {"All": "All", "Unattributed": "Unattributed", "Unallocated": "Unallocated"},
 }
 
@@ -151,6 +277,36 @@ TRANSITIONS = ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_t
 TRANSITION_STAGES = {"lead_to_mql": ("leads", "mqls"), "mql_to_sql": ("mqls", "sqls"),
                      "sql_to_opportunity": ("sqls", "opportunities"), "opportunity_to_win": ("opportunities", "wins")}
 
+# The names of the rates: the funnel's (channel_funnel), the target plan's (rate_name of target_plan)
+# and the bottleneck transitions' (the rate of each).
+RATE_NAMES = {
+    "ja": {"ctr": "CTR", "session_to_lead_rate": "CV率", "lead_to_mql_rate": "MQL化率", "mql_to_sql_rate": "SQL化率",
+           "sql_to_opportunity_rate": "商談化率", "opportunity_to_win_rate": "受注率", "win_rate": "受注率",
+           "avg_deal_size": "平均受注単価"},
+    "en": {"ctr": "CTR", "session_to_lead_rate": "Lead rate", "lead_to_mql_rate": "MQL rate",
+           "mql_to_sql_rate": "SQL rate", "sql_to_opportunity_rate": "Opportunity rate",
+           "opportunity_to_win_rate": "Win rate", "win_rate": "Win rate", "avg_deal_size": "Avg deal size"},
+}
+TRANSITION_RATES = {"lead_to_mql": "lead_to_mql_rate", "mql_to_sql": "mql_to_sql_rate",
+                    "sql_to_opportunity": "sql_to_opportunity_rate", "opportunity_to_win": "opportunity_to_win_rate"}
+
+# The inbox sources of ops.load_log (schemas.SOURCES), in the order the freshness list shows them.
+SOURCE_LABELS = {
+    "ja": {"ga4_sessions": "GA4 セッション", "leads": "リード（MA）", "deals": "商談（SFA）", "spend": "費用",
+           "touchpoints": "タッチポイント"},
+    "en": {"ga4_sessions": "GA4 sessions", "leads": "Leads", "deals": "Deals", "spend": "Spend",
+           "touchpoints": "Touchpoints"},
+}
+
+# The attribution models of marts.attributed_revenue, in the order the report shows them.
+MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped")
+MODEL_LABELS = {
+    "ja": {"first_touch": "ファーストタッチ", "last_touch": "ラストタッチ", "linear": "線形", "u_shaped": "U字型",
+           "w_shaped": "W字型"},
+    "en": {"first_touch": "First touch", "last_touch": "Last touch", "linear": "Linear", "u_shaped": "U-shaped",
+           "w_shaped": "W-shaped"},
+}
+
 
 class Labels:
     """Every text of the report in one language."""
@@ -159,6 +315,8 @@ class Labels:
         self.language = language
         self.text = TEXT[language]
         self.stages = STAGE_LABELS[language]
+        self.rate_names = RATE_NAMES[language]
+        self.models = MODEL_LABELS[language]
         self._channels = {c.name: c for c in channels.channels}
         self._order = {c.name: i for i, c in enumerate(channels.channels)}
 
@@ -178,9 +336,19 @@ class Labels:
         a, b = TRANSITION_STAGES[name]
         return f"{self.stages[a]} → {self.stages[b]}"
 
+    def transition_rate(self, name: str) -> str:
+        """The name of a transition's rate: 商談化率 for sql_to_opportunity."""
+        return self.rate_names[TRANSITION_RATES[name]]
+
     def rate(self, later: str, earlier: str) -> str:
         return f"{self.stages[earlier]} → {self.stages[later]}"
 
+    def source(self, name: str) -> str:
+        return SOURCE_LABELS[self.language].get(name, name)
+
+    def source_sort_key(self, name: str) -> tuple:
+        order = list(SOURCE_LABELS["en"])
+        return (order.index(name) if name in order else len(order), name)
 
 
 def fmt_count(value: int | Decimal | None) -> str:
@@ -192,16 +360,44 @@ def fmt_count(value: int | Decimal | None) -> str:
     return f"{int(value):,}"
 
 
+def round_yen(value: Decimal | int) -> Decimal:
+    """Whole yen from the exact value, half up (away from zero, as money_per in SQL): 1,234.50 -> 1,235."""
+    return Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
 def fmt_yen(value: Decimal | int | None) -> str:
-    """Yen with thousands separators from the exact value: ¥1,500,000; ¥1,234.50 when it has sen;
+    """Whole yen with thousands separators: ¥1,500,000; ¥1,234.50 -> ¥1,235 (half up, never sen);
     -¥20,000 below zero; None -> '–'."""
     if value is None:
         return DASH
-    value = Decimal(value)
+    value = round_yen(value)
     sign = "-" if value < 0 else ""
-    value = abs(value)
-    digits = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-    return f"{sign}¥{digits}"
+    return f"{sign}¥{abs(value):,.0f}"
+
+
+def fmt_signed_yen(value: Decimal | int | None) -> str:
+    """A change in yen: +¥500,000, -¥1,012,346, ±¥0; None -> '–'."""
+    if value is None:
+        return DASH
+    value = round_yen(value)
+    return ("±" if value == 0 else "+" if value > 0 else "") + fmt_yen(value)
+
+
+def fmt_signed_count(value: int | None) -> str:
+    """A change in a count: +5, -24, ±0; None -> '–'."""
+    if value is None:
+        return DASH
+    return "±0" if value == 0 else f"{value:+,}"
+
+
+def fmt_signed_percent(value: float | None, decimals: int = 1) -> str:
+    """A relative change: +33.3%, -66.7%, ±0.0%; None (nothing to compare with) -> '–'."""
+    if value is None:
+        return DASH
+    text = f"{abs(value) * 100:,.{decimals}f}%"
+    if text.strip("0.,%") == "":  # rounds to zero
+        return f"±{text}"
+    return ("+" if value > 0 else "-") + text
 
 
 def fmt_percent(value: float | None, decimals: int = 1) -> str:
@@ -221,3 +417,8 @@ def fmt_ratio(value: float | None) -> str:
 
 def fmt_month(d: date) -> str:
     return f"{d:%Y-%m}"
+
+
+def fmt_days(value: float | None) -> str:
+    """Days with one decimal: 45.3; None -> '–'."""
+    return DASH if value is None else f"{value:,.1f}"

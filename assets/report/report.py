@@ -1,11 +1,19 @@
 """published warehouse -> the funnel report: one self-contained HTML file per run (issue 6).
 
-What it shows, over the latest `months` months of data (config/report.yaml, default 12):
+First, the headline the marketing manager reads (assets/report/headline.py): the current target
+period, revenue against its target with the pace, the forecast at that pace, the biggest bottleneck,
+how fresh the data is (with a warning when it ends before yesterday) and month over month.
+
+Then, over the latest `months` months of data (config/report.yaml, default 12):
 the funnel per channel with every conversion rate next to the counts behind it, spend,
 CPA, CAC, ROAS and ROI per channel, the target plan of the current target period
 (marts.target_plan, channel All stage by stage and every channel's revenue) against the
 actual with its pace, and the bottlenecks of marts.bottlenecks with the flagged
-transitions highlighted.
+transitions highlighted; then attribution by model, cohort ROI with LTV:CAC and pipeline velocity
+(assets/report/sections.py), each left out when its mart is empty.
+
+Money is whole yen (rounded half up); CPA, CAC, ROAS and ROI are – where there is no spend. The page
+fits a phone's width (390 px): tables scroll inside their own box and the charts scale down.
 
 Every number comes from the marts. Sums over the months are taken in SQL and every
 rate, ROAS, ROI, CPA and CAC of a sum is computed with the metric macros of
@@ -35,8 +43,10 @@ from assets.core import settings
 from assets.core.resource import FunnelResource
 from assets.report.charts import funnel_chart, plan_chart, roas_chart
 from assets.report.data import BottleneckRow, BottleneckSummary, ReportData, read_report_data
-from assets.report.labels import (DASH, FUNNEL_RATES, FUNNEL_STAGES, TRANSITIONS, Labels, fmt_count, fmt_month,
-                                  fmt_percent, fmt_rate, fmt_ratio, fmt_yen)
+from assets.report.headline import build_headline
+from assets.report.labels import (DASH, FUNNEL_RATES, FUNNEL_STAGES, MODELS, TRANSITIONS, Labels, fmt_count, fmt_days,
+                                  fmt_month, fmt_percent, fmt_rate, fmt_ratio, fmt_signed_count, fmt_signed_percent,
+                                  fmt_signed_yen, fmt_yen)
 from schemas.config import ChannelsConfig, ConfigError, _Strict, load_yaml_model
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -64,16 +74,18 @@ def load_report_config(config_dir: str | Path) -> ReportConfig:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(count=fmt_count, yen=fmt_yen, percent=fmt_percent, ratio=fmt_ratio, month=fmt_month)
+    env.filters.update(count=fmt_count, yen=fmt_yen, percent=fmt_percent, ratio=fmt_ratio, month=fmt_month,
+                       days=fmt_days, signed_yen=fmt_signed_yen, signed_count=fmt_signed_count,
+                       signed_percent=fmt_signed_percent)
     return env
 
 
 def render_report(data: ReportData, channels: ChannelsConfig, language: str, generated_at: datetime) -> str:
+    """The page. `generated_at` is now in the pipeline time zone: its day is the today of the headline."""
     labels = Labels(language, channels)
-    funnel = sorted((r for r in data.funnel if not r.is_empty() or r.channel is None),
-                    key=lambda r: labels.channel_sort_key(r.channel))
-    roi = sorted((r for r in data.roi if r.spend or r.revenue or r.leads or r.channel is None),
-                 key=lambda r: labels.channel_sort_key(r.channel))
+    by_channel = lambda r: labels.channel_sort_key(r.channel)  # noqa: E731
+    funnel = sorted((r for r in data.funnel if not r.is_empty() or r.channel is None), key=by_channel)
+    roi = sorted((r for r in data.roi if r.spend or r.revenue or r.leads or r.channel is None), key=by_channel)
     summary: dict[str, dict[str, BottleneckSummary]] = {}
     for s in data.bottleneck_summary:
         summary.setdefault(s.channel, {})[s.transition] = s
@@ -98,6 +110,12 @@ def render_report(data: ReportData, channels: ChannelsConfig, language: str, gen
         bottleneck_summary=summary, bottleneck_top=top,
         bottleneck_detail=[(c, detail[c]) for c in sorted(detail, key=labels.channel_sort_key)],
         fmt_rate=fmt_rate,
+        h=build_headline(data, generated_at.date()),
+        freshness=sorted(data.freshness, key=lambda f: labels.source_sort_key(f.source)),
+        models=MODELS,
+        attribution=sorted(data.attribution, key=by_channel) if any(r.channel for r in data.attribution) else [],
+        cohorts=sorted(data.cohorts, key=by_channel) if any(r.channel for r in data.cohorts) else [],
+        velocity=sorted(data.velocity, key=by_channel),
     )
 
 

@@ -1,11 +1,15 @@
 """The funnel report (issue 6, item 2): values worked out by hand on tiny marts, every value
 escaped, Japanese or English from config/report.yaml, a real run writes the file and links it
-in its metadata, and headless Chromium renders its charts with no console error."""
+in its metadata, and headless Chromium renders its charts with no console error. The headline
+(what each user sees first): target period, revenue against target, pace, forecast, the biggest
+bottleneck, freshness and month over month, by hand; the page fits a phone (390 px) and a wide
+screen (1400 px) without sideways scrolling; money in whole yen, – where there is no spend."""
 
 import os
+import re
 import shutil
 import subprocess
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +20,8 @@ import duckdb
 import pytest
 
 from assets.report.data import current_periods, read_report_data
-from assets.report.labels import Labels, fmt_rate, fmt_yen
+from assets.report.labels import (Labels, fmt_rate, fmt_signed_count, fmt_signed_percent, fmt_signed_yen,
+                                   fmt_yen)
 from assets.report.report import funnel_report, load_report_config, render_report
 from assets.core.database import SQL_DIR
 from assets.plan.reverse import Period
@@ -69,10 +74,19 @@ CREATE TABLE marts.channel_roi (period_start DATE, channel VARCHAR, spend DECIMA
     opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2));
 CREATE TABLE marts.target_plan (period VARCHAR, period_start DATE, period_end DATE, channel VARCHAR, stage VARCHAR,
     stage_order INTEGER, rate_name VARCHAR, rate_used DOUBLE, required DECIMAL(20, 2), actual DECIMAL(20, 2),
-    gap DECIMAL(20, 2), pace DOUBLE, as_of DATE);
+    gap DECIMAL(20, 2), pace DOUBLE, as_of DATE, avg_deal_size DECIMAL(18, 2));
 CREATE TABLE marts.bottlenecks (period_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
     to_count BIGINT, actual_rate DOUBLE, reference_rate DOUBLE, gap_points DOUBLE, lost_revenue DECIMAL(18, 2),
     is_bottleneck BOOLEAN, significant BOOLEAN, maturity VARCHAR);
+CREATE TABLE marts.attributed_revenue (period_start DATE, channel VARCHAR, model VARCHAR,
+    attributed_revenue DECIMAL(18, 2));
+CREATE TABLE marts.cohort_roi (cohort_start DATE, channel VARCHAR, spend DECIMAL(18, 2), leads BIGINT, won BIGINT,
+    revenue DECIMAL(18, 2), payback_month DATE, ltv DECIMAL(18, 2));
+CREATE TABLE marts.pipeline_velocity (period_start DATE, channel VARCHAR, open_opportunities BIGINT, win_rate DOUBLE,
+    avg_deal_size DECIMAL(18, 2), avg_sales_cycle_days DOUBLE, pipeline_velocity DECIMAL(18, 2));
+CREATE SCHEMA ops;
+CREATE TABLE ops.load_log (load_id BIGINT, source VARCHAR, file_name VARCHAR, status VARCHAR, exported_at TIMESTAMP,
+    exported_at_basis VARCHAR);
 """
 # period, channel, sessions, leads, mqls, sqls, opportunities, wins, revenue. 2026-07 lies outside a
 # two-month report; within it: Webinar 40 leads, 16 MQLs, 8 SQLs, 8 opportunities, 2 wins, 3,500,000.50;
@@ -87,7 +101,8 @@ FUNNEL = [
 ]
 # period, channel, spend, leads, wins, revenue: Webinar spend 1,000,000 in the window against 3,500,000.50:
 # ROAS 3.50, ROI 250.0%, CPA 1,000,000 / 40 = 25,000, CAC 1,000,000 / 2 = 500,000. Evil: 12,345.67 spend,
-# 6 leads: CPA 2,057.61 (2,057.611.. rounded half up), no wins: CAC –, ROAS 0.00, ROI -100.0%.
+# 6 leads: CPA 2,057.61 (2,057.611.. rounded half up, shown ¥2,058), no wins: CAC –, ROAS 0.00, ROI -100.0%.
+# Other: spend 0 (as channel_roi has it where a channel spent nothing), 2 leads: CPA, CAC, ROAS, ROI all –.
 ROI = [
     ("2026-07-01", "Webinar", "999", 100, 5, "9000000"),
     ("2026-08-01", "Webinar", "1000000", 30, 1, "1500000.50"),
@@ -97,21 +112,60 @@ ROI = [
     ("2026-09-01", "Other", "0", 2, 0, "0"),
 ]
 # FY2026 contains its as_of day (2026-10-01: 184 of 365 days elapsed, 50%); 2025-Q1 ended before.
+# Revenue pace as the mart computes it: 10,000,000 / (40,000,000 x 184/365) = 365/736 = 0.4959 (50%).
 PLAN = [
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "impressions", 1, "ctr", None, None, None, None, None),
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "opportunities", 6, "win_rate", 0.25, "80", "30", "50", 0.75),
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "wins", 7, "avg_deal_size", None, "20", "5", "15", 0.5),
-    ("FY2026", "2026-04-01", "2027-03-31", "All", "revenue", 8, None, None, "40000000", "10000000", "30000000", 0.5),
-    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "wins", 7, "avg_deal_size", None, "6", "3", "3", 1.0),
-    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "revenue", 8, None, None, "12000000", "6000000", "6000000", 1.0),
-    ("2025-Q1", "2025-04-01", "2025-06-30", "All", "revenue", 8, None, None, "777777", "1", "777776", 0.0),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "impressions", 1, "ctr", None, None, None, None, None, None),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "opportunities", 6, "win_rate", 0.25, "80", "30", "50", 0.75, None),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "wins", 7, "avg_deal_size", None, "20", "5", "15", 0.5, "2000000"),
+    ("FY2026", "2026-04-01", "2027-03-31", "All", "revenue", 8, None, None, "40000000", "10000000", "30000000",
+     365 / 736, None),
+    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "wins", 7, "avg_deal_size", None, "6", "3", "3", 1.0, "2000000"),
+    ("FY2026", "2026-04-01", "2027-03-31", "Webinar", "revenue", 8, None, None, "12000000", "6000000", "6000000", 1.0,
+     None),
+    ("2025-Q1", "2025-04-01", "2025-06-30", "All", "revenue", 8, None, None, "777777", "1", "777776", 0.0, None),
 ]
-# Webinar's lead_to_mql was the bottleneck in both months of the window (20,000 + 50,000 lost).
+# Webinar's lead_to_mql was the bottleneck in both months of the window (20,000 + 50,000 lost); the evil
+# channel's mql_to_sql in 2026-09 (60,000). Other's opportunity_to_win loses the most (999,999) but is
+# not significant, and Webinar's mql_to_sql of 2026-09 is too early: neither is a bottleneck.
 BOTTLENECKS = [
     ("2026-07-01", "Webinar", "mql_to_sql", 50, 20, 0.4, 0.5, -10.0, "99999", True, True, "mature"),
     ("2026-08-01", "Webinar", "lead_to_mql", 30, 12, 0.4, 0.5, -10.0, "20000", True, True, "mature"),
     ("2026-09-01", "Webinar", "lead_to_mql", 10, 4, 0.4, 0.5, -10.0, "50000", True, True, "mature"),
     ("2026-09-01", "Webinar", "mql_to_sql", 4, 3, 0.75, 0.5, 25.0, "0", False, False, "too_early"),
+    ("2026-09-01", EVIL_NAME, "mql_to_sql", 3, 0, 0.0, 0.5, -50.0, "60000", True, True, "mature"),
+    ("2026-09-01", "Other", "opportunity_to_win", 2, 0, 0.0, 0.3, -30.0, "999999", False, False, "mature"),
+]
+# Won revenue of 2026-08 and 2026-09 under the five models: every model adds up to the month's revenue.
+MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped")
+ATTRIBUTION = (
+    [("2026-07-01", "Webinar", m, "9000000") for m in MODELS]
+    + [("2026-08-01", "Webinar", m, "1500000.50") for m in MODELS]
+    + [("2026-09-01", "Webinar", m, v) for m, v in zip(MODELS, ("2000000", "1500000", "1700000", "1600000", "1650000"))]
+    + [("2026-09-01", "Other", m, v) for m, v in zip(MODELS, ("0", "500000", "300000", "400000", "350000"))]
+)
+# cohort, channel, spend, leads, won, revenue so far, payback month, LTV per won customer. In the window:
+# Webinar spend 1,000,000, 40 leads, 2 won, 4,000,000: ROAS 4.00, CAC 500,000, LTV 2,800,000 (only its
+# 2026-08 cohort won), LTV:CAC 2,800,000 x 2 / 1,000,000 = 5.60, paid back 1 of 1 month with spend.
+# Other: no spend: ROAS, CAC, LTV:CAC –, LTV 700,000. All: CAC 1,000,000 / 3 = 333,333.33 (¥333,333),
+# LTV (5,600,000 + 700,000) / 3 = 2,100,000, LTV:CAC 6,300,000 / 1,000,000 = 6.30.
+COHORTS = [
+    ("2026-07-01", "Webinar", "999", 100, 5, "9000000", "2026-07-01", "1"),
+    ("2026-08-01", "Webinar", "1000000", 30, 2, "4000000", "2026-09-01", "2800000"),
+    ("2026-09-01", "Webinar", "0", 10, 0, "0", None, None),
+    ("2026-08-01", "Other", "0", 2, 1, "500000", None, "700000"),
+]
+# Webinar's latest month: 4 open x 25% x 2,000,000 / 40 days = 50,000 a day; Other: nothing open, nothing won.
+VELOCITY = [
+    ("2026-08-01", "Webinar", 5, 0.5, "1500000", 30.0, "125000"),
+    ("2026-09-01", "Webinar", 4, 0.25, "2000000", 40.0, "50000"),
+    ("2026-09-01", "Other", 0, None, None, None, None),
+]
+# The newest loaded export is of 2026-09-30, the day before NOW: fresh. The rejected file does not count.
+LOAD_LOG = [
+    (1, "leads", "leads/leads_2026-09-30.csv", "loaded", "2026-09-30 18:00:00", "file name"),
+    (2, "deals", "deals/deals.csv", "loaded", "2026-09-30 09:00:00", "rows"),
+    (3, "spend", "spend/spend_2026-09.csv", "loaded", "2026-09-01 00:00:00", "rows"),
+    (4, "leads", "leads/leads_broken.csv", "rejected", "2026-10-01 08:00:00", "file name"),
 ]
 
 
@@ -125,16 +179,21 @@ def marts(tmp_path) -> Path:
         con.executemany("INSERT INTO marts.channel_funnel VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", FUNNEL)
         con.executemany("INSERT INTO marts.channel_roi (period_start, channel, spend, leads, wins, revenue) "
                         "VALUES (?, ?, ?, ?, ?, ?)", ROI)
-        con.executemany("INSERT INTO marts.target_plan VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-10-01')",
-                        PLAN)
+        con.executemany("INSERT INTO marts.target_plan (period, period_start, period_end, channel, stage, stage_order, "
+                        "rate_name, rate_used, required, actual, gap, pace, avg_deal_size, as_of) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-10-01')", PLAN)
         con.executemany("INSERT INTO marts.bottlenecks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", BOTTLENECKS)
+        con.executemany("INSERT INTO marts.attributed_revenue VALUES (?, ?, ?, ?)", ATTRIBUTION)
+        con.executemany("INSERT INTO marts.cohort_roi VALUES (?, ?, ?, ?, ?, ?, ?, ?)", COHORTS)
+        con.executemany("INSERT INTO marts.pipeline_velocity VALUES (?, ?, ?, ?, ?, ?, ?)", VELOCITY)
+        con.executemany("INSERT INTO ops.load_log VALUES (?, ?, ?, ?, ?, ?)", LOAD_LOG)
     return path
 
 
-def render(marts: Path, config_dir: Path, language: str = "ja", months: int = 2) -> str:
+def render(marts: Path, config_dir: Path, language: str = "ja", months: int = 2, now: datetime = NOW) -> str:
     with duckdb.connect(str(marts), read_only=True) as con:
         data = read_report_data(con, months)
-    return render_report(data, load_config(config_dir).channels, language, NOW)
+    return render_report(data, load_config(config_dir).channels, language, now)
 
 
 class Tags(HTMLParser):
@@ -151,10 +210,20 @@ def test_formatting_of_rates_counts_and_yen():
     assert fmt_rate(0.125, 5, 40) == "12.5% (5/40)"
     assert fmt_rate(None, 3, 0) == "–"
     assert fmt_yen(Decimal("1500000")) == "¥1,500,000"
-    assert fmt_yen(Decimal("3500000.50")) == "¥3,500,000.50"
+    # whole yen, half up (away from zero) from the exact value: never sen
+    assert fmt_yen(Decimal("3500000.50")) == "¥3,500,001"
+    assert fmt_yen(Decimal("3500000.49")) == "¥3,500,000"
+    assert fmt_yen(Decimal("819575.50")) == "¥819,576"
     assert fmt_yen(Decimal("-20000.00")) == "-¥20,000"
-    assert fmt_yen(Decimal("12345678901234567.89")) == "¥12,345,678,901,234,567.89"  # exact, no float
+    assert fmt_yen(Decimal("-0.50")) == "-¥1" and fmt_yen(Decimal("-0.49")) == "¥0"
+    assert fmt_yen(Decimal("12345678901234567.50")) == "¥12,345,678,901,234,568"  # exact, no float
     assert fmt_yen(None) == "–"
+    assert (fmt_signed_yen(Decimal("499999.50")), fmt_signed_yen(Decimal("-1012345.67")), fmt_signed_yen(0)) == (
+        "+¥500,000", "-¥1,012,346", "±¥0")
+    assert (fmt_signed_count(5), fmt_signed_count(-24), fmt_signed_count(0), fmt_signed_count(None)) == (
+        "+5", "-24", "±0", "–")
+    assert (fmt_signed_percent(1 / 3), fmt_signed_percent(-2 / 3), fmt_signed_percent(0.0),
+            fmt_signed_percent(-0.0001), fmt_signed_percent(None)) == ("+33.3%", "-66.7%", "±0.0%", "±0.0%", "–")
 
 
 def test_report_reads_the_window_and_computes_rates_from_summed_counts(marts):
@@ -180,19 +249,34 @@ def test_report_reads_the_window_and_computes_rates_from_summed_counts(marts):
     assert [(r.channel, r.required) for r in plan.channels] == [("Webinar", Decimal("12000000.00"))]
     assert data.bottleneck_month == date(2026, 9, 1)
     assert {(s.channel, s.transition): (s.months_flagged, s.lost_revenue) for s in data.bottleneck_summary} == {
-        ("Webinar", "lead_to_mql"): (2, Decimal("70000.00")), ("Webinar", "mql_to_sql"): (0, Decimal(0))}
+        ("Webinar", "lead_to_mql"): (2, Decimal("70000.00")), ("Webinar", "mql_to_sql"): (0, Decimal(0)),
+        (EVIL_NAME, "mql_to_sql"): (1, Decimal("60000.00")), ("Other", "opportunity_to_win"): (0, Decimal(0))}
+    # 2026-08 and 2026-09: Webinar's lead_to_mql 20,000 + 50,000 beats the evil channel's 60,000; Other's
+    # 999,999 is not significant
+    top = data.top_bottleneck
+    assert (top.channel, top.transition, top.lost_revenue, top.first, top.last) == (
+        "Webinar", "lead_to_mql", Decimal("70000.00"), date(2026, 8, 1), date(2026, 9, 1))
+    assert [(t.month, t.revenue, t.leads, t.wins, t.spend) for t in data.month_totals] == [
+        (date(2026, 7, 1), Decimal("9000000.00"), 100, 5, Decimal("999.00")),
+        (date(2026, 8, 1), Decimal("1500000.50"), 36, 1, Decimal("1012345.67")),
+        (date(2026, 9, 1), Decimal("2000000.00"), 12, 1, Decimal("0.00"))]
+    assert [(f.source, f.exported_at, f.file_name) for f in data.freshness] == [
+        ("deals", datetime(2026, 9, 30, 9), "deals/deals.csv"),
+        ("leads", datetime(2026, 9, 30, 18), "leads/leads_2026-09-30.csv"),  # the rejected file does not count
+        ("spend", datetime(2026, 9, 1), "spend/spend_2026-09.csv")]
 
 
 def test_report_shows_the_hand_computed_values(marts, tmp_path):
     html = render(marts, config_dir_with(tmp_path))
     for text in ["2026-08 – 2026-09", "40.0% (16/40)", "50.0% (8/16)", "100.0% (8/8)", "25.0% (2/8)",
                  "12.0% (48/400)", "1.5% (6/400)", "50.0% (3/6)", "0.0% (0/3)", "0.0% (0/2)",
-                 "¥3,500,000.50", "¥1,000,000", "¥25,000", "¥500,000", "3.50", "250.0%",
-                 "¥2,057.61", "-100.0%", "¥1,012,345.67",
+                 "¥3,500,001", "¥1,000,000", "¥25,000", "¥500,000", "3.50", "250.0%",
+                 "¥2,058", "-100.0%", "¥1,012,346",
                  "¥40,000,000", "¥10,000,000", "¥30,000,000", "¥12,000,000", "50%", "75%",
                  "★ 2 (¥70,000)", "40.0% (4/10)", "75.0% (3/4)"]:
         assert text in html, text
-    assert "9,000,000" not in html and "¥999" not in html  # 2026-07 lies outside the two months
+    # 2026-07 lies outside the two months (Other's lost revenue ¥999,999 is not 2026-07's spend ¥999)
+    assert "9,000,000" not in html and not re.search(r"¥999(?![,\d])", html)
     assert "2025-Q1" not in html and "777,777" not in html  # not the current target period
     assert "インプレッション" not in html  # no ctr: no impressions row
     # the bottleneck cell of 2026-09 is highlighted, the other one is not
@@ -202,12 +286,185 @@ def test_report_shows_the_hand_computed_values(marts, tmp_path):
     assert html.count("<svg ") == 5
 
 
+def headline_of(html: str) -> str:
+    return html.split('<section id="headline"', 1)[1].split("</section>", 1)[0]
+
+
+def test_headline_answers_are_we_on_track_by_hand(marts, tmp_path):
+    html = render(marts, config_dir_with(tmp_path))
+    head = headline_of(html)
+    # the headline comes first, before every other section
+    assert html.index('<section id="headline"') < html.index('<h2 id="funnel">')
+    # FY2026 (2026-04-01 .. 2027-03-31, 365 days) on its as_of day 2026-10-01: 184 days elapsed (50%)
+    assert '<div class="kpi-value">FY2026</div>' in head
+    assert "2026-04-01 – 2027-03-31<br>経過率 184 / 365 日 (50%)" in head
+    # revenue of channel All: 10,000,000 of 40,000,000 = 25.0% attained
+    assert '<div class="kpi-value">¥10,000,000</div>' in head and "目標 ¥40,000,000 · 達成率 25.0%" in head
+    # pace (the mart's): 10,000,000 / (40,000,000 x 184/365) = 0.4959 -> 50%, behind
+    assert '<div class="kpi kpi-behind">' in head and '<div class="kpi-value">50%</div>' in head
+    assert "計画を下回るペース" in head
+    # forecast: 10,000,000 / (184/365) = 19,836,956.52 -> ¥19,836,957; / 40,000,000 = 49.6% -> 50%
+    assert '<div class="kpi-value">¥19,836,957</div>' in head and "目標比 50%" in head
+    assert "着地見込み = 売上実績 ÷ 期間の経過率（184 / 365 日）" in head
+    # the biggest bottleneck of 2026-08 .. 2026-09: Webinar lead -> MQL, 20,000 + 50,000 (the evil channel's
+    # 60,000 is less; Other's 999,999 is not significant)
+    assert "最大のボトルネック:</strong>" in head
+    assert "ウェビナーの MQL化率 (リード → MQL)：機会損失額 ¥70,000（2026-08〜2026-09 のコホート、" in head
+    # fresh: the newest export (leads) is of 2026-09-30, the day before 2026-10-01; spend's is 30 days old
+    assert "最新のエクスポートは 2026-09-30 時点です。" in head and 'role="alert"' not in head
+    assert "<li>リード（MA）: 2026-09-30 (昨日) <span class=\"file\">leads/leads_2026-09-30.csv</span></li>" in head
+    assert '<li class="stale">費用: 2026-09-01 (30 日前)' in head
+    # month over month: 2026-09 (ended before 2026-10-01, and the exports reach 2026-09-30) against 2026-08
+    assert "2026-09（直近の締まった月）と 2026-08 の比較" in head
+    # revenue 2,000,000 - 1,500,000.50 = +499,999.50 -> +¥500,000, / 1,500,000.50 = +33.3%
+    assert '<div class="kpi-value">¥2,000,000</div>' in head and "前月比 +¥500,000 (+33.3%)" in head
+    # leads 12 - 36 = -24 (-66.7%); wins 1 - 1 = ±0; spend 0 - 1,012,345.67 -> -¥1,012,346 (-100.0%)
+    assert "前月比 -24 (-66.7%)" in head and "前月比 ±0 (±0.0%)" in head
+    assert "前月比 -¥1,012,346 (-100.0%)" in head
+
+
+def test_headline_bottleneck_follows_the_latest_months(marts, tmp_path):
+    config_dir = config_dir_with(tmp_path)
+    # three months: 2026-07 .. 2026-09 holds Webinar's mql_to_sql of 2026-07 (99,999 > 70,000)
+    assert "ウェビナーの SQL化率 (MQL → SQL)：機会損失額 ¥99,999（2026-07〜2026-09 のコホート" in headline_of(
+        render(marts, config_dir, months=3))
+    # one month: 2026-09 alone, the evil channel's 60,000 beats Webinar's 50,000; its label is escaped
+    head = headline_of(render(marts, config_dir, months=1))
+    assert "&lt;b&gt;悪&lt;/b&gt; &amp; &#34;x&#34;の SQL化率 (MQL → SQL)：機会損失額 ¥60,000（2026-09 のコホート" in head
+    assert "<b>" not in head
+    # no significant and mature bottleneck: none, saying over which months
+    with duckdb.connect(str(marts)) as con:
+        con.execute("UPDATE marts.bottlenecks SET significant = false WHERE is_bottleneck")
+    head = headline_of(render(marts, config_dir))
+    assert "最大のボトルネック:</strong>\nなし（2026-08〜2026-09 のコホートに、有意かつ判定可能なボトルネックはありません）" in head
+
+
+def test_headline_without_targets_still_shows_freshness_and_the_bottleneck(marts, tmp_path):
+    with duckdb.connect(str(marts)) as con:
+        con.execute("DELETE FROM marts.target_plan")
+    head = headline_of(render(marts, config_dir_with(tmp_path)))
+    assert "売上目標が設定されていません（config/targets.yaml）" in head
+    assert "kpi-value\">FY2026" not in head and "着地見込み" not in head
+    assert "機会損失額 ¥70,000" in head and "最新のエクスポートは 2026-09-30 時点です。" in head
+
+
+@pytest.mark.parametrize("days_old, warned", [(0, False), (1, False), (2, True), (45, True)])
+def test_freshness_warning_when_the_data_ends_before_yesterday(marts, tmp_path, days_old, warned):
+    """Exports dated relative to the real today in the pipeline time zone: of today or yesterday the data
+    is fresh; older than yesterday the headline warns, naming the day the data ends."""
+    now = datetime.now(ZoneInfo("Asia/Tokyo"))
+    newest = now.date() - timedelta(days=days_old)
+    with duckdb.connect(str(marts)) as con:
+        con.execute("DELETE FROM ops.load_log")
+        con.execute("INSERT INTO ops.load_log VALUES (1, 'leads', 'leads/leads.csv', 'loaded', $at, 'rows'), "
+                    "(2, 'spend', 'spend/spend.csv', 'loaded', $old, 'rows'), "
+                    "(3, 'deals', 'deals/new.csv', 'rejected', $new, 'rows')",
+                    {"at": datetime.combine(newest, datetime.min.time()),
+                     "old": datetime.combine(newest - timedelta(days=10), datetime.min.time()),
+                     "new": now.replace(tzinfo=None)})
+    head = headline_of(render(marts, config_dir_with(tmp_path), now=now))
+    yesterday = now.date() - timedelta(days=1)
+    assert ('<p class="warning" role="alert">' in head) == warned
+    if warned:
+        assert f"⚠ データが {newest} で止まっています（昨日 {yesterday} より前）" in head
+    else:
+        assert f"最新のエクスポートは {newest} 時点です。" in head
+    en = headline_of(render(marts, config_dir_with(tmp_path / "en"), "en", now=now))
+    assert (f"The data ends on {newest}, before yesterday ({yesterday})" in en) == warned
+
+
+def test_month_over_month_skips_a_month_the_exports_stop_inside(marts, tmp_path):
+    """The newest export is of 2026-09-20: September is not full, so August is compared with July."""
+    with duckdb.connect(str(marts)) as con:
+        con.execute("UPDATE ops.load_log SET exported_at = TIMESTAMP '2026-09-20 12:00' WHERE status = 'loaded'")
+    head = headline_of(render(marts, config_dir_with(tmp_path)))
+    assert "⚠ データが 2026-09-20 で止まっています（昨日 2026-09-30 より前）" in head
+    assert "2026-08（直近の締まった月）と 2026-07 の比較" in head
+    # revenue 1,500,000.50 - 9,000,000 = -7,499,999.50 -> -¥7,500,000 (half away from zero), / 9,000,000 = -83.3%
+    assert "前月比 -¥7,500,000 (-83.3%)" in head
+    # leads 36 - 100 = -64 (-64.0%); wins 1 - 5 = -4 (-80.0%)
+    assert "前月比 -64 (-64.0%)" in head and "前月比 -4 (-80.0%)" in head
+
+
+def roi_row(html: str, label: str) -> list[str]:
+    table = html.split('<table class="roi">', 1)[1].split("</table>", 1)[0]
+    row = next(r for r in table.split("<tr") if f"<td>{label}</td>" in r)
+    return re.findall(r'<td class="num">([^<]*)</td>', row)
+
+
+def test_cpa_cac_roas_roi_are_a_dash_without_spend(marts, tmp_path):
+    """channel_roi has spend 0 where a channel spent nothing, and money_per(0, 2 leads) is 0: the report
+    shows – for CPA, CAC, ROAS and ROI then, never ¥0; and the same when spend is NULL."""
+    config_dir = config_dir_with(tmp_path)
+    # Other: spend 0, 2 leads, 0 wins, revenue 0 -> spend, leads, wins, revenue, CPA, CAC, ROAS, ROI
+    assert roi_row(render(marts, config_dir), "その他") == ["¥0", "2", "0", "¥0", "–", "–", "–", "–"]
+    # Webinar has spend: 1,000,000 / 40 leads = ¥25,000, / 2 wins = ¥500,000
+    assert roi_row(render(marts, config_dir), "ウェビナー")[4:6] == ["¥25,000", "¥500,000"]
+    with duckdb.connect(str(marts)) as con:
+        con.execute("UPDATE marts.channel_roi SET spend = NULL WHERE channel = 'Other'")
+    assert roi_row(render(marts, config_dir), "その他") == ["¥0", "2", "0", "¥0", "–", "–", "–", "–"]
+
+
+def test_attribution_cohort_roi_and_velocity_by_hand(marts, tmp_path):
+    html = render(marts, config_dir_with(tmp_path))
+    attribution = html.split('<table class="attribution">', 1)[1].split("</table>", 1)[0]
+    # Webinar: first touch 1,500,000.50 + 2,000,000 = 3,500,000.50 -> ¥3,500,001; last touch 1,500,000.50 +
+    # 1,500,000 -> ¥3,000,001; Other's last touch ¥500,000; every model's total is the revenue, ¥3,500,001
+    assert "<th>ファーストタッチ</th><th>ラストタッチ</th><th>線形</th><th>U字型</th><th>W字型</th>" in attribution
+    assert ('<td>ウェビナー</td><td class="num">¥3,500,001</td><td class="num">¥3,000,001</td>'
+            '<td class="num">¥3,200,001</td><td class="num">¥3,100,001</td>'
+            '<td class="num">¥3,150,001</td>') in attribution
+    assert ('<td>その他</td><td class="num">¥0</td><td class="num">¥500,000</td><td class="num">¥300,000</td>'
+            '<td class="num">¥400,000</td><td class="num">¥350,000</td>') in attribution
+    assert attribution.count('<td class="num">¥3,500,001</td>') == 6  # Webinar's first touch, five totals
+    cohort = html.split('<table class="cohort">', 1)[1].split("</table>", 1)[0]
+    # see COHORTS: Webinar ROAS 4.00, CAC ¥500,000, LTV ¥2,800,000, LTV:CAC 5.60, 1 of 1 month paid back
+    assert ('<td>ウェビナー</td><td class="num">¥1,000,000</td><td class="num">40</td><td class="num">2</td>'
+            '<td class="num">¥4,000,000</td><td class="num">4.00</td><td class="num">¥500,000</td>'
+            '<td class="num">¥2,800,000</td><td class="num">5.60</td><td class="num">1 / 1</td>') in cohort
+    assert ('<td>その他</td><td class="num">¥0</td><td class="num">2</td><td class="num">1</td>'
+            '<td class="num">¥500,000</td><td class="num">–</td><td class="num">–</td><td class="num">¥700,000</td>'
+            '<td class="num">–</td><td class="num">–</td>') in cohort
+    assert ('<td>合計</td><td class="num">¥1,000,000</td><td class="num">42</td><td class="num">3</td>'
+            '<td class="num">¥4,500,000</td><td class="num">4.50</td><td class="num">¥333,333</td>'
+            '<td class="num">¥2,100,000</td><td class="num">6.30</td>') in cohort
+    velocity = html.split('<table class="velocity">', 1)[1].split("</table>", 1)[0]
+    # Webinar's latest month 2026-09: 4 open x 25% x ¥2,000,000 / 40.0 days = ¥50,000 a day
+    assert ('<td>ウェビナー</td><td class="num">2026-09</td><td class="num">4</td><td class="num">25.0%</td>'
+            '<td class="num">¥2,000,000</td><td class="num">40.0</td><td class="num">¥50,000</td>') in velocity
+    assert ('<td>その他</td><td class="num">2026-09</td><td class="num">0</td><td class="num">–</td>'
+            '<td class="num">–</td><td class="num">–</td><td class="num">–</td>') in velocity
+    # an empty mart leaves its section out
+    with duckdb.connect(str(marts)) as con:
+        for table in ("attributed_revenue", "cohort_roi", "pipeline_velocity"):
+            con.execute(f"DELETE FROM marts.{table}")
+    html = render(marts, config_dir_with(tmp_path / "empty"))
+    assert not any(f'id="{s}"' in html for s in ("attribution", "cohort", "velocity"))
+
+
+def test_reverse_plan_names_its_assumptions(marts, tmp_path):
+    """The reverse plan reads as the 逆算表: revenue / average deal size = wins, wins / win rate = opportunities."""
+    plan = render(marts, config_dir_with(tmp_path)).split('<table class="plan">', 1)[1].split("</table>", 1)[0]
+    assert "<th>逆算の前提</th>" in plan and "使用した率" not in plan
+    assert "受注率 25.00%" in plan and "平均受注単価 ¥2,000,000" in plan
+
+
+def test_rates_are_named_as_japanese_b2b_marketers_name_them(marts, tmp_path):
+    html = render(marts, config_dir_with(tmp_path))
+    rates = html.split('<table class="rates">', 1)[1].split("</table>", 1)[0]
+    for name, stages in (("CV率", "セッション → リード"), ("MQL化率", "リード → MQL"), ("SQL化率", "MQL → SQL"),
+                         ("商談化率", "SQL → 商談"), ("受注率", "商談 → 受注")):
+        assert f'<th>{name}<span class="sub">{stages}</span></th>' in rates, name
+    assert "機会損失額" in html and "逸失売上" not in html and "有意差なし" in html
+
+
 def test_every_value_from_the_data_and_the_configuration_is_escaped(marts, tmp_path):
     config_dir = config_dir_with(tmp_path)
     for language, shown in (("ja", EVIL_LABEL), ("en", EVIL_NAME)):
         html = render(marts, config_dir, language)
         assert Tags(html).tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "div",
-                                   "table", "tr", "th", "td", "span", "br", "svg", "text", "rect", "line"}
+                                   "section", "strong", "ul", "li", "table", "tr", "th", "td", "span", "br", "svg",
+                                   "text", "rect", "line"}
         assert "script" not in Tags(html).tags and "<b>" not in html and EVIL_NAME not in html
         escaped = (shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                    .replace('"', "&#34;"))
@@ -221,10 +478,26 @@ def test_labels_are_japanese_by_default_and_english_by_setting(marts, tmp_path):
     assert "リード → MQL" in ja and "目標期間 FY2026" in ja
     assert '<html lang="en">' in en and "Funnel report" in en and "Leads → MQLs" in en
     assert "Webinar" in en and "Others (EN)" in en  # label_en when given, else the channel name
+    # the headline and the other analyses in English, with the same numbers
+    head = headline_of(en)
+    for text in ["At a glance: are we on track?", "Target period", '<div class="kpi-value">FY2026</div>',
+                 "elapsed 184 / 365 days (50%)", "Revenue: actual / target", "Target ¥40,000,000 · attained 25.0%",
+                 "Pace", "behind plan", "Forecast at the current pace", '<div class="kpi-value">¥19,836,957</div>',
+                 "(184 of 365 days)", "Biggest bottleneck:</strong>",
+                 "Webinar, MQL rate (Leads → MQLs): ¥70,000 of lost revenue (cohorts of 2026-08 to 2026-09",
+                 "Data freshness:", "The newest export is of 2026-09-30.", "Leads: 2026-09-30 (yesterday)",
+                 "Spend: 2026-09-01 (30 days ago)",
+                 "Month over month", "2026-09 (the latest full month) against 2026-08",
+                 "MoM +¥500,000 (+33.3%)"]:
+        assert text in head, text
+    for text in ["Attribution (revenue credit by model)", "<th>First touch</th>", "Cohort ROI and LTV:CAC",
+                 "<th>LTV/CAC</th>", "Pipeline velocity (latest month)", "<th>Win rate</th>", "<th>Assumption</th>",
+                 "Win rate 25.00%", "Avg deal size ¥2,000,000", "Opportunity rate"]:
+        assert text in en, text
     assert not any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in en)  # no Japanese left
     labels = Labels("ja", load_config(config_dir).channels)
     assert (labels.channel("All"), labels.channel("Unattributed"), labels.channel("Mystery")) == (
-        "全体", "流入元なし", "Mystery")
+        "全体", "流入元不明", "Mystery")
 
 
 def test_report_yaml_is_optional_and_wrong_values_name_file_and_key(tmp_path):
@@ -339,6 +612,12 @@ def test_a_run_writes_the_report_and_links_it_in_its_metadata(report_run):
     assert EVIL_NAME not in html and "&lt;b&gt;悪&lt;/b&gt; &amp; &#34;x&#34;" in html
     # the target of 2026-08 (over by now: the whole period elapsed) against its 1,500,000 won
     assert "目標期間 2026-08" in html and "¥3,000,000" in html and "¥1,500,000" in html
+    # its headline: the period is over, so the forecast is the final 1,500,000 (50% of 3,000,000); the exports
+    # end in 2026-08, long before yesterday: the freshness warning
+    head = headline_of(html)
+    assert '<div class="kpi-value">2026-08</div>' in head and "着地（期間終了）" in head and "着地見込み =" not in head
+    assert '<div class="kpi-value">¥1,500,000</div>' in head and "目標比 50%" in head
+    assert '<p class="warning" role="alert">⚠ データが 2026-08-' in head
     # and the run's report was written after the publish it reads
     keys = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
     assert keys.index("report/funnel_report") > keys.index("published/funnel_duckdb")
@@ -432,3 +711,69 @@ def test_report_renders_its_charts_in_headless_chromium_without_console_errors(r
         assert chart["drawn_bars"] >= 1, chart
     assert seen["titles"][:2] == ["ウェビナー", EVIL_LABEL]  # the label shows as text, not as markup
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- phone and wide screen
+
+SEN = re.compile(r"¥\d[\d,]*\.\d")  # an amount with sen: ¥1,234.5
+
+
+def layout_in_chromium(chromium: str, url: str, width: int, height: int, screenshot: Path | None = None) -> dict:
+    """Open `url` at width x height: how wide the document is, where the headline is and what it says, the
+    elements sticking out of the screen (outside a table's own scroll box), and the page's text."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url, wait_until="load")
+            seen = page.evaluate("""() => {
+                const h = document.getElementById('headline');
+                const box = h.getBoundingClientRect();
+                const out = [...document.body.querySelectorAll('*')]
+                    .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                    .map(e => e.tagName + '.' + (e.getAttribute('class') || ''));
+                return {scroll_width: document.documentElement.scrollWidth, inner_width: window.innerWidth,
+                        inner_height: window.innerHeight, headline_top: box.top, headline_text: h.innerText,
+                        pace_top: h.querySelector('.kpis .kpi:nth-child(3)')?.getBoundingClientRect().top,
+                        out: out.slice(0, 10), text: document.body.innerText,
+                        tables: document.querySelectorAll('table').length,
+                        scrolling_tables: document.querySelectorAll('div.scroll > table').length,
+                        chart_widths: [...document.querySelectorAll('svg.chart')]
+                            .map(s => s.getBoundingClientRect().width)};
+            }""")
+            seen["html"] = page.content()
+            seen["errors"] = errors
+            if screenshot is not None:
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return seen
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1400, 900)])
+def test_the_page_fits_a_phone_and_a_wide_screen_in_chromium(marts, tmp_path, report_run, chromium, width, height):
+    """At 390 px (a phone) and 1400 px: no sideways scrolling of the page (tables scroll in their own box,
+    charts shrink), the headline is on the first screen and names the target period and the pace, and no
+    amount shows sen. Both the hand-made marts (every section, a long hostile label) and a real run."""
+    fixture = tmp_path / "fixture_report.html"
+    fixture.write_text(render(marts, config_dir_with(tmp_path)), encoding="utf-8")
+    _, real = report_run
+    for name, path, period in (("fixture", fixture, "FY2026"), ("run", real, "2026-08")):
+        seen = layout_in_chromium(chromium, path.as_uri(), width, height,
+                                  REPO / "data" / f"report_screenshot_{name}_{width}.png")
+        assert seen["errors"] == [], (name, seen["errors"])
+        assert seen["inner_width"] == width
+        assert seen["scroll_width"] <= seen["inner_width"], (name, seen["scroll_width"], seen["out"])
+        assert seen["out"] == [], (name, seen["out"])
+        assert seen["tables"] == seen["scrolling_tables"] > 0, name  # every table in its own scroll box
+        assert all(0 < w <= width for w in seen["chart_widths"]), (name, seen["chart_widths"])
+        assert seen["headline_top"] < seen["inner_height"], name
+        assert seen["pace_top"] is not None and seen["pace_top"] < seen["inner_height"], name  # the pace too
+        assert period in seen["headline_text"] and "進捗ペース" in seen["headline_text"], seen["headline_text"]
+        assert not SEN.search(seen["text"]) and not SEN.search(seen["html"]), SEN.findall(seen["html"])[:5]
