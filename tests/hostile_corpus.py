@@ -103,6 +103,13 @@ CASES = [
          text(LEADS + "".join(f"L{i},2031-01-01 10:00,Webinar,c,Acme\n" for i in range(5))), "refused",
          "fail a check, more than the 5% allowed"),
     Case("every key twice", "leads", "dupes.csv", text(LEADS + leads(3) + leads(3)), "refused", "duplicate key lead_id"),
+    # an ad platform's download: the header may sit below a preamble, and the lines above it are scanned for it
+    Case("ad report over all time", "spend", "Campaign report.csv",
+         text('Campaign report\nAll time\nCampaign,Campaign type,Impr.,Clicks,Currency code,Cost\n'
+              'Brand,Search,"1,000",10,JPY,5000\nTotal: Account,,"1,000",10,JPY,5000\n'), "refused",
+         'over "All time" without a date column'),
+    Case("preamble over a line of 10 MB", "spend", "report.csv",
+         text("Campaign report\nAll time\n" + "x" * (10 << 20) + "\n"), "refused", "matches no export profile"),
     Case("e-mail ids without the secret", "leads", "byemail.csv",
          text(LEADS + "".join(f"u{i}@example.jp,2026-07-05 10:00,Webinar,c,Acme\n" for i in range(3))), "refused",
          "has e-mail addresses as record ids"),

@@ -1,13 +1,15 @@
-"""Finding and reading the table inside an export file, as its export profile describes it.
+"""Reading the table inside an export file, as its export profile describes it (table_layout.py finds it).
 
 An export is usually one header line and data rows, read straight from the file
 by pyarrow's multi-threaded CSV reader. A GA4 UI download instead starts with
 `#` preamble lines (report name, property, date range) and may hold several
-tables; a Salesforce report ends with a Grand Totals line and a copyright
-footer; GA4 and Meta Ads add total rows. This module turns any of those into
-one text table of canonical columns plus `_source_row`, and says which rows it
-left out as totals or footer. A row it cannot place (a line with the wrong
-number of fields that is no known total or footer) refuses the whole file.
+tables; an ad platform's download opens with a few preamble lines; a Salesforce
+report ends with a Grand Totals line and a copyright footer; GA4, Meta Ads,
+Google Ads and Microsoft Advertising add total rows. This module turns any of
+those into one text table of canonical columns plus `_source_row`, and says
+which rows it left out as totals, rows carrying nothing, or footer. A row it
+cannot place (a line with the wrong number of fields that is no known total or
+footer) refuses the whole file.
 """
 
 import codecs
@@ -17,7 +19,6 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from assets.ingest.table_layout import FileRejected, Table, find_tables  # noqa: F401 (the readers' names)
+from schemas import SOURCES
 from schemas.config import normalize_value
-from schemas.profiles import TRUE_VALUES, Match, Profile
+from schemas.profiles import TRUE_VALUES, Match
 
 # pyarrow's default pool (mimalloc) asks the kernel for transparent huge pages; where THP is
 # in madvise mode (the usual Linux default), faulting them in cost 3 to 5 CPU seconds of
@@ -47,24 +50,10 @@ PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-class FileRejected(Exception):
-    """A whole file cannot be loaded; nothing of it is written."""
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    header_line: int  # 1-based line of the header row in the file
-    delimiter: str
-    body: bytes | None = None  # the data lines as UTF-8 (tables cut out of a file); None: read the file itself
-    date_range: tuple[date, date] | None = None  # from the preamble, for tables without a date column
-    prefix: str | None = None  # the preamble's comment prefix, when the file has one
-
-
 @dataclass
 class ReadResult:
     table: pa.Table  # canonical text columns and _source_row
-    total_rows: int = 0  # rows left out as totals
+    total_rows: int = 0  # rows left out as totals (and idle rows: no date, nothing but zeros)
     footer_lines: list[str] = field(default_factory=list)  # lines left out as the footer
     rows_read: int = 0  # data rows read, totals included (the next piece numbers its rows from here)
     source_bytes: int = 0  # bytes of the file this piece was read from
@@ -130,68 +119,6 @@ def _valid_utf8(data: bytes) -> bool:
     return True
 
 
-def _split_header(line: str, suffix: str) -> tuple[str, list[str]]:
-    delimiter = "\t" if suffix == ".tsv" or line.count("\t") > line.count(",") else ","
-    headers = next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
-    return delimiter, [h.strip() for h in headers]
-
-
-def find_tables(path: Path, encoding: str, profiles: list[Profile]) -> list[Table]:
-    """The tables of a file: one, or for a file that opens with a profile's comment
-    prefix, every table between its preamble lines (each dated by the latest range seen)."""
-    with path.open(encoding=encoding, newline="") as f:
-        first = f.readline()
-    if not first.strip():
-        raise FileRejected("is empty (no header line)")
-    layouts = [p.layout for p in profiles if p.layout.comment_prefix and first.startswith(p.layout.comment_prefix)]
-    if not layouts:
-        delimiter, headers = _split_header(first, path.suffix.lower())
-        return [Table(headers, 1, delimiter)]
-    prefix = layouts[0].comment_prefix
-    starts = [re.compile(p) for lay in layouts for p in lay.range_start]
-    ends = [re.compile(p) for lay in layouts for p in lay.range_end]
-    ranges = [re.compile(p) for lay in layouts for p in lay.range]
-    lines = path.read_text(encoding=encoding).splitlines(keepends=True)
-    tables: list[Table] = []
-    start = end = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-            continue
-        if line.startswith(prefix):
-            text = line.strip()
-            for rx in starts:
-                if m := rx.search(text):
-                    start = _yyyymmdd(m.group(1))
-            for rx in ends:
-                if m := rx.search(text):
-                    end = _yyyymmdd(m.group(1))
-            for rx in ranges:
-                if m := rx.search(text):
-                    start, end = _yyyymmdd(m.group(1)), _yyyymmdd(m.group(2))
-            i += 1
-            continue
-        j = i + 1
-        while j < len(lines) and lines[j].strip() and not lines[j].startswith(prefix):
-            j += 1
-        delimiter, headers = _split_header(line, path.suffix.lower())
-        rng = (start, end) if start and end else None
-        tables.append(Table(headers, i + 1, delimiter, "".join(lines[i + 1:j]).encode("utf-8"), rng, prefix))
-        i = j
-    if not tables:
-        raise FileRejected("holds only preamble lines, no table")
-    return tables
-
-
-def _yyyymmdd(text: str) -> date | None:
-    try:
-        return datetime.strptime(text, "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
 # A file is read this many bytes at a time, cut at a line end, so that memory holds a piece of it
 # (its text as Arrow is about 1.25 times its size), not the whole file.
 READ_PIECE_BYTES = 64 << 20
@@ -254,9 +181,9 @@ def _line_pieces(path: Path, header_line: int, encoding: str, piece_bytes: int) 
 def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Match, quoted_newlines: bool,
                 first_row: int) -> ReadResult:
     n = len(table.headers)
-    layout, sp = match.profile.layout, match.source
+    totals = _Totals(match.profile.layout, n)
     names = [f"c{i}" for i in range(n)]
-    wanted = sorted({*match.columns.values(), *match.splits, *match.flags} | ({0} if layout.total_row_labels else set()))
+    wanted = sorted({*match.columns.values(), *match.splits, *match.flags} | set(totals.cells))
     invalid: list[str] = []
 
     def on_invalid(row) -> str:
@@ -287,14 +214,31 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
         raise FileRejected(f"is not well-formed CSV: {reason}") from exc
     data = data.append_column("_source_row", pa.array(np.arange(first_row, first_row + data.num_rows, dtype=np.int64)))
 
-    labels = {normalize_value(x) for x in layout.total_row_labels}
     result = ReadResult(data, footer_lines=[], rows_read=data.num_rows)
-    _place_invalid_rows(invalid, source, encoding, table, match, labels, result)
-    drops = []  # boolean masks of total rows
-    if labels:
-        first = pc.utf8_lower(pc.utf8_trim_whitespace(data.column("c0")))
-        drops.append(pc.fill_null(pc.is_in(first, pa.array(sorted(labels))), False))
-    out: dict[str, pa.Array] = {}
+    _place_invalid_rows(invalid, source, encoding, table, match, totals, result)
+    out = _canonical_columns(data, names, table, match)
+    drops = [totals.mask(data, names)] if totals.cells and data.num_rows else []
+    for col in match.source.total_rows_where_empty:
+        if col in out:
+            drops.append(_empty(out[col]))
+    if match.source.idle_rows_where_empty and data.num_rows:
+        drops += _idle_rows(out, match)
+    out["_source_row"] = data.column("_source_row")
+    result.table = pa.table(out)
+    if drops and data.num_rows:
+        drop = drops[0]
+        for d in drops[1:]:
+            drop = pc.or_(drop, d)
+        result.total_rows += pc.sum(drop).as_py() or 0
+        result.table = result.table.filter(pc.invert(drop))
+    return result
+
+
+def _canonical_columns(data: pa.Table, names: list[str], table: Table, match: Match) -> dict[str, pa.ChunkedArray]:
+    """The piece's canonical columns as text: read, split, set by flags, "no value" markers made empty,
+    constants and the preamble's range filled in, values mapped."""
+    layout, sp = match.profile.layout, match.source
+    out: dict[str, pa.ChunkedArray] = {}
     for col, i in match.columns.items():
         out[col] = data.column(names[i])
     for i, (cols, sep) in match.splits.items():
@@ -302,6 +246,11 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
         for k, col in enumerate(cols):
             out.setdefault(col, pc.list_element(pc.if_else(pc.greater(pc.list_value_length(parts), k), parts,
                                                             pa.scalar([None] * len(cols), parts.type)), k))
+    if layout.no_value:
+        markers = pa.array(sorted({m.strip() for m in layout.no_value}), pa.string())
+        for col, values in out.items():
+            out[col] = pc.if_else(pc.is_in(pc.utf8_trim_whitespace(values), markers),
+                                  pa.scalar(None, pa.string()), values)
     for i, sets in match.flags.items():
         flag = pc.fill_null(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(data.column(names[i]))),
                                      pa.array(sorted(TRUE_VALUES))), False)
@@ -316,21 +265,66 @@ def _read_piece(source, skip_rows: int, encoding: str, table: Table, match: Matc
     for col, mapping in sp.values.items():
         if col in out:
             out[col] = _map_values(out[col], {normalize_value(k): v for k, v in mapping.items()})
-    for col in sp.total_rows_where_empty:
-        if col in out:
-            drops.append(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(out[col]), ""), True))
-    out["_source_row"] = data.column("_source_row")
-    result.table = pa.table(out)
-    if drops and data.num_rows:
-        drop = drops[0]
-        for d in drops[1:]:
-            drop = pc.or_(drop, d)
-        result.total_rows += pc.sum(drop).as_py() or 0
-        result.table = result.table.filter(pc.invert(drop))
-    return result
+    return out
 
 
-def _place_invalid_rows(invalid: list[str], source, encoding: str, table: Table, match: Match, labels: set[str],
+def _empty(values) -> pa.ChunkedArray:
+    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+
+
+# A money or count cell that says zero: 0, 0.00, -0, .0 (after "no value" markers are made empty)
+ZERO = r"^[+-]?(0+(\.0*)?|\.0+)$"
+
+
+def _idle_rows(out: dict[str, pa.ChunkedArray], match: Match) -> list[pa.ChunkedArray]:
+    """The mask of rows with one of idle_rows_where_empty empty and every money and count column empty or
+    zero: rows carrying nothing (a campaign without activity), left out."""
+    spec = SOURCES[match.source_name]
+    empty = [_empty(out[c]) for c in match.source.idle_rows_where_empty if c in out]
+    numbers = [c.name for c in spec.columns if c.kind in {"money", "count", "number"} and c.name in out]
+    if not empty or not numbers:
+        return []
+    idle = empty[0]
+    for e in empty[1:]:
+        idle = pc.or_(idle, e)
+    for col in numbers:
+        zero = pc.match_substring_regex(pc.utf8_trim_whitespace(out[col]), ZERO)
+        idle = pc.and_(idle, pc.fill_null(zero, True))
+    return [idle]
+
+
+class _Totals:
+    """Which rows are totals by their label: the first cell one of total_row_labels, or one of the first
+    total_label_columns cells matching a total_row_patterns regex."""
+
+    def __init__(self, layout, n: int):
+        self.labels = {normalize_value(x) for x in layout.total_row_labels}
+        self.patterns = [re.compile(p) for p in layout.total_row_patterns]
+        self.cells = list(range(min(n, layout.total_label_columns if self.patterns else 1))) \
+            if self.labels or self.patterns else []
+
+    def is_total(self, cells: list[str]) -> bool:
+        """Whether the leading cells of a row (as text) label it a total."""
+        if cells and self.labels and normalize_value(cells[0]) in self.labels:
+            return True
+        return any(rx.search(c.strip()) for c in cells[:len(self.cells)] for rx in self.patterns)
+
+    def mask(self, data: pa.Table, names: list[str]) -> pa.ChunkedArray:
+        """Per row of the piece, whether it is a total (computed on the distinct leading cells)."""
+        drop = None
+        for k in self.cells:
+            encoded = pc.dictionary_encode(data.column(names[k])).combine_chunks()
+            hits = [v is not None and (self.is_total([v]) if k == 0 else self._pattern(v))
+                    for v in encoded.dictionary.to_pylist()]
+            here = pc.fill_null(pc.take(pa.array(hits, pa.bool_()), encoded.indices), False)
+            drop = here if drop is None else pc.or_(drop, here)
+        return drop
+
+    def _pattern(self, value: str) -> bool:
+        return any(rx.search(value.strip()) for rx in self.patterns)
+
+
+def _place_invalid_rows(invalid: list[str], source, encoding: str, table: Table, match: Match, totals: _Totals,
                         result: ReadResult) -> None:
     """Lines with another number of fields than the header: a known total row or footer line is counted
     as such in `result`; any other refuses the file, naming its line (never quoting it)."""
@@ -338,8 +332,10 @@ def _place_invalid_rows(invalid: list[str], source, encoding: str, table: Table,
     footers = [re.compile(p) for p in match.profile.layout.footer_patterns]
     for text in invalid:
         fields = next(csv.reader(io.StringIO(text), delimiter=table.delimiter), [])
-        if len(fields) == n + 1 and normalize_value(fields[-1]) in labels and not fields[0].strip():
+        if len(fields) == n + 1 and normalize_value(fields[-1]) in totals.labels and not fields[0].strip():
             result.total_rows += 1  # GA4's Grand total row: empty first cell, label in an extra column
+        elif totals.patterns and totals.is_total(fields):
+            result.total_rows += 1
         elif any(rx.search(" ".join(f.strip() for f in fields).strip()) for rx in footers):
             result.footer_lines.append(text)
         else:

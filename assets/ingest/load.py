@@ -31,6 +31,7 @@ from assets.core.database import prepare_working_database, transaction
 from assets.ingest.csv_tables import (READ_PIECE_BYTES, FileRejected, Table, detect_encoding, find_tables,
                                       read_pieces)
 from assets.ingest.export_moment import backfill_export_moments, export_moment
+from assets.ingest.table_layout import header_candidates, refuse_unbounded
 from assets.ingest.inbox import Skipped, inbox_bytes, modified_at, scan_inbox, sha256_of
 from assets.ingest.unzip import unpack_zips
 from assets.ingest.parsing import ID_COLUMNS, TEXT_COLUMNS, clean_text_columns, derive_keys, parse_sql, secret_for_ids
@@ -209,18 +210,32 @@ def load_file(
 
 
 def _matched_table(path: Path, encoding: str, spec: SourceSpec, profiles: list[Profile]) -> tuple[Table, Match]:
-    """The first table of the file whose header a profile of the source matches, and the match."""
+    """The first table of the file whose header a profile of the source matches, and the match (a candidate
+    header line below the first only for a profile whose header_within reaches it)."""
     tables = find_tables(path, encoding, profiles)
-    matched = [(t, m) for t in tables
-               for m in [best_match(profiles, spec.name, t.headers, t.date_range is not None, t.prefix)] if m]
-    if not matched:
-        _, miss = min(closest_miss(profiles, spec.name, t.headers, t.date_range is not None, t.prefix)
-                      for t in tables)
-        raise FileRejected(miss if len(tables) == 1 else f"holds {len(tables)} tables and none {miss[:1].lower()}{miss[1:]}")
-    table, match = matched[0]
+    matched = _first_match(tables, spec, profiles)
+    if matched is None and tables[0].prefix is None:  # an ad platform's preamble before the header?
+        tables += header_candidates(path, encoding, profiles)
+        matched = _first_match(tables[1:], spec, profiles)
+    if matched is None:
+        # the closest miss; among equals, the highest candidate header line (the first line of a file without
+        # preamble), then the message
+        misses = [(*closest_miss(profiles, spec.name, t.headers, t.has_range, t.prefix, t.header_line),
+                   t.header_line if t.prefix is None else 0) for t in tables]
+        _, miss, _ = min(misses, key=lambda m: (m[0], m[2], m[1]))
+        several = len([t for t in tables if not t.candidate])
+        raise FileRejected(miss if several == 1 else f"holds {several} tables and none {miss[:1].lower()}{miss[1:]}")
+    table, match = matched
     if match.duplicated:
         raise FileRejected(duplicate_headers_text(match, table.header_line))
+    refuse_unbounded(table, match)
     return table, match
+
+
+def _first_match(tables: list[Table], spec: SourceSpec, profiles: list[Profile]) -> tuple[Table, Match] | None:
+    return next(((t, m) for t in tables
+                 for m in [best_match(profiles, spec.name, t.headers, t.has_range, t.prefix, t.header_line)] if m),
+                None)
 
 
 def _read_and_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, stat: os.stat_result,
@@ -243,7 +258,8 @@ def _read_and_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path
         columns = set(incoming.column_names) - {"_source_row"}
         if not reading.present:
             reading.present = columns
-            select, params = parse_sql(spec, columns, tz, match.source.formats, match.source.number_format)
+            select, params = parse_sql(spec, columns, tz, match.source.formats, match.source.number_format,
+                                       match.months)
             schema = spec.pandera_schema(columns, latest, match.source.number_format is not None)
         elif columns != reading.present:  # derive_keys gives every piece the same columns
             raise RuntimeError(f"{path.name}: a piece of the file has columns {sorted(columns)}, "

@@ -44,13 +44,15 @@ def _clean_text_column(column: pa_arrow.ChunkedArray) -> pa_arrow.ChunkedArray:
 
 
 def parse_sql(spec: SourceSpec, present: set[str], tz: str,
-              formats: dict[str, list[str]] | None = None, number_format: NumberFormat | None = None) -> tuple[str, dict]:
+              formats: dict[str, list[str]] | None = None, number_format: NumberFormat | None = None,
+              months: frozenset[str] = frozenset()) -> tuple[str, dict]:
     """SELECT over `incoming`, the text columns as clean_text_columns leaves them, giving typed
     columns and their text, and its parameters. An inner SELECT computes each parsed column's
     ASCII text once (`<column>__a`, ascii_of_clean), and the outer one parses that with the
     parsers of parse_macros.sql, keeping the cleaned text as `<column>__raw`. Column names come
     from the source spec, never from the file; the time zone and a profile's date formats are
-    bound as parameters, as are the marks a profile's number_format declares."""
+    bound as parameters, as are the marks a profile's number_format declares. A period column in
+    `months` (read from a profile's month header) is stored as its month: grain month, first day."""
     parsers = {
         "timestamp": "timestamp_of({a}, $tz)",
         "date": "date_of({a}, $tz)",
@@ -88,8 +90,12 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
             if EXCEL_SERIAL in custom:
                 first.append(f"excel_serial_of({a})")
             parsed = f"coalesce({', '.join(first)}, {parsed})"
+        if col.kind == "period" and col.name in months:
+            parsed = f"date_trunc('month', {parsed})"
         outer += [f"CAST({parsed} AS {KIND_TYPES[col.kind]}) AS {col.name}", f"{col.name} AS {col.name}__raw"]
-        if col.kind == "period":
+        if col.kind == "period" and col.name in months:
+            outer.append(f"CASE WHEN {a} IS NULL THEN NULL ELSE 'month' END AS {col.name}_grain")
+        elif col.kind == "period":
             outer.append(f"CASE WHEN {a} IS NULL THEN NULL WHEN period_grain_of({a}, $tz) = 'month' "
                          f"THEN 'month' ELSE 'day' END AS {col.name}_grain")
     select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(ascii_)} FROM incoming)"
