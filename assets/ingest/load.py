@@ -34,6 +34,7 @@ from assets.ingest.export_moment import backfill_export_moments, export_moment
 from assets.ingest.table_layout import header_candidates, refuse_unbounded
 from assets.ingest.inbox import Skipped, inbox_bytes, modified_at, scan_inbox, sha256_of
 from assets.ingest.unzip import unpack_zips
+from assets.ingest.currency import refuse_without_rates
 from assets.ingest.parsing import ID_COLUMNS, TEXT_COLUMNS, clean_text_columns, derive_keys, parse_sql, secret_for_ids
 from assets.ingest.problems import (MAX_LISTED_PROBLEMS, FileProblems, RowsRejected, describe,
                                     duplicate_headers_text, duplicate_key_problems, insert_problems,
@@ -174,7 +175,7 @@ def load_file(
         reading = _Reading(FileProblems(con))
         _read_and_check(con, spec, path, stat, table, match, tz, reading, log_row, lap, progress)
         n_problems, n_bad_rows = _judge(spec, reading, max_rejected_share)
-        _refuse_without_rates(con, spec, fx or FxRates())
+        refuse_without_rates(con, spec, fx or FxRates())
         if reading.rows > VALIDATE_CHUNK_ROWS:  # the checks across chunks
             lap("validate")
         modified_local = datetime.fromtimestamp(stat.st_mtime, ZoneInfo(tz)).replace(tzinfo=None)
@@ -308,26 +309,6 @@ def _judge(spec: SourceSpec, reading: _Reading, max_rejected_share: float) -> tu
             f"than the {max_rejected_share:.0%} allowed for {spec.name} (max_rejected_share in "
             "config/sources.yaml); the whole file was refused and nothing of it was loaded", found, n_problems)
     return n_problems, n_bad_rows
-
-
-def _refuse_without_rates(con: duckdb.DuckDBPyConnection, spec: SourceSpec, fx: FxRates) -> None:
-    """Money in a currency other than the reporting one needs a rate for its month: without one the file is
-    refused, never summed with the reporting currency."""
-    if spec.currency_of is None:
-        return
-    money, currency, when = spec.currency_of
-    if currency not in {d[0] for d in con.execute("SELECT * FROM parsed LIMIT 0").description}:
-        return
-    pairs = con.execute(f"SELECT DISTINCT month_start({when}), {currency} FROM parsed "
-                        f"WHERE {currency} IS NOT NULL AND {when} IS NOT NULL").fetchall()
-    missing = fx.missing(pairs)
-    if missing:
-        needed = "; ".join(f"{c} for {', '.join(f'{m:%Y-%m}' for m, c2 in missing if c2 == c)}"
-                           for c in dict.fromkeys(c for _, c in missing))
-        raise FileRejected(
-            f"has {money} in a currency other than {fx.reporting} with no exchange rate: {needed}. Two currencies are "
-            f"never added up: add the rates to config/fx_rates.csv (month,currency,rate: how many {fx.reporting} one "
-            "unit is worth that month) and the next run loads the file")
 
 
 def _keep(con: duckdb.DuckDBPyConnection, spec: SourceSpec, reading: _Reading, n_bad_rows: int,
