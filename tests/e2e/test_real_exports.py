@@ -110,8 +110,19 @@ def test_hubspot_meta_and_ga4_real_exports_run_end_to_end(tmp_path):
         (inbox / source).mkdir(parents=True, exist_ok=True)
         shutil.copy(f, inbox / source / f.name)
     warehouse = tmp_path / "funnel.duckdb"
+    # Meta's spend is in rupees: without a rate for its month the file is refused, never added to yen
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
 
-    result = run_funnel_job(inbox, warehouse)
+    refused = run_funnel_job(inbox, tmp_path / "without_rates.duckdb", config)
+
+    assert not refused.success
+    assert query(working_database_path(tmp_path / "without_rates.duckdb"),
+                 "SELECT file_name, status, message LIKE '%INR for 2025-02%' FROM ops.load_log WHERE source = 'spend'") == [
+        (f"spend/{meta.name}", "rejected", True)]
+
+    (config / "fx_rates.csv").write_text("month,currency,rate\n2025-02,INR,1.75\n", encoding="utf-8")
+    result = run_funnel_job(inbox, warehouse, config)
 
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     assert query(warehouse, "SELECT profile, count(*), sum(rows_read) FROM ops.load_log GROUP BY 1 ORDER BY 1") == [
@@ -137,8 +148,12 @@ def test_hubspot_meta_and_ga4_real_exports_run_end_to_end(tmp_path):
     meta_rows = _csv_rows(meta, "utf-8-sig")
     summary, campaigns = meta_rows[0], meta_rows[1:]
     assert summary["Campaign name"] == ""
-    assert query(working_database_path(warehouse), "SELECT count(*), sum(cost) FROM staging.spend_not_counted") == [
-        (len(campaigns), sum(Decimal(r["Amount spent (INR)"]) for r in campaigns))]
+    # each row converted at 1.75 yen a rupee, rounded to the sen
+    assert query(working_database_path(warehouse),
+                 "SELECT count(*), sum(cost_in_currency), sum(cost), min(currency) FROM staging.spend_not_counted") == [
+        (len(campaigns), sum(Decimal(r["Amount spent (INR)"]) for r in campaigns),
+         sum((Decimal(r["Amount spent (INR)"]) * Decimal("1.75")).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+             for r in campaigns), "INR")]
     assert query(warehouse, "SELECT coalesce(sum(spend), 0) FROM marts.channel_roi") == [(0,)]
     checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
