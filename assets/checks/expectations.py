@@ -18,7 +18,8 @@ blocking check makes the next run build the table again, assets/transform/step.p
 
 great_expectations is imported lazily (the import takes seconds) and one
 ephemeral GX context is built per Dagster run and shared by all its checks (the
-in-process executor runs them in one process). Data Docs are written beside the
+in-process executor runs them in one process). The run's Data Docs pages are rendered once, when the
+transform step has built its last table (`build_data_docs`). They are written beside the
 warehouse: `<warehouse folder>/gx/<warehouse name>/index.html`, so the default
 warehouse's docs land under data/warehouse/gx/funnel/ and two warehouses never
 share a site. The index lists the suites validated in the latest run; the pages
@@ -129,6 +130,7 @@ class GxRunner:
             kwargs={"creator": lambda: _reading_connection(self.con), "poolclass": NullPool})
         self._checkpoints: dict[str, Any] = {}
         self._batches: dict[str, Any] = {}
+        self._unrendered: dict[str, Any] = {}  # mart -> identifier of its validation not yet in the Data Docs
 
     def _checkpoint(self, suite: MartSuite, empty: bool):
         name = f"{suite.mart} (empty)" if empty else suite.mart
@@ -158,7 +160,6 @@ class GxRunner:
     def validate(self, con: "duckdb.DuckDBPyConnection", suite: MartSuite, parameters: dict[str, int],
                  rows: int) -> SuiteOutcome:
         from great_expectations.core.run_identifier import RunIdentifier
-        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
         self.con = con
         result = self._checkpoint(suite, empty=rows == 0).run(
@@ -167,11 +168,11 @@ class GxRunner:
         )
         (identifier, validation), = result.run_results.items()
         stats = validation.statistics
-        self.context.build_data_docs(site_names=[SITE_NAME], build_index=True, resource_identifiers=[
-            identifier, ExpectationSuiteIdentifier(name=identifier.expectation_suite_identifier.name)])
-        docs = self.context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME)
+        self._unrendered[suite.mart] = identifier
+        # the page's address is known before build_docs writes it, at the end of the step
+        docs = self.context.get_docs_sites_urls(resource_identifier=identifier, site_name=SITE_NAME,
+                                                only_if_exists=False)
         docs_url = self._file_url(docs[0]["site_url"]) if docs and docs[0]["site_url"] else None
-        _prune_old_runs(self.docs_dir / "validations" / suite.mart, KEEP_RUNS)
         failed = [_describe(r) for r in validation.results if not r.success]
         # an empty mart reconciles when every staged total is 0
         if rows == 0:
@@ -184,6 +185,20 @@ class GxRunner:
             unsuccessful=len(failed), failed=failed,
             docs_url=docs_url, index_url=(self.docs_dir / "index.html").as_uri(), rows=rows,
         )
+
+    def build_docs(self) -> None:
+        """The pages of the validations since the last call, their suites' pages and the index, in one
+        build: GX renders the index from its stores each time, so a build per validation cost 0.2 CPU s each."""
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        if not self._unrendered:
+            return
+        identifiers = list(self._unrendered.values())
+        self.context.build_data_docs(site_names=[SITE_NAME], build_index=True, resource_identifiers=identifiers + [
+            ExpectationSuiteIdentifier(name=i.expectation_suite_identifier.name) for i in identifiers])
+        for mart in self._unrendered:
+            _prune_old_runs(self.docs_dir / "validations" / mart, KEEP_RUNS)
+        self._unrendered.clear()
 
 
 def _describe(r) -> dict[str, Any]:
@@ -319,7 +334,14 @@ def suite_check(mart: str) -> StepCheck:
     return StepCheck(
         f"{mart}_expectation_suite", describe_suite(suite),
         lambda con, context, funnel: evaluate_suite(con, context.run.run_id, funnel.warehouse_path, suite),
-        prepare=_import_sqlalchemy_orm)
+        prepare=_import_sqlalchemy_orm, finish=build_data_docs)
+
+
+def build_data_docs() -> None:
+    """The Data Docs of the validations the step ran (none when every table was as its last build left it)."""
+    with _GX_LOCK:
+        if _RUNNER is not None:
+            _RUNNER[1].build_docs()
 
 
 def _import_sqlalchemy_orm() -> None:

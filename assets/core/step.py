@@ -24,6 +24,9 @@ class StepCheck:
     # Run once in the step's own thread before any table is built: imports that two threads must not
     # start at the same time (a module seen half-imported by the other thread fails).
     prepare: Callable[[], None] | None = None
+    # Run once in the step's own thread after the last table, whether or not one failed: work the checks
+    # of a run share (the Data Docs are rendered once, not once per table).
+    finish: Callable[[], None] | None = None
 
     def spec(self, key: dg.AssetKey) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(self.name, asset=key, description=self.description, blocking=self.blocking)

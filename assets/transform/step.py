@@ -82,6 +82,8 @@ def build_tables(context: dg.AssetExecutionContext, funnel: FunnelResource, tabl
                     blocked += _take_readers(table.key, waiting, reads)
                 else:
                     built.add(table.key)
+    for finish in dict.fromkeys(c.finish for t in tables for c in t.checks if c.finish):
+        finish()
     if failed or check_failures:
         lines = [f"Building {failed[0].key.to_user_string()} failed: {type(failed[1]).__name__}: {failed[1]}"
                  ] if failed else []
