@@ -17,11 +17,14 @@ computes, and writes the table with explicit DDL, a COMMENT on the table and eve
 column, and parameterised inserts.
 """
 
+import hashlib
+import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -29,10 +32,12 @@ import duckdb
 
 from assets.checks.expectations import suite_check
 from assets.checks.keys import STAGES
+from assets.core.build_state import save_build_state, up_to_date, versions_digest
 from assets.core.database import table_metadata, transaction, write_table
 from assets.core.resource import FunnelResource
 from assets.core.step import TableAsset, table_spec
 from schemas.config import TargetsConfig
+from assets.plan import reverse
 from assets.plan.reverse import (ALL, CENT, RATE_NAMES, RATE_OF_STAGE, REQUIRED_LIMIT, UNALLOCATED, Assumption,
                                  ChannelPart, FunnelMonth, Period, TargetPlanError, channel_split, choose_assumptions,
                                  lookback_window, pace, read_channel_funnel, reverse_plan, stage_totals,
@@ -241,12 +246,15 @@ COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow]) -> None:
-    """(Re)create marts.target_plan with its comments and insert `rows`, in one transaction."""
+def write_target_plan(con: duckdb.DuckDBPyConnection, rows: Sequence[PlanRow], fingerprint: str | None = None) -> None:
+    """(Re)create marts.target_plan with its comments and insert `rows`, in one transaction (which records
+    the table as built from `fingerprint`, when given)."""
     with transaction(con):
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         write_table(con, "marts.target_plan", TABLE_COMMENT, COLUMNS,
                     [[getattr(r, name) for name, _, _ in COLUMNS] for r in rows])
+        if fingerprint:
+            save_build_state(con, "marts.target_plan", fingerprint, None, fingerprint)
 
 
 TARGET_PLAN_KEY = dg.AssetKey(["marts", "target_plan"])
@@ -257,10 +265,20 @@ def _build_target_plan_table(con: duckdb.DuckDBPyConnection, funnel: FunnelResou
     config = funnel.load_config()
     today = datetime.now(ZoneInfo(funnel.timezone)).date()
     known = set(config.channels.channel_names()) | {"Unattributed"}
+    # pace moves with the day: the plan is as its last build left it only on the same day, from the same
+    # targets, channels, code and marts.channel_funnel
+    code = b"".join(Path(m.__file__).read_bytes() for m in (sys.modules[__name__], reverse))
+    fingerprint = versions_digest(con, "\0".join(
+        [today.isoformat(), repr(config.targets), repr(sorted(known)), hashlib.sha256(code).hexdigest()]),
+        ["marts.channel_funnel"])
+    metadata = {"targets": len(config.targets.targets), "as_of": today.isoformat()}
+    if up_to_date(con, ["marts.target_plan"], fingerprint):
+        return {**table_metadata(con, "marts", "target_plan"), **metadata, "build": "unchanged",
+                "build_reason": "built today from the same targets, channels and marts.channel_funnel"}
     rows = build_target_plan(config.targets, read_channel_funnel(con), today, known)
-    write_target_plan(con, rows)
-    return {**table_metadata(con, "marts", "target_plan"), "targets": len(config.targets.targets),
-            "as_of": today.isoformat()}
+    write_target_plan(con, rows, fingerprint)
+    return {**table_metadata(con, "marts", "target_plan"), **metadata, "build": "full",
+            "build_reason": "a new day, or the targets, channels or marts.channel_funnel changed"}
 
 
 TARGET_PLAN_TABLE = TableAsset(

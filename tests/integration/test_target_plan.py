@@ -23,7 +23,7 @@ Lookback of 3 months before 2026-06-01 = 2026-03 .. 2026-05:
 """
 
 import shutil
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 from fractions import Fraction
 from pathlib import Path
@@ -476,3 +476,42 @@ targets:
         missing = con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
                               "AND table_name = 'target_plan' AND coalesce(comment, '') = ''").fetchall()
         assert missing == []
+
+
+def test_the_plan_is_built_again_on_a_new_day_or_new_targets_only(tmp_path: Path, monkeypatch):
+    """Pace moves with the day, so the plan is not as its last build left it on another day; on the same day,
+    from the same targets and marts.channel_funnel, it is (and its suite is not run again)."""
+    import assets.plan.target_plan as target_plan
+
+    warehouse = tmp_path / "warehouse" / "funnel.duckdb"
+    working = settings.working_database_path(warehouse)
+    working.parent.mkdir(parents=True)
+    with duckdb.connect(str(working)) as con:
+        create_channel_funnel(con)
+    config_dir = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config_dir)
+    funnel = FunnelResource(inbox_dir=str(tmp_path / "inbox"), config_dir=str(config_dir),
+                            warehouse_path=str(warehouse), timezone="Asia/Tokyo")
+
+    def build() -> tuple[str, str]:
+        result = dg.materialize([transform], selection=[TARGET_PLAN_KEY], resources={"funnel": funnel},
+                                instance=dg.DagsterInstance.ephemeral())
+        [event] = result.get_asset_materialization_events()
+        [check] = result.get_asset_check_evaluations()
+        return event.materialization.metadata["build"].value, "evaluated" not in check.metadata
+
+    assert build() == ("full", True)
+    assert build() == ("unchanged", False)
+    targets = config_dir / "targets.yaml"
+    targets.write_text(targets.read_text(encoding="utf-8").replace("revenue: 240000000", "revenue: 250000000"),
+                       encoding="utf-8")
+    assert build() == ("full", True)
+
+    class Tomorrow(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(days=1)
+
+    monkeypatch.setattr(target_plan, "datetime", Tomorrow)
+    assert build() == ("full", True)
+    assert build() == ("unchanged", False)
