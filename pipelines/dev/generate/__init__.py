@@ -23,7 +23,17 @@ Modules:
 """
 
 from pipelines.dev.generate.cli import add_size_arguments, main, size_arguments
-from pipelines.dev.generate.exports import generate_sample_exports
-from pipelines.dev.generate.writing import neutralise_formulas
 
 __all__ = ["generate_sample_exports", "add_size_arguments", "size_arguments", "neutralise_formulas", "main"]
+
+
+def __getattr__(name: str):
+    """The generator itself is imported on first use: every `funnel` command builds the size options of
+    `funnel generate`, and numpy's import cost about 0.5 s of each."""
+    if name == "generate_sample_exports":
+        from pipelines.dev.generate.exports import generate_sample_exports
+        return generate_sample_exports
+    if name == "neutralise_formulas":
+        from pipelines.dev.generate.writing import neutralise_formulas
+        return neutralise_formulas
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

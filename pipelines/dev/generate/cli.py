@@ -7,8 +7,6 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from pipelines.dev.generate.exports import generate_sample_exports
-
 # Named workloads of `make bench` (docs/BENCHMARKS.md). Counts are exact; leads and
 # deals are distinct records over all snapshot files (about 2.4 and 2 rows each).
 WORKLOADS: dict[str, dict] = {
@@ -46,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     add_size_arguments(parser)
     args = parser.parse_args(argv)
+    from pipelines.dev.generate.exports import generate_sample_exports  # numpy: only when generating
+
     written = generate_sample_exports(args.out, args.months, args.seed, args.end_month,
                                       end_date=args.end_date, **size_arguments(args, args.scale))
     for source, paths in written.items():
