@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
+
+if TYPE_CHECKING:  # pandera (and pandas under it) is imported by a run that validates a file, not by every run
+    import pandera.polars as pa
 
 # kind -> DuckDB type of the parsed column
 KIND_TYPES = {
@@ -123,6 +126,8 @@ class SourceSpec:
         something that happened is refused. Without `declared_marks` (a profile's
         number_format), a money or count value whose marks did not parse is reported
         as marks of another convention rather than as no number at all."""
+        import pandera.polars as pa
+
         cols: dict[str, pa.Column] = {}
         frame_checks = []
         # A check across columns named "<rule>:<column>" is a check of that column: pandera then
@@ -171,6 +176,8 @@ class SourceSpec:
 
 def _column_check(name: str, passes) -> pa.Check:
     """An element-wise check; an empty value passes (nullable says whether it may be empty)."""
+    import pandera.polars as pa
+
     return pa.Check(lambda data: data.lazyframe.select(pl.col(data.key).is_null() | passes(pl.col(data.key))),
                     name=name)
 
@@ -178,4 +185,6 @@ def _column_check(name: str, passes) -> pa.Check:
 def _frame_check(name: str, passes: pl.Expr) -> pa.Check:
     """A check of each row across columns (`passes` may name any of them), for the schema or for
     a column (which the failure cases then show)."""
+    import pandera.polars as pa
+
     return pa.Check(lambda data: data.lazyframe.select(passes), name=name)

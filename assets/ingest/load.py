@@ -24,7 +24,6 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import duckdb
-import pandera.polars as pa
 
 from assets.core import pii
 from assets.core.database import prepare_working_database, transaction
@@ -245,6 +244,8 @@ def _read_and_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path
     """Parse the file's rows into temp table `parsed` and validate them, a piece of the file at a time
     (csv_tables.read_pieces) and a chunk of a piece at a time: memory holds a piece and a chunk's frame,
     not the file. Personal data in text columns is masked as each piece is read."""
+    from pandera.errors import SchemaErrors  # pandera (and pandas) only for a run that reads a file
+
     latest = (datetime.now(ZoneInfo(tz)) + timedelta(days=1)).replace(tzinfo=None)
     bytes_read = 0
     for piece in read_pieces(path, log_row["encoding"], table, match):
@@ -280,7 +281,7 @@ def _read_and_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path
                             params={"first": rows[0].as_py(), "last": rows[-1].as_py()}).pl()
             try:
                 schema.validate(frame, lazy=True)
-            except pa.errors.SchemaErrors as err:
+            except SchemaErrors as err:
                 reading.found.add(pandera_problems(spec, frame, err))
             del frame
             lap("validate")

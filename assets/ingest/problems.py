@@ -2,17 +2,21 @@
 check, value, problem in words), kept in a DuckDB temp table while the file is read, then written to
 quarantine.<source> or ops.load_errors and to a problems sheet beside the warehouse."""
 
+from __future__ import annotations
+
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
-import pandera.polars as pa
 import polars as pl
 
 from assets.core import pii
 from assets.ingest.csv_tables import FileRejected, write_safe_csv
 from schemas.spec import KIND_PROBLEM, MAX_TEXT_LENGTH, NUMBER_MARKS_PROBLEM, SourceSpec
+
+if TYPE_CHECKING:  # pandera and pandas are imported by a run that reads a file, not by every run
+    import pandera.polars as pa
 
 MAX_LISTED_PROBLEMS = 20
 
@@ -235,6 +239,8 @@ def insert_problems(con: duckdb.DuckDBPyConnection, table: str, load_id: int, so
                      problems: list[dict], now: datetime) -> None:
     if not problems:
         return
+    import pandas as pd
+
     frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS).astype(
         {"row_number": "Int64", **{c: "string" for c in PROBLEM_COLUMNS if c != "row_number"}})
     con.register("problems_frame", frame)

@@ -7,7 +7,7 @@ in DuckDB (the SQL models of assets/sql/staging/).
 
 import dagster as dg
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from assets.core.database import table_metadata, write_table
 from assets.core.resource import FunnelResource
@@ -27,7 +27,12 @@ UNASSIGNED = "Unassigned"
 
 
 def _blank(v) -> bool:
-    return v is None or (isinstance(v, float) and pd.isna(v)) or not str(v).strip()
+    return v is None or (isinstance(v, float) and v != v) or not str(v).strip()  # v != v: NaN
+
+
+def _table(rows: list[tuple], columns: list[tuple[str, pa.DataType]]) -> pa.Table:
+    """`rows` as an Arrow table of typed columns (empty lists keep their types)."""
+    return pa.table({name: pa.array([r[i] for r in rows], type=kind) for i, (name, kind) in enumerate(columns)})
 
 
 def lead_channel(cfg: FunnelConfig, lead_source, utm_source, utm_medium, utm_campaign) -> tuple[str, str, bool]:
@@ -91,27 +96,27 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
         for (v,) in con.execute(sql).fetchall():
             channel, rule, mapped = value_channel(cfg, v, spend=kind == "spend")
             rows.append((kind, v, None, None, None, None, channel, rule, mapped))
-    lookup = pd.DataFrame(rows, columns=["kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by", "mapped"])
-    lookup = lookup.astype({**{c: "string" for c in ["kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by"]}, "mapped": "bool"})
+    lookup = _table(rows, [(c, pa.string()) for c in ["kind", "k1", "k2", "k3", "k4", "channel_group", "channel",
+                                                       "matched_by"]] + [("mapped", pa.bool_())])
     con.execute("CREATE OR REPLACE TABLE staging.channel_lookup AS SELECT * FROM lookup")
 
     stages = [(v, cfg.stages.deal_outcome(v) or "unknown", cfg.stages.deal_outcome(v) is not None)
               for (v,) in con.execute("SELECT DISTINCT stage FROM raw.deals WHERE stage IS NOT NULL").fetchall()]
-    stage_map = pd.DataFrame(stages, columns=["raw_value", "outcome", "mapped"]).astype({"raw_value": "string", "outcome": "string", "mapped": "bool"})
+    stage_map = _table(stages, [("raw_value", pa.string()), ("outcome", pa.string()), ("mapped", pa.bool_())])
     con.execute("CREATE OR REPLACE TABLE staging.deal_stage_map AS SELECT * FROM stage_map")
 
     lifecycle = []
     for (v,) in con.execute("SELECT DISTINCT lifecycle_stage FROM raw.leads WHERE lifecycle_stage IS NOT NULL").fetchall():
         stage = cfg.stages.lifecycle_stage(v)
         lifecycle.append((v, stage or "lead", LIFECYCLE_ORDER.index(stage or "lead") + 1, stage is not None))
-    life_map = pd.DataFrame(lifecycle, columns=["raw_value", "stage", "stage_rank", "mapped"]).astype(
-        {"raw_value": "string", "stage": "string", "stage_rank": "int64", "mapped": "bool"})
+    life_map = _table(lifecycle, [("raw_value", pa.string()), ("stage", pa.string()), ("stage_rank", pa.int64()),
+                                  ("mapped", pa.bool_())])
     con.execute("CREATE OR REPLACE TABLE staging.lifecycle_map AS SELECT * FROM life_map")
 
-    channels = pd.DataFrame(
+    channels = _table(
         [(c.name, c.label_ja, c.label_en or c.name, i + 1) for i, c in enumerate(cfg.channels.channels)]
         + [("Unattributed", "未帰属", "Unattributed", len(cfg.channels.channels) + 1)],
-        columns=["channel", "label_ja", "label_en", "sort_order"],
+        [("channel", pa.string()), ("label_ja", pa.string()), ("label_en", pa.string()), ("sort_order", pa.int64())],
     )
     con.execute("CREATE OR REPLACE TABLE staging.channels AS SELECT * FROM channels")
     con.execute(
@@ -123,7 +128,7 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     )
     write_table(con, "staging.fx_rates", FX_COMMENT, FX_COLUMNS,
                 [[month, currency, rate] for (month, currency), rate in sorted(cfg.fx.rates.items())])
-    return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": int((~lookup["mapped"]).sum())
+    return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": lookup["mapped"].to_pylist().count(False)
             + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
 
 
