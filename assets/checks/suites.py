@@ -106,9 +106,9 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     ),
     MartSuite(
         "deal_to_win", keys=tuple(KEYS["deal_to_win"]),
-        counts=("won", "lost"), non_negative=("revenue", "avg_deal_size"),
+        counts=("wins", "losses"), non_negative=("revenue", "avg_deal_size"),
         rates=tuple(BOUNDED_RATES["deal_to_win"]),
-        reconcile={"won": _WON, "lost": _LOST, "revenue_cents": _WON_REVENUE_CENTS},
+        reconcile={"wins": _WON, "losses": _LOST, "revenue_cents": _WON_REVENUE_CENTS},
         money_cents=("revenue",),
     ),
     MartSuite(

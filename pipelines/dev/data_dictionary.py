@@ -112,16 +112,16 @@ EXAMPLES: dict[str, ExampleQuery] = {
     "marts.deal_to_win": ExampleQuery(
         "Win rate and average deal size per channel over the last 12 close months, recomputed from the sums.",
         """
-        SELECT channel, sum(won) AS won, sum(lost) AS lost,
-               round(sum(won) / nullif(sum(won) + sum(lost), 0), 3) AS win_rate,
+        SELECT channel, sum(wins) AS wins, sum(losses) AS losses,
+               round(sum(wins) / nullif(sum(wins) + sum(losses), 0), 3) AS win_rate,
                sum(revenue) AS revenue,
-               round(sum(revenue) / nullif(sum(won), 0), 0) AS avg_deal_size
+               round(sum(revenue) / nullif(sum(wins), 0), 0) AS avg_deal_size
         FROM marts.deal_to_win
         WHERE period_start > (SELECT max(period_start) FROM marts.deal_to_win) - INTERVAL 12 MONTH
         GROUP BY channel
         ORDER BY revenue DESC
         """,
-        ("period_start", "channel", "won", "lost", "revenue"),
+        ("period_start", "channel", "wins", "losses", "revenue"),
     ),
     "marts.channel_roi": ExampleQuery(
         "Spend, revenue and return per channel for the latest month.",
@@ -246,12 +246,13 @@ EXAMPLES: dict[str, ExampleQuery] = {
     "marts.deal_to_win_fiscal": ExampleQuery(
         "Win rate, deal size and days to close per fiscal quarter and channel.",
         """
-        SELECT period, channel, won, lost, round(win_rate, 3) AS win_rate, avg_deal_size, median_days_to_close
+        SELECT period, channel, wins, losses, round(win_rate, 3) AS win_rate, avg_deal_size,
+               median_days_opportunity_to_win
         FROM marts.deal_to_win_fiscal
         WHERE grain = 'fiscal_quarter'
         ORDER BY period DESC, channel
         """,
-        ("grain", "period", "channel", "won", "lost", "win_rate", "avg_deal_size", "median_days_to_close"),
+        ("grain", "period", "channel", "wins", "losses", "win_rate", "avg_deal_size", "median_days_opportunity_to_win"),
     ),
     "marts.bottlenecks": ExampleQuery(
         "The bottlenecks of the latest month.",

@@ -261,13 +261,14 @@ def test_stage_history_suite_fails_exactly_the_broken_expectations(runner, con):
 
 def test_a_missing_column_fails_its_expectations_with_the_reason(runner, con):
     suite = SUITES["deal_to_win"]
-    df = frame([{"period_start": "2026-07-01", "channel": "Webinar", "won": 1, "win_rate": 1.0,
-                 "revenue": 10.0, "avg_deal_size": 10.0, "median_days_to_close": 3.0, "revenue_cents": 1000}],
-               ("period_start",))  # no column lost
-    outcome = validate(runner, con, suite, df, {suite.parameter("won"): 1, suite.parameter("lost"): 0,
+    df = frame([{"period_start": "2026-07-01", "channel": "Webinar", "wins": 1, "win_rate": 1.0,
+                 "revenue": 10.0, "avg_deal_size": 10.0, "median_days_opportunity_to_win": 3.0,
+                 "revenue_cents": 1000}],
+               ("period_start",))  # no column losses
+    outcome = validate(runner, con, suite, df, {suite.parameter("wins"): 1, suite.parameter("losses"): 0,
                                           suite.parameter("revenue_cents"): 1000})
-    assert {f["column"] for f in outcome.failed} == {"lost"}
-    assert all('"lost"' in f["observed"] and "does not exist" in f["observed"] for f in outcome.failed)
+    assert {f["column"] for f in outcome.failed} == {"losses"}
+    assert all('"losses"' in f["observed"] and "does not exist" in f["observed"] for f in outcome.failed)
 
 
 def test_old_validation_pages_are_pruned_to_the_newest_runs(tmp_path):
@@ -306,13 +307,13 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
     # counting a lost deal twice passes the SQL checks (keys unique, win_rate in [0, 1])
     result, wh, (before, mtime) = run_with_a_mart_tampered(
         published, tmp_path, monkeypatch, "deal_to_win.sql",
-        "UPDATE marts.deal_to_win SET lost = lost + 1, win_rate = won / (won + lost + 1) WHERE lost > 0")
+        "UPDATE marts.deal_to_win SET losses = losses + 1, win_rate = wins / (wins + losses + 1) WHERE losses > 0")
 
     assert not result.success
     evaluations = gx_evaluations(result)
     bad = evaluations["deal_to_win_expectation_suite"]
     assert not bad.passed
-    assert "lost" in bad.metadata["failed_expectations"].value
+    assert "losses" in bad.metadata["failed_expectations"].value
     assert url_to_path(bad.metadata["data_docs"].value).is_file()
     # the marts not built again (nothing they read changed) keep their last verdict, unevaluated; target_plan
     # (it depends on today) is built and validated every run
@@ -366,11 +367,11 @@ def test_an_empty_mart_reconciles_only_with_staged_totals_of_zero(runner, con):
     """In SQL the sum of no rows is NULL, no total: an empty mart passes when every staged total is 0, and
     fails naming the column when staging holds something the mart lost."""
     suite = SUITES["deal_to_win"]
-    con.execute("CREATE OR REPLACE TABLE marts.deal_to_win (period_start DATE, channel VARCHAR, won BIGINT, "
-                "lost BIGINT, win_rate DOUBLE, revenue DECIMAL(18, 2), avg_deal_size DECIMAL(18, 2), "
-                "median_days_to_close DOUBLE)")
+    con.execute("CREATE OR REPLACE TABLE marts.deal_to_win (period_start DATE, channel VARCHAR, wins BIGINT, "
+                "losses BIGINT, win_rate DOUBLE, revenue DECIMAL(18, 2), avg_deal_size DECIMAL(18, 2), "
+                "median_days_opportunity_to_win DOUBLE)")
     zero = {suite.parameter(c): 0 for c in suite.reconcile}
     assert runner.validate(con, suite, zero, 0).success
-    outcome = runner.validate(con, suite, {**zero, suite.parameter("won"): 2}, 0)
+    outcome = runner.validate(con, suite, {**zero, suite.parameter("wins"): 2}, 0)
     assert not outcome.success
-    assert [(f["column"], f["expected"], f["observed"]) for f in outcome.failed] == [("won", "= 2", "no rows")]
+    assert [(f["column"], f["expected"], f["observed"]) for f in outcome.failed] == [("wins", "= 2", "no rows")]

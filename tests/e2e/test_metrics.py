@@ -146,8 +146,8 @@ def test_channel_roi_matches_the_contract_examples(warehouse):
 
 
 def test_deal_to_win_by_close_month(warehouse):
-    rows = query(warehouse, "SELECT period_start, channel, won, lost, win_rate, revenue, avg_deal_size, "
-                            "round(median_days_to_close, 4) FROM marts.deal_to_win ORDER BY 1, 2")
+    rows = query(warehouse, "SELECT period_start, channel, wins, losses, win_rate, revenue, avg_deal_size, "
+                            "round(median_days_opportunity_to_win, 4) FROM marts.deal_to_win ORDER BY 1, 2")
     assert rows == [
         (date(2026, 8, 1), "Event", 1, 0, 1.0, Decimal("1500000.00"), Decimal("1500000.00"), round(35 + 14 / 24, 4)),  # 07-25 10:00 -> 08-30
         (date(2026, 9, 1), "Partner", 1, 0, 1.0, Decimal("1000000.00"), Decimal("1000000.00"), 40.0),

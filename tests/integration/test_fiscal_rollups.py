@@ -95,8 +95,8 @@ def test_mql_to_sql_fiscal(work_db):
 
 
 def test_deal_to_win_fiscal(work_db):
-    assert rows_of(work_db, "deal_to_win_fiscal", "won, lost, win_rate, revenue, avg_deal_size, median_days_to_close",
-                   "Webinar") == [
+    assert rows_of(work_db, "deal_to_win_fiscal", "wins, losses, win_rate, revenue, avg_deal_size, "
+                   "median_days_opportunity_to_win", "Webinar") == [
         (*Q4_25, 1, 0, 1.0, D("1000000.00"), D("1000000.00"), 30.0),
         (*Q1_26, 1, 0, 1.0, D("1000000.00"), D("1000000.00"), 97.0),
         (*Q2_26, 0, 1, 0.0, D0, None, None),  # DB3 lost in August; nothing won: no deal size, no median
@@ -194,9 +194,9 @@ RECOMPUTE = {
     "mql_to_sql": ("period_start", ["mqls", "became_sql"], {
         "mql_to_sql_rate": lambda s: ratio(s["became_sql"], s["mqls"]),
     }),
-    "deal_to_win": ("period_start", ["won", "lost", "revenue"], {
-        "win_rate": lambda s: ratio(s["won"], s["won"] + s["lost"]),
-        "avg_deal_size": lambda s: money(s["revenue"], 1, s["won"]),
+    "deal_to_win": ("period_start", ["wins", "losses", "revenue"], {
+        "win_rate": lambda s: ratio(s["wins"], s["wins"] + s["losses"]),
+        "avg_deal_size": lambda s: money(s["revenue"], 1, s["wins"]),
     }),
     "channel_roi": ("period_start", ["spend", "leads", "mqls", "opportunities", "wins", "revenue"], {
         "cpa": lambda s: money(no_spend(s["spend"]), 1, s["leads"]),
@@ -303,9 +303,9 @@ def test_medians_come_from_the_records_not_from_monthly_medians():
     assert con.execute("SELECT grain, mqls, became_sql, median_days_mql_to_sql FROM marts.mql_to_sql_fiscal "
                        "ORDER BY grain").fetchall() == [("fiscal_quarter", 5, 4, 2.5), ("fiscal_year", 5, 4, 2.5)]
     # Deals: July closes took 10, 20, 30 days (monthly median 20), August's 100 (median 100): quarter median 25.
-    assert con.execute("SELECT period_start, median_days_to_close FROM marts.deal_to_win ORDER BY 1").fetchall() == [
+    assert con.execute("SELECT period_start, median_days_opportunity_to_win FROM marts.deal_to_win ORDER BY 1").fetchall() == [
         (date(2026, 7, 1), 20.0), (date(2026, 8, 1), 100.0)]
-    assert con.execute("SELECT grain, won, lost, win_rate, median_days_to_close FROM marts.deal_to_win_fiscal "
+    assert con.execute("SELECT grain, wins, losses, win_rate, median_days_opportunity_to_win FROM marts.deal_to_win_fiscal "
                        "ORDER BY grain").fetchall() == [("fiscal_quarter", 4, 1, 0.8, 25.0),
                                                         ("fiscal_year", 4, 1, 0.8, 25.0)]
 

@@ -232,10 +232,10 @@ FROM lead_funnel WHERE reached_mql GROUP BY ALL;
 
 CREATE TABLE deal_to_win AS
 SELECT month_of(closed_on) AS period_start, channel,
-       count(*) FILTER (WHERE outcome = 'won') AS won, count(*) FILTER (WHERE outcome = 'lost') AS lost,
+       count(*) FILTER (WHERE outcome = 'won') AS wins, count(*) FILTER (WHERE outcome = 'lost') AS losses,
        rate(count(*) FILTER (WHERE outcome = 'won'), count(*)) AS win_rate,
        coalesce(sum(amount) FILTER (WHERE outcome = 'won'), 0) AS revenue,
        per(sum(amount) FILTER (WHERE outcome = 'won'), count(*) FILTER (WHERE outcome = 'won')) AS avg_deal_size,
        median((epoch(CAST(closed_on AS TIMESTAMP)) - epoch(created_at)) / 86400.0) FILTER (WHERE outcome = 'won')
-           AS median_days_to_close
+           AS median_days_opportunity_to_win
 FROM deals WHERE outcome IN ('won', 'lost') GROUP BY ALL;

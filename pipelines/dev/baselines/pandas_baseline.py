@@ -302,17 +302,17 @@ def mql_to_sql(funnel: pd.DataFrame) -> pd.DataFrame:
 
 
 def deal_to_win(deals: pd.DataFrame) -> pd.DataFrame:
-    """deal_to_win: the deals closed in a month, by channel: won, lost, revenue, days to close."""
+    """deal_to_win: the deals closed in a month, by channel: wins, losses, revenue, days to close."""
     closed = deals["outcome"].isin(["won", "lost"])
     closed_deals = deals[closed].assign(period_start=month(deals.loc[closed, "closed_on"]))
     is_won = closed_deals["outcome"] == "won"
     closed_deals["won_amount"] = closed_deals["amount"].where(is_won)
     closed_deals["days"] = ((closed_deals["closed_on"] - closed_deals["created_at"]).dt.total_seconds() / 86400).where(is_won)
     d2w = closed_deals.assign(is_won=is_won, is_lost=closed_deals["outcome"] == "lost").groupby(BY).agg(
-        won=("is_won", "sum"), lost=("is_lost", "sum"), revenue=("won_amount", decimal_sum),
-        median_days_to_close=("days", "median"))
-    d2w["win_rate"] = rate(d2w["won"], d2w["won"] + d2w["lost"])
-    d2w["avg_deal_size"] = per(d2w["revenue"], d2w["won"])
+        wins=("is_won", "sum"), losses=("is_lost", "sum"), revenue=("won_amount", decimal_sum),
+        median_days_opportunity_to_win=("days", "median"))
+    d2w["win_rate"] = rate(d2w["wins"], d2w["wins"] + d2w["losses"])
+    d2w["avg_deal_size"] = per(d2w["revenue"], d2w["wins"])
     return d2w
 
 
