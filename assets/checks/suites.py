@@ -85,24 +85,24 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     ),
     MartSuite(
         "lead_cohort_funnel", keys=tuple(KEYS["lead_cohort_funnel"]),
-        counts=("leads", "reached_mql", "reached_sql", "reached_opportunity", "won"),
+        counts=("leads", "reached_mql", "reached_sql", "reached_opportunity", "reached_win"),
         ranges={"leads": (1, None)},
         non_negative=("revenue",),
         rates=tuple(BOUNDED_RATES["lead_cohort_funnel"]),
         ordered=(("leads", "reached_mql"), ("reached_mql", "reached_sql"),
-                 ("reached_sql", "reached_opportunity"), ("reached_opportunity", "won")),
+                 ("reached_sql", "reached_opportunity"), ("reached_opportunity", "reached_win")),
         reconcile={"leads": _LEADS, "reached_mql": _MQLS, "reached_sql": _SQLS,
-                   "reached_opportunity": _COHORT_OPPORTUNITIES, "won": _COHORT_WON,
+                   "reached_opportunity": _COHORT_OPPORTUNITIES, "reached_win": _COHORT_WON,
                    "revenue_cents": _COHORT_REVENUE_CENTS},
         money_cents=("revenue",),
     ),
     MartSuite(
         "mql_to_sql", keys=tuple(KEYS["mql_to_sql"]),
-        counts=("mqls", "became_sql"), ranges={"mqls": (1, None)},
+        counts=("mqls", "reached_sql"), ranges={"mqls": (1, None)},
         non_negative=("median_days_mql_to_sql",),  # the MQL date is never after the SQL date
         rates=tuple(BOUNDED_RATES["mql_to_sql"]),
-        ordered=(("mqls", "became_sql"),),
-        reconcile={"mqls": _MQLS, "became_sql": _SQLS},  # every SQL is an MQL
+        ordered=(("mqls", "reached_sql"),),
+        reconcile={"mqls": _MQLS, "reached_sql": _SQLS},  # every SQL is an MQL
     ),
     MartSuite(
         "deal_to_win", keys=tuple(KEYS["deal_to_win"]),
@@ -138,12 +138,12 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     ),
     MartSuite(
         "cohort_roi", keys=tuple(KEYS["cohort_roi"]),
-        counts=("leads", "won"),
+        counts=("leads", "reached_win"),
         non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback", "gross_profit", "ltv",
                       "ltv_to_cac"),
         ranges={"cohort_roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
-        ordered=(("leads", "won"), ("payback_month", "cohort_start")),
-        reconcile={"leads": _LEADS, "won": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
+        ordered=(("leads", "reached_win"), ("payback_month", "cohort_start")),
+        reconcile={"leads": _LEADS, "reached_win": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
                    "spend_cents": _SPEND_CENTS},
         money_cents=("spend", "revenue"),
     ),

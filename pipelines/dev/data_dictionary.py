@@ -87,27 +87,28 @@ EXAMPLES: dict[str, ExampleQuery] = {
         """
         SELECT channel,
                sum(leads) AS leads, sum(reached_mql) AS reached_mql, sum(reached_sql) AS reached_sql,
-               sum(reached_opportunity) AS reached_opportunity, sum(won) AS won, sum(revenue) AS revenue,
+               sum(reached_opportunity) AS reached_opportunity, sum(reached_win) AS reached_win, sum(revenue) AS revenue,
                round(sum(reached_mql) / nullif(sum(leads), 0), 3) AS lead_to_mql_rate,
-               round(sum(won) / nullif(sum(leads), 0), 4) AS lead_to_win_rate
+               round(sum(reached_win) / nullif(sum(leads), 0), 4) AS lead_to_win_rate
         FROM marts.lead_cohort_funnel
         WHERE cohort_start <= (SELECT max(cohort_start) FROM marts.lead_cohort_funnel) - INTERVAL 6 MONTH
         GROUP BY channel
         ORDER BY lead_to_win_rate DESC NULLS LAST
         """,
-        ("cohort_start", "channel", "leads", "reached_mql", "reached_sql", "reached_opportunity", "won", "revenue"),
+        ("cohort_start", "channel", "leads", "reached_mql", "reached_sql", "reached_opportunity", "reached_win",
+         "revenue"),
     ),
     "marts.mql_to_sql": ExampleQuery(
         "MQL-to-SQL per MQL month over all channels, newest first (recent months are still converting).",
         """
-        SELECT period_start, sum(mqls) AS mqls, sum(became_sql) AS became_sql,
-               round(sum(became_sql) / nullif(sum(mqls), 0), 3) AS mql_to_sql_rate
+        SELECT period_start, sum(mqls) AS mqls, sum(reached_sql) AS reached_sql,
+               round(sum(reached_sql) / nullif(sum(mqls), 0), 3) AS mql_to_sql_rate
         FROM marts.mql_to_sql
         GROUP BY period_start
         ORDER BY period_start DESC
         LIMIT 12
         """,
-        ("period_start", "mqls", "became_sql"),
+        ("period_start", "mqls", "reached_sql"),
     ),
     "marts.deal_to_win": ExampleQuery(
         "Win rate and average deal size per channel over the last 12 close months, recomputed from the sums.",
@@ -187,7 +188,7 @@ EXAMPLES: dict[str, ExampleQuery] = {
         "year's months and more than 6 months old (their deals had time to close), revenue so far against the "
         "spend of their months, recomputed from the sums.",
         """
-        SELECT channel, sum(spend) AS spend, sum(won) AS won, sum(revenue) AS revenue,
+        SELECT channel, sum(spend) AS spend, sum(reached_win) AS reached_win, sum(revenue) AS revenue,
                round(sum(revenue) / nullif(sum(spend), 0), 2) AS cohort_roas,
                round((sum(revenue) - sum(spend)) / nullif(sum(spend), 0), 2) AS cohort_roi
         FROM marts.cohort_roi
@@ -196,7 +197,7 @@ EXAMPLES: dict[str, ExampleQuery] = {
         GROUP BY channel
         ORDER BY cohort_roas DESC NULLS LAST
         """,
-        ("cohort_start", "channel", "spend", "won", "revenue"),
+        ("cohort_start", "channel", "spend", "reached_win", "revenue"),
     ),
     "marts.pipeline_velocity": ExampleQuery(
         "Pipeline velocity of the latest month per channel, and its four parts.",

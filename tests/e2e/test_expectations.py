@@ -169,7 +169,7 @@ def cohort_row(month, channel, leads, mql, sql, opp, won, rates=(0.5, 0.5, 0.5, 
     names = ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate", "opportunity_to_win_rate",
              "lead_to_win_rate"]
     return {"cohort_start": month, "channel": channel, "leads": leads, "reached_mql": mql, "reached_sql": sql,
-            "reached_opportunity": opp, "won": won, "revenue": 1000.0 * max(won, 0),
+            "reached_opportunity": opp, "reached_win": won, "revenue": 1000.0 * max(won, 0),
             **dict(zip(names, rates)), "revenue_cents": 100_000 * max(won, 0)}
 
 
@@ -181,7 +181,7 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, 
         cohort_row("2026-07-01", "Webinar", 5, 2, 1, 1, 0),                 # duplicate key
         cohort_row("2026-08-01", "Webinar", 4, 3, 1, 1, 0, rates=(1.5, 0.3, 1.0, 0.0, 0.0)),  # rate 1.5
         cohort_row("2026-08-01", "Partner", 3, 1, 1, 0, -1, rates=(0.3, 1.0, 0.0, None, None)),  # negative count
-        cohort_row("2026-09-01", "Partner", 1, 1, 1, 1, 3, rates=(1.0, 1.0, 1.0, None, None)),   # won > leads
+        cohort_row("2026-09-01", "Partner", 1, 1, 1, 1, 3, rates=(1.0, 1.0, 1.0, None, None)),   # reached_win > leads
     ], ("cohort_start",))
     # leads do not reconcile: the staged total is one more than the mart's sum.
     outcome = validate(runner, con, suite, df, sums(suite, df, leads=int(df["leads"].sum()) + 1))
@@ -189,15 +189,15 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, 
     assert failed(outcome) == {
         ("expect_compound_columns_to_be_unique", "cohort_start, channel"),
         ("expect_column_values_to_be_between", "lead_to_mql_rate"),
-        ("expect_column_values_to_be_between", "won"),
-        ("expect_column_pair_values_a_to_be_greater_than_b", "reached_opportunity >= won"),
+        ("expect_column_values_to_be_between", "reached_win"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "reached_opportunity >= reached_win"),
         ("expect_column_sum_to_be_between", "leads"),
     }
     assert outcome.unsuccessful == 5
     assert outcome.evaluated == len(expectations(suite)) == outcome.successful + 5
     counts = {f["column"]: f["unexpected_count"] for f in outcome.failed}
     assert counts["cohort_start, channel"] == 2
-    assert counts["lead_to_mql_rate"] == counts["won"] == counts["reached_opportunity >= won"] == 1
+    assert counts["lead_to_mql_rate"] == counts["reached_win"] == counts["reached_opportunity >= reached_win"] == 1
     by_column = {f["column"]: f for f in outcome.failed}
     assert by_column["leads"]["observed"] == 23 and by_column["leads"]["expected"] == "= 24"
     assert by_column["lead_to_mql_rate"]["observed"] == [1.5]

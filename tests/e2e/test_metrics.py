@@ -156,7 +156,7 @@ def test_deal_to_win_by_close_month(warehouse):
 
 
 def test_lead_cohort_funnel_follows_each_cohort_to_the_end(warehouse):
-    rows = query(warehouse, "SELECT cohort_start, channel, leads, reached_mql, reached_sql, reached_opportunity, won, "
+    rows = query(warehouse, "SELECT cohort_start, channel, leads, reached_mql, reached_sql, reached_opportunity, reached_win, "
                             "revenue FROM marts.lead_cohort_funnel ORDER BY 1, 2")
     assert rows == [
         (date(2026, 7, 1), "Event", 1, 1, 1, 1, 1, Decimal("1500000.00")),
@@ -171,7 +171,7 @@ def test_lead_cohort_funnel_follows_each_cohort_to_the_end(warehouse):
 
 
 def test_mql_to_sql_counts_mqls_of_the_month_that_ever_became_sql(warehouse):
-    rows = query(warehouse, "SELECT period_start, channel, mqls, became_sql, mql_to_sql_rate, median_days_mql_to_sql "
+    rows = query(warehouse, "SELECT period_start, channel, mqls, reached_sql, mql_to_sql_rate, median_days_mql_to_sql "
                             "FROM marts.mql_to_sql ORDER BY 1, 2")
     assert rows == [
         (date(2026, 7, 1), "Event", 1, 1, 1.0, 0.0),  # SQL without MQL date: MQL at its SQL date

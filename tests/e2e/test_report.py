@@ -80,8 +80,8 @@ CREATE TABLE marts.bottlenecks (period_start DATE, channel VARCHAR, transition V
     is_bottleneck BOOLEAN, significant BOOLEAN, maturity VARCHAR);
 CREATE TABLE marts.attributed_revenue (period_start DATE, channel VARCHAR, model VARCHAR,
     attributed_revenue DECIMAL(18, 2));
-CREATE TABLE marts.cohort_roi (cohort_start DATE, channel VARCHAR, spend DECIMAL(18, 2), leads BIGINT, won BIGINT,
-    revenue DECIMAL(18, 2), payback_month DATE, ltv DECIMAL(18, 2));
+CREATE TABLE marts.cohort_roi (cohort_start DATE, channel VARCHAR, spend DECIMAL(18, 2), leads BIGINT,
+    reached_win BIGINT, revenue DECIMAL(18, 2), payback_month DATE, ltv DECIMAL(18, 2));
 CREATE TABLE marts.pipeline_velocity (period_start DATE, channel VARCHAR, open_opportunities BIGINT, win_rate DOUBLE,
     avg_deal_size DECIMAL(18, 2), avg_sales_cycle_days DOUBLE, pipeline_velocity DECIMAL(18, 2));
 CREATE SCHEMA ops;

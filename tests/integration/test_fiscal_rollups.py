@@ -74,7 +74,7 @@ def test_channel_funnel_fiscal_splits_march_from_april(work_db):
 
 
 def test_lead_cohort_funnel_fiscal(work_db):
-    assert rows_of(work_db, "lead_cohort_funnel_fiscal", "leads, reached_mql, reached_sql, reached_opportunity, won, "
+    assert rows_of(work_db, "lead_cohort_funnel_fiscal", "leads, reached_mql, reached_sql, reached_opportunity, reached_win, "
                    "revenue, lead_to_mql_rate, opportunity_to_win_rate, lead_to_win_rate", "Webinar") == [
         approx(r) for r in [
             (*Q4_25, 2, 2, 2, 2, 2, D("2000000.00"), 1.0, 1.0, 1.0),
@@ -85,7 +85,7 @@ def test_lead_cohort_funnel_fiscal(work_db):
 
 
 def test_mql_to_sql_fiscal(work_db):
-    assert rows_of(work_db, "mql_to_sql_fiscal", "mqls, became_sql, mql_to_sql_rate, median_days_mql_to_sql",
+    assert rows_of(work_db, "mql_to_sql_fiscal", "mqls, reached_sql, mql_to_sql_rate, median_days_mql_to_sql",
                    "Webinar") == [approx(r) for r in [
         (*Q4_25, 2, 2, 1.0, 1.0),
         (*Q2_26, 3, 2, 2 / 3, 1.0),  # B1 never became SQL; B3, B4 took a day each
@@ -122,7 +122,7 @@ def test_channel_roi_fiscal(work_db):
 
 
 def test_cohort_roi_fiscal(work_db):
-    columns = ("spend, leads, won, revenue, cohort_roas, cohort_roi, cac, payback_month, months_to_payback, "
+    columns = ("spend, leads, reached_win, revenue, cohort_roas, cohort_roi, cac, payback_month, months_to_payback, "
                "gross_profit, romi, ltv, ltv_to_cac")
     # Webinar: the February cohort paid its 2,000,000 back in May (1M in March + 1M in May): 4 months after
     # 2025-Q4 starts (January), 13 after FY2025 starts (April 2025). LTV 1,000,000 x 49/24 = 2,041,666.67.
@@ -183,16 +183,16 @@ RECOMPUTE = {
         "sql_to_opportunity_rate": lambda s: ratio(s["opportunities"], s["sqls"]),
         "opportunity_to_win_rate": lambda s: ratio(s["wins"], s["opportunities"]),
     }),
-    "lead_cohort_funnel": ("cohort_start", ["leads", "reached_mql", "reached_sql", "reached_opportunity", "won",
-                                            "revenue"], {
+    "lead_cohort_funnel": ("cohort_start", ["leads", "reached_mql", "reached_sql", "reached_opportunity",
+                                            "reached_win", "revenue"], {
         "lead_to_mql_rate": lambda s: ratio(s["reached_mql"], s["leads"]),
         "mql_to_sql_rate": lambda s: ratio(s["reached_sql"], s["reached_mql"]),
         "sql_to_opportunity_rate": lambda s: ratio(s["reached_opportunity"], s["reached_sql"]),
-        "opportunity_to_win_rate": lambda s: ratio(s["won"], s["reached_opportunity"]),
-        "lead_to_win_rate": lambda s: ratio(s["won"], s["leads"]),
+        "opportunity_to_win_rate": lambda s: ratio(s["reached_win"], s["reached_opportunity"]),
+        "lead_to_win_rate": lambda s: ratio(s["reached_win"], s["leads"]),
     }),
-    "mql_to_sql": ("period_start", ["mqls", "became_sql"], {
-        "mql_to_sql_rate": lambda s: ratio(s["became_sql"], s["mqls"]),
+    "mql_to_sql": ("period_start", ["mqls", "reached_sql"], {
+        "mql_to_sql_rate": lambda s: ratio(s["reached_sql"], s["mqls"]),
     }),
     "deal_to_win": ("period_start", ["wins", "losses", "revenue"], {
         "win_rate": lambda s: ratio(s["wins"], s["wins"] + s["losses"]),
@@ -206,14 +206,14 @@ RECOMPUTE = {
         "roas": lambda s: ratio(s["revenue"], s["spend"]),
         "roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
     }),
-    "cohort_roi": ("cohort_start", ["spend", "leads", "won", "revenue"], {
+    "cohort_roi": ("cohort_start", ["spend", "leads", "reached_win", "revenue"], {
         "cohort_roas": lambda s: ratio(s["revenue"], s["spend"]),
         "cohort_roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
-        "cac": lambda s: money(no_spend(s["spend"]), 1, s["won"]),
+        "cac": lambda s: money(no_spend(s["spend"]), 1, s["reached_win"]),
         "gross_profit": lambda s: money(s["revenue"], GROSS_MARGIN),
         "romi": lambda s: ratio(money(s["revenue"], GROSS_MARGIN) - s["spend"], s["spend"]),
-        "ltv": lambda s: money(s["revenue"], LTV_MULTIPLIER, s["won"]),
-        "ltv_to_cac": lambda s: None if not s["won"] else ratio(Fraction(s["revenue"]) * LTV_MULTIPLIER, s["spend"]),
+        "ltv": lambda s: money(s["revenue"], LTV_MULTIPLIER, s["reached_win"]),
+        "ltv_to_cac": lambda s: None if not s["reached_win"] else ratio(Fraction(s["revenue"]) * LTV_MULTIPLIER, s["spend"]),
     }),
     "attributed_revenue": ("period_start", ["attributed_revenue", "revenue_from_touches", "revenue_without_touches",
                                             "deals_credited"], {}),
@@ -300,7 +300,7 @@ def test_medians_come_from_the_records_not_from_monthly_medians():
         con.execute((SQL_DIR / "marts" / f"{mart}.sql").read_text(encoding="utf-8"))
     assert con.execute("SELECT period_start, median_days_mql_to_sql FROM marts.mql_to_sql ORDER BY 1").fetchall() == [
         (date(2026, 7, 1), 2.0), (date(2026, 8, 1), 10.0)]
-    assert con.execute("SELECT grain, mqls, became_sql, median_days_mql_to_sql FROM marts.mql_to_sql_fiscal "
+    assert con.execute("SELECT grain, mqls, reached_sql, median_days_mql_to_sql FROM marts.mql_to_sql_fiscal "
                        "ORDER BY grain").fetchall() == [("fiscal_quarter", 5, 4, 2.5), ("fiscal_year", 5, 4, 2.5)]
     # Deals: July closes took 10, 20, 30 days (monthly median 20), August's 100 (median 100): quarter median 25.
     assert con.execute("SELECT period_start, median_days_opportunity_to_win FROM marts.deal_to_win ORDER BY 1").fetchall() == [
@@ -315,7 +315,7 @@ def test_the_fiscal_year_start_comes_from_targets_yaml():
     con = _staged([("X", date(2026, 3, 5), None), ("X", date(2026, 4, 5), date(2026, 4, 6))], start_month=1)
     con.execute((SQL_DIR / "marts" / "mql_to_sql.sql").read_text(encoding="utf-8"))
     con.execute((SQL_DIR / "marts" / "mql_to_sql_fiscal.sql").read_text(encoding="utf-8"))
-    assert con.execute("SELECT grain, period, period_start, period_end, mqls, became_sql FROM marts.mql_to_sql_fiscal "
+    assert con.execute("SELECT grain, period, period_start, period_end, mqls, reached_sql FROM marts.mql_to_sql_fiscal "
                        "ORDER BY grain, period_start").fetchall() == [
         ("fiscal_quarter", "2026-Q1", date(2026, 1, 1), date(2026, 3, 31), 1, 0),
         ("fiscal_quarter", "2026-Q2", date(2026, 4, 1), date(2026, 6, 30), 1, 1),

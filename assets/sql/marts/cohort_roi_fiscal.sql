@@ -5,7 +5,7 @@ CREATE OR REPLACE TABLE marts.cohort_roi_fiscal AS
 WITH sums AS (
     SELECT p.grain, p.period, p.period_start, p.period_end, c.channel,
            CAST(sum(c.spend) AS DECIMAL(18, 2)) AS spend, CAST(sum(c.leads) AS BIGINT) AS leads,
-           CAST(sum(c.won) AS BIGINT) AS won, CAST(sum(c.revenue) AS DECIMAL(18, 2)) AS revenue
+           CAST(sum(c.reached_win) AS BIGINT) AS reached_win, CAST(sum(c.revenue) AS DECIMAL(18, 2)) AS revenue
     FROM marts.cohort_roi c
     CROSS JOIN staging.target_settings s
     CROSS JOIN fiscal_periods(c.cohort_start, s.fiscal_year_start_month) p
@@ -32,16 +32,16 @@ payback AS (
     WHERE j.spend > 0 AND cu.cumulative_revenue >= j.spend
     GROUP BY j.grain, j.period_start, j.channel
 )
-SELECT j.grain, j.period, j.period_start, j.period_end, j.channel, j.spend, j.leads, j.won, j.revenue,
+SELECT j.grain, j.period, j.period_start, j.period_end, j.channel, j.spend, j.leads, j.reached_win, j.revenue,
        roas(j.revenue, j.spend) AS cohort_roas,
        roi(j.revenue, j.spend) AS cohort_roi,
-       money_per(nullif(j.spend, 0), j.won) AS cac,
+       money_per(nullif(j.spend, 0), j.reached_win) AS cac,
        p.payback_month,
        CAST(date_diff('month', j.period_start, p.payback_month) AS INTEGER) AS months_to_payback,
        gross_profit(j.revenue, u.gross_margin_numerator, u.gross_margin_denominator) AS gross_profit,
        romi(gross_profit(j.revenue, u.gross_margin_numerator, u.gross_margin_denominator), j.spend) AS romi,
-       ltv(j.revenue, j.won, u.ltv_multiplier_numerator, u.ltv_multiplier_denominator) AS ltv,
-       ltv_to_cac(j.revenue, j.won, j.spend, u.ltv_multiplier_numerator, u.ltv_multiplier_denominator) AS ltv_to_cac
+       ltv(j.revenue, j.reached_win, u.ltv_multiplier_numerator, u.ltv_multiplier_denominator) AS ltv,
+       ltv_to_cac(j.revenue, j.reached_win, j.spend, u.ltv_multiplier_numerator, u.ltv_multiplier_denominator) AS ltv_to_cac
 FROM sums j
 LEFT JOIN payback p USING (grain, period_start, channel)
 CROSS JOIN staging.target_settings u
@@ -54,14 +54,14 @@ COMMENT ON COLUMN marts.cohort_roi_fiscal.period_end IS 'Last day of the fiscal 
 COMMENT ON COLUMN marts.cohort_roi_fiscal.channel IS 'Channel name of the leads and of the spend.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.spend IS 'Spend of the channel in the period (DECIMAL; 0 when none).';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.leads IS 'Leads created in the period in the channel.';
-COMMENT ON COLUMN marts.cohort_roi_fiscal.won IS 'Of them, leads with at least one won linked deal so far (customers acquired).';
+COMMENT ON COLUMN marts.cohort_roi_fiscal.reached_win IS 'Of them, leads with at least one won linked deal so far (customers acquired). Named won before 0.2.0.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.revenue IS 'Revenue so far: sum of amounts of the won deals linked to the period''s leads, whenever they closed (DECIMAL).';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.cohort_roas IS 'revenue / spend of the period; NULL when spend = 0.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.cohort_roi IS '(revenue - spend) / spend of the period; NULL when spend = 0.';
-COMMENT ON COLUMN marts.cohort_roi_fiscal.cac IS 'spend / won, exact decimal rounded half up to 0.01; NULL when spend or won are 0.';
+COMMENT ON COLUMN marts.cohort_roi_fiscal.cac IS 'spend / reached_win, exact decimal rounded half up to 0.01; NULL when spend or reached_win are 0.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.payback_month IS 'First day of the first month by whose end the cumulative revenue of the won deals of the period''s leads (each counted in the month of its close date) is >= the spend of the whole period; never before period_start (so it can lie before the period''s last month of spend). NULL when spend is 0 or not reached yet.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.months_to_payback IS 'Calendar months from period_start to payback_month; NULL when not paid back.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.gross_profit IS 'revenue x gross_margin (targets.yaml), exact decimal rounded half up to 0.01; NULL when gross_margin is not configured.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.romi IS '(gross_profit - spend) / spend of the period; NULL when spend is 0 or gross_margin is not configured.';
-COMMENT ON COLUMN marts.cohort_roi_fiscal.ltv IS 'Customer lifetime value per won customer: revenue / won of the period x gross_margin x lifetime factor (as in marts.cohort_roi.ltv), exact decimal rounded half up to 0.01; NULL when won = 0 or LTV is not configured.';
-COMMENT ON COLUMN marts.cohort_roi_fiscal.ltv_to_cac IS 'ltv / cac from the unrounded values (= revenue x gross_margin x lifetime factor / spend); NULL when won = 0, spend is 0 or LTV is not configured.';
+COMMENT ON COLUMN marts.cohort_roi_fiscal.ltv IS 'Customer lifetime value per won customer: revenue / reached_win of the period x gross_margin x lifetime factor (as in marts.cohort_roi.ltv), exact decimal rounded half up to 0.01; NULL when reached_win = 0 or LTV is not configured.';
+COMMENT ON COLUMN marts.cohort_roi_fiscal.ltv_to_cac IS 'ltv / cac from the unrounded values (= revenue x gross_margin x lifetime factor / spend); NULL when reached_win = 0, spend is 0 or LTV is not configured.';

@@ -282,12 +282,13 @@ def lead_cohort_funnel(funnel: pd.DataFrame) -> pd.DataFrame:
     """lead_cohort_funnel: the leads created in a month, by channel, and how far they got."""
     cohort = funnel.assign(cohort_start=month(funnel["created_at"])).groupby(["cohort_start", "channel"]).agg(
         leads=("lead_id", "size"), reached_mql=("reached_mql", "sum"), reached_sql=("reached_sql", "sum"),
-        reached_opportunity=("reached_opportunity", "sum"), won=("won", "sum"), revenue=("won_revenue", decimal_sum))
+        reached_opportunity=("reached_opportunity", "sum"), reached_win=("won", "sum"),
+        revenue=("won_revenue", decimal_sum))
     cohort["lead_to_mql_rate"] = rate(cohort["reached_mql"], cohort["leads"])
     cohort["mql_to_sql_rate"] = rate(cohort["reached_sql"], cohort["reached_mql"])
     cohort["sql_to_opportunity_rate"] = rate(cohort["reached_opportunity"], cohort["reached_sql"])
-    cohort["opportunity_to_win_rate"] = rate(cohort["won"], cohort["reached_opportunity"])
-    cohort["lead_to_win_rate"] = rate(cohort["won"], cohort["leads"])
+    cohort["opportunity_to_win_rate"] = rate(cohort["reached_win"], cohort["reached_opportunity"])
+    cohort["lead_to_win_rate"] = rate(cohort["reached_win"], cohort["leads"])
     return cohort
 
 
@@ -296,8 +297,8 @@ def mql_to_sql(funnel: pd.DataFrame) -> pd.DataFrame:
     mqls = funnel[funnel["reached_mql"]]
     days = (mqls["sql_date"] - mqls["mql_date"]).dt.total_seconds() / 86400
     m2s = mqls.assign(period_start=month(mqls["mql_date"]), days=days.where(mqls["reached_sql"])).groupby(BY).agg(
-        mqls=("lead_id", "size"), became_sql=("reached_sql", "sum"), median_days_mql_to_sql=("days", "median"))
-    m2s["mql_to_sql_rate"] = rate(m2s["became_sql"], m2s["mqls"])
+        mqls=("lead_id", "size"), reached_sql=("reached_sql", "sum"), median_days_mql_to_sql=("days", "median"))
+    m2s["mql_to_sql_rate"] = rate(m2s["reached_sql"], m2s["mqls"])
     return m2s
 
 
