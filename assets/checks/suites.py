@@ -134,7 +134,7 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
         rates=("actual_rate", "reference_rate"),  # cohort rates: to_count is a subset of from_count
         ordered=(("from_count", "to_count"),),
         in_set={"transition": ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_win")},
-        unique_where_true={"is_bottleneck": ("period_start", "channel")},
+        unique_where_true={"is_bottleneck": ("cohort_start", "channel")},
     ),
     MartSuite(
         "cohort_roi", keys=tuple(KEYS["cohort_roi"]),
@@ -194,12 +194,11 @@ def fiscal_suite(monthly: MartSuite) -> MartSuite:
     """The suite of marts.<mart>_fiscal (assets/sql/marts/*_fiscal.sql): its monthly mart's promises on the summed
     rows, keyed by grain and period. Sums are not reconciled here (each month is in both grains);
     tests/integration/test_fiscal_rollups.py checks them against the monthly marts."""
-    renamed = {"cohort_start": "period_start"}
+    start = "cohort_start" if "cohort_start" in monthly.keys else "period_start"  # a cohort mart's keeps its name
     return MartSuite(
         f"{monthly.mart}_fiscal", keys=tuple(FISCAL_KEYS[f"{monthly.mart}_fiscal"]),
         counts=monthly.counts, non_negative=monthly.non_negative, rates=monthly.rates, ranges=monthly.ranges,
-        ordered=tuple((renamed.get(a, a), renamed.get(b, b)) for a, b in monthly.ordered)
-        + (("period_end", "period_start"),),
+        ordered=monthly.ordered + ((start.replace("_start", "_end"), start),),
         in_set={**monthly.in_set, "grain": GRAINS},
     )
 

@@ -260,10 +260,10 @@ EXAMPLES: dict[str, ExampleQuery] = {
         """
         SELECT *
         FROM marts.bottlenecks
-        WHERE is_bottleneck AND period_start = (SELECT max(period_start) FROM marts.bottlenecks)
+        WHERE is_bottleneck AND cohort_start = (SELECT max(cohort_start) FROM marts.bottlenecks)
         ORDER BY channel, transition
         """,
-        ("period_start", "channel", "transition", "is_bottleneck"),
+        ("cohort_start", "channel", "transition", "is_bottleneck"),
     ),
     "ops.load_errors": ExampleQuery(
         "The problems of the most recently rejected files, row by row.",

@@ -220,17 +220,17 @@ def test_bottlenecks_suite_allows_one_bottleneck_per_month_and_channel(runner, c
     suite = SUITES["bottlenecks"]
 
     def row(channel, transition, is_bottleneck):
-        return {"period_start": "2026-07-01", "channel": channel, "transition": transition, "from_count": 4,
+        return {"cohort_start": "2026-07-01", "channel": channel, "transition": transition, "from_count": 4,
                 "to_count": 2, "actual_rate": 0.5, "reference_rate": 0.6, "gap_points": -10.0,
                 "lost_volume": 0.4, "lost_revenue": 1000.0, "is_bottleneck": is_bottleneck}
 
     good = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", False),
-                  row("Partner", "lead_to_mql", True)], ("period_start",))
+                  row("Partner", "lead_to_mql", True)], ("cohort_start",))
     assert validate(runner, con, suite, good, {}).success
     bad = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", True),
-                 {**row("Partner", "lead_to_mql", False), "to_count": 5}], ("period_start",))
+                 {**row("Partner", "lead_to_mql", False), "to_count": 5}], ("cohort_start",))
     assert {(e, c.split(" (where")[0]) for e, c in failed(validate(runner, con, suite, bad, {}))} == {
-        ("expect_compound_columns_to_be_unique", "period_start, channel"),
+        ("expect_compound_columns_to_be_unique", "cohort_start, channel"),
         ("expect_column_pair_values_a_to_be_greater_than_b", "from_count >= to_count"),
     }
 

@@ -75,7 +75,7 @@ CREATE TABLE marts.channel_roi (period_start DATE, channel VARCHAR, spend DECIMA
 CREATE TABLE marts.target_plan (period VARCHAR, period_start DATE, period_end DATE, channel VARCHAR, stage VARCHAR,
     stage_order INTEGER, rate_name VARCHAR, rate_used DOUBLE, required DECIMAL(20, 2), actual DECIMAL(20, 2),
     gap DECIMAL(20, 2), pace DOUBLE, as_of DATE, avg_deal_size DECIMAL(18, 2));
-CREATE TABLE marts.bottlenecks (period_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
+CREATE TABLE marts.bottlenecks (cohort_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
     to_count BIGINT, actual_rate DOUBLE, reference_rate DOUBLE, gap_points DOUBLE, lost_revenue DECIMAL(18, 2),
     is_bottleneck BOOLEAN, significant BOOLEAN, maturity VARCHAR);
 CREATE TABLE marts.attributed_revenue (period_start DATE, channel VARCHAR, model VARCHAR,
