@@ -114,8 +114,8 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     MartSuite(
         "channel_roi", keys=tuple(KEYS["channel_roi"]),
         counts=("impressions", "clicks", "leads", "mqls", "opportunities", "wins"),
-        non_negative=("spend", "revenue", "ctr", "cpc", "cpm", "cpa", "cost_per_mql", "cost_per_opportunity", "cac",
-                      "roas"),
+        non_negative=("spend", "revenue", "impression_to_click_rate", "cpc", "cpm", "cpa", "cost_per_mql",
+                      "cost_per_opportunity", "cac", "roas"),
         ranges={"roi": (-1, None)},  # revenue >= 0: (revenue - spend) / spend >= -1
         reconcile={"spend_cents": _SPEND_CENTS, **_CHANNEL_FUNNEL_TOTALS},
         money_cents=("spend", "revenue"),
@@ -139,9 +139,9 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     MartSuite(
         "cohort_roi", keys=tuple(KEYS["cohort_roi"]),
         counts=("leads", "reached_win"),
-        non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback", "gross_profit", "ltv",
+        non_negative=("spend", "revenue", "roas", "cac", "months_to_payback", "gross_profit", "ltv",
                       "ltv_to_cac"),
-        ranges={"cohort_roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
+        ranges={"roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
         ordered=(("leads", "reached_win"), ("payback_month", "cohort_start")),
         reconcile={"leads": _LEADS, "reached_win": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
                    "spend_cents": _SPEND_CENTS},

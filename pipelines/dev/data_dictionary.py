@@ -189,13 +189,13 @@ EXAMPLES: dict[str, ExampleQuery] = {
         "spend of their months, recomputed from the sums.",
         """
         SELECT channel, sum(spend) AS spend, sum(reached_win) AS reached_win, sum(revenue) AS revenue,
-               round(sum(revenue) / nullif(sum(spend), 0), 2) AS cohort_roas,
-               round((sum(revenue) - sum(spend)) / nullif(sum(spend), 0), 2) AS cohort_roi
+               round(sum(revenue) / nullif(sum(spend), 0), 2) AS roas,
+               round((sum(revenue) - sum(spend)) / nullif(sum(spend), 0), 2) AS roi
         FROM marts.cohort_roi
         WHERE cohort_start <= (SELECT max(cohort_start) FROM marts.cohort_roi) - INTERVAL 6 MONTH
           AND cohort_start > (SELECT max(cohort_start) FROM marts.cohort_roi) - INTERVAL 18 MONTH
         GROUP BY channel
-        ORDER BY cohort_roas DESC NULLS LAST
+        ORDER BY roas DESC NULLS LAST
         """,
         ("cohort_start", "channel", "spend", "reached_win", "revenue"),
     ),

@@ -131,7 +131,7 @@ def test_channel_roi_fiscal(work_db):
 
 
 def test_cohort_roi_fiscal(work_db):
-    columns = ("spend, leads, reached_win, revenue, cohort_roas, cohort_roi, cac, payback_month, months_to_payback, "
+    columns = ("spend, leads, reached_win, revenue, roas, roi, cac, payback_month, months_to_payback, "
                "gross_profit, romi, ltv, ltv_to_cac")
     # Webinar: the February cohort paid its 2,000,000 back in May (1M in March + 1M in May): 4 months after
     # 2025-Q4 starts (January), 13 after FY2025 starts (April 2025). LTV 1,000,000 x 49/24 = 2,041,666.67.
@@ -216,8 +216,8 @@ RECOMPUTE = {
         "roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
     }),
     "cohort_roi": ("cohort_start", ["spend", "leads", "reached_win", "revenue"], {
-        "cohort_roas": lambda s: ratio(s["revenue"], s["spend"]),
-        "cohort_roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
+        "roas": lambda s: ratio(s["revenue"], s["spend"]),
+        "roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
         "cac": lambda s: money(no_spend(s["spend"]), 1, s["reached_win"]),
         "gross_profit": lambda s: money(s["revenue"], GROSS_MARGIN),
         "romi": lambda s: ratio(money(s["revenue"], GROSS_MARGIN) - s["spend"], s["spend"]),

@@ -42,8 +42,8 @@ payback AS (
 SELECT j.cohort_start, j.channel,
        CAST(coalesce(j.spend_or_null, 0) AS DECIMAL(18, 2)) AS spend,
        j.leads, j.reached_win, j.revenue,
-       roas(j.revenue, j.spend_or_null) AS cohort_roas,
-       roi(j.revenue, j.spend_or_null) AS cohort_roi,
+       roas(j.revenue, j.spend_or_null) AS roas,
+       roi(j.revenue, j.spend_or_null) AS roi,
        money_per(j.spend_or_null, j.reached_win) AS cac,
        p.payback_month,
        CAST(date_diff('month', j.cohort_start, p.payback_month) AS INTEGER) AS months_to_payback,
@@ -62,8 +62,8 @@ COMMENT ON COLUMN marts.cohort_roi.spend IS 'Spend of the channel in the cohort 
 COMMENT ON COLUMN marts.cohort_roi.leads IS 'Leads created in the month in the channel.';
 COMMENT ON COLUMN marts.cohort_roi.reached_win IS 'Cohort leads with at least one won linked deal so far (customers acquired; as marts.lead_cohort_funnel.reached_win): leads, not deals. Named won before 0.2.0.';
 COMMENT ON COLUMN marts.cohort_roi.revenue IS 'Revenue so far: sum of amounts of the won deals linked to the cohort leads, whenever they closed (DECIMAL).';
-COMMENT ON COLUMN marts.cohort_roi.cohort_roas IS 'revenue / spend (roas); NULL when the channel has no spend in the month or it is 0.';
-COMMENT ON COLUMN marts.cohort_roi.cohort_roi IS '(revenue - spend) / spend (roi); NULL when the channel has no spend in the month or it is 0.';
+COMMENT ON COLUMN marts.cohort_roi.roas IS 'revenue / spend of the row, as roas of marts.channel_roi; here the cohort''s revenue so far against its month''s spend. NULL when the channel has no spend in the month or it is 0. Named cohort_roas before 0.2.0.';
+COMMENT ON COLUMN marts.cohort_roi.roi IS '(revenue - spend) / spend of the row, as roi of marts.channel_roi; NULL when the channel has no spend in the month or it is 0. Named cohort_roi before 0.2.0.';
 COMMENT ON COLUMN marts.cohort_roi.cac IS 'spend / reached_win, exact decimal rounded half up to 0.01 (money_per); NULL when no spend rows or reached_win = 0.';
 COMMENT ON COLUMN marts.cohort_roi.payback_month IS 'First day of the first month by whose end the cumulative revenue of the cohort''s won deals (each counted in the month of its close date) is >= spend; never before cohort_start. NULL when spend is 0 or not reached yet.';
 COMMENT ON COLUMN marts.cohort_roi.months_to_payback IS 'Calendar months from cohort_start to payback_month (0 = paid back in the cohort month); NULL when not paid back.';

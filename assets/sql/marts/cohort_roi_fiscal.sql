@@ -33,8 +33,8 @@ payback AS (
     GROUP BY j.grain, j.cohort_start, j.channel
 )
 SELECT j.grain, j.cohort_period, j.cohort_start, j.cohort_end, j.channel, j.spend, j.leads, j.reached_win, j.revenue,
-       roas(j.revenue, j.spend) AS cohort_roas,
-       roi(j.revenue, j.spend) AS cohort_roi,
+       roas(j.revenue, j.spend) AS roas,
+       roi(j.revenue, j.spend) AS roi,
        money_per(nullif(j.spend, 0), j.reached_win) AS cac,
        p.payback_month,
        CAST(date_diff('month', j.cohort_start, p.payback_month) AS INTEGER) AS months_to_payback,
@@ -56,8 +56,8 @@ COMMENT ON COLUMN marts.cohort_roi_fiscal.spend IS 'Spend of the channel in the 
 COMMENT ON COLUMN marts.cohort_roi_fiscal.leads IS 'Leads created in the period in the channel.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.reached_win IS 'Of them, leads with at least one won linked deal so far (customers acquired). Named won before 0.2.0.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.revenue IS 'Revenue so far: sum of amounts of the won deals linked to the period''s leads, whenever they closed (DECIMAL).';
-COMMENT ON COLUMN marts.cohort_roi_fiscal.cohort_roas IS 'revenue / spend of the period; NULL when spend = 0.';
-COMMENT ON COLUMN marts.cohort_roi_fiscal.cohort_roi IS '(revenue - spend) / spend of the period; NULL when spend = 0.';
+COMMENT ON COLUMN marts.cohort_roi_fiscal.roas IS 'revenue / spend of the period; NULL when spend = 0. Named cohort_roas before 0.2.0.';
+COMMENT ON COLUMN marts.cohort_roi_fiscal.roi IS '(revenue - spend) / spend of the period; NULL when spend = 0. Named cohort_roi before 0.2.0.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.cac IS 'spend / reached_win, exact decimal rounded half up to 0.01; NULL when spend or reached_win are 0.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.payback_month IS 'First day of the first month by whose end the cumulative revenue of the won deals of the period''s leads (each counted in the month of its close date) is >= the spend of the whole period; never before cohort_start (so it can lie before the period''s last month of spend). NULL when spend is 0 or not reached yet.';
 COMMENT ON COLUMN marts.cohort_roi_fiscal.months_to_payback IS 'Calendar months from cohort_start to payback_month; NULL when not paid back.';
