@@ -29,7 +29,7 @@ _COHORTS = ("lead_cohort_funnel_fiscal", "cohort_roi_fiscal")  # the roll-ups of
 @dataclass(frozen=True)
 class Concept:
     name: str  # the canonical column name
-    group: str  # periods, counts, money, rates, durations
+    group: str  # keys, periods, counts, money, rates, durations
     meaning: str
     renamed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # old name -> marts that had it
     never: tuple[str, ...] = ()  # other names of the same thing that no mart may take
@@ -37,14 +37,16 @@ class Concept:
 
 
 CONCEPTS: tuple[Concept, ...] = (
+    Concept("channel", "keys", "Channel name (channels.yaml; Unattributed, Other).", never=("channel_name",)),
     # ---------------------------------------------------------------- periods
     Concept("period_start", "periods",
             "First day of the period the row's events happened in: a month (monthly marts) or a fiscal period "
-            "(*_fiscal), the close month for deals won or lost.",
+            "(the _fiscal roll-ups); for deals won or lost, their close month.",
             never=("month", "month_start", "period_month"),
             not_to_confuse="cohort_start: the period the row's leads (or deals) were created in."),
     Concept("period_end", "periods", "Last day of the period, inclusive (fiscal roll-ups, target_plan)."),
     Concept("period", "periods", "Label of the fiscal or target period: FY2026, 2026-Q3 (2026-07 in target_plan)."),
+    Concept("grain", "periods", "What a roll-up's row covers: fiscal_quarter or fiscal_year."),
     Concept("cohort_start", "periods",
             "First day of the period the row's leads (bottlenecks' opportunity_to_win: deals) were created in; "
             "what they did later is counted whenever it happened.",
@@ -55,6 +57,9 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("cohort_period", "periods", "Label of the fiscal period the cohort's leads were created in (FY2026).",
             renamed={"period": _COHORTS}),
     # ---------------------------------------------------------------- counts
+    Concept("impressions", "counts", "Ad impressions of the spend rows (ad platform exports)."),
+    Concept("clicks", "counts", "Ad clicks of the spend rows."),
+    Concept("sessions", "counts", "GA4 sessions."),
     Concept("leads", "counts", "Leads created (in the period; of the cohort)."),
     Concept("mqls", "counts", "Leads that became MQL in the period."),
     Concept("sqls", "counts", "Leads that became SQL in the period."),
@@ -64,8 +69,11 @@ CONCEPTS: tuple[Concept, ...] = (
             not_to_confuse="reached_win: leads of a cohort with a won deal, each counted once."),
     Concept("losses", "counts", "Deals lost, counted in the period of their close date.",
             renamed={"lost": ("deal_to_win", "deal_to_win_fiscal")}, never=("lost_deals", "deals_lost")),
+    Concept("reached_mql", "counts", "Of the row's cohort leads, those that ever reached MQL, so far."),
     Concept("reached_sql", "counts", "Of the row's leads (a cohort, or the MQLs of mql_to_sql), those that ever "
             "reached SQL, so far.", renamed={"became_sql": ("mql_to_sql", "mql_to_sql_fiscal")}),
+    Concept("reached_opportunity", "counts", "Of the row's cohort leads, those with a linked deal (or lifecycle "
+            "opportunity or customer), so far."),
     Concept("reached_win", "counts", "Of the row's cohort leads, those with a won linked deal so far (customers).",
             renamed={"won": ("lead_cohort_funnel", "lead_cohort_funnel_fiscal", "cohort_roi", "cohort_roi_fiscal")},
             not_to_confuse="wins: deals won in the period; a lead with two won deals is 1 reached_win, 2 wins."),
