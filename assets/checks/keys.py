@@ -12,7 +12,7 @@ KEYS = {
     "deal_to_win": ["period_start", "channel"],
     "channel_roi": ["period_start", "channel"],
     "stage_velocity": ["channel", "transition"],
-    "bottlenecks": ["period_start", "channel", "transition"],
+    "bottlenecks": ["cohort_start", "channel", "transition"],
     "cohort_roi": ["cohort_start", "channel"],
     "pipeline_velocity": ["period_start", "channel"],
     "target_plan": ["period", "channel", "stage"],
@@ -33,7 +33,11 @@ BOUNDED_RATES = {
 GRAINS = ("fiscal_quarter", "fiscal_year")
 FISCAL_MARTS = ("channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win", "channel_roi", "cohort_roi",
                 "attributed_revenue")
-FISCAL_KEYS = {f"{m}_fiscal": ["grain", "period", "channel"] + (["model"] if m == "attributed_revenue" else [])
+# The cohort marts' roll-ups name their period cohort_period (cohort_start, cohort_end): the period their leads
+# were created in, not the one their events happened in.
+COHORT_FISCAL_MARTS = ("lead_cohort_funnel", "cohort_roi")
+FISCAL_KEYS = {f"{m}_fiscal": ["grain", "cohort_period" if m in COHORT_FISCAL_MARTS else "period", "channel"]
+               + (["model"] if m == "attributed_revenue" else [])
                for m in FISCAL_MARTS}
 
 # marts.target_plan's funnel stages, in order (assets/plan/target_plan.py).

@@ -85,37 +85,37 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
     ),
     MartSuite(
         "lead_cohort_funnel", keys=tuple(KEYS["lead_cohort_funnel"]),
-        counts=("leads", "reached_mql", "reached_sql", "reached_opportunity", "won"),
+        counts=("leads", "reached_mql", "reached_sql", "reached_opportunity", "reached_win"),
         ranges={"leads": (1, None)},
         non_negative=("revenue",),
         rates=tuple(BOUNDED_RATES["lead_cohort_funnel"]),
         ordered=(("leads", "reached_mql"), ("reached_mql", "reached_sql"),
-                 ("reached_sql", "reached_opportunity"), ("reached_opportunity", "won")),
+                 ("reached_sql", "reached_opportunity"), ("reached_opportunity", "reached_win")),
         reconcile={"leads": _LEADS, "reached_mql": _MQLS, "reached_sql": _SQLS,
-                   "reached_opportunity": _COHORT_OPPORTUNITIES, "won": _COHORT_WON,
+                   "reached_opportunity": _COHORT_OPPORTUNITIES, "reached_win": _COHORT_WON,
                    "revenue_cents": _COHORT_REVENUE_CENTS},
         money_cents=("revenue",),
     ),
     MartSuite(
         "mql_to_sql", keys=tuple(KEYS["mql_to_sql"]),
-        counts=("mqls", "became_sql"), ranges={"mqls": (1, None)},
+        counts=("mqls", "reached_sql"), ranges={"mqls": (1, None)},
         non_negative=("median_days_mql_to_sql",),  # the MQL date is never after the SQL date
         rates=tuple(BOUNDED_RATES["mql_to_sql"]),
-        ordered=(("mqls", "became_sql"),),
-        reconcile={"mqls": _MQLS, "became_sql": _SQLS},  # every SQL is an MQL
+        ordered=(("mqls", "reached_sql"),),
+        reconcile={"mqls": _MQLS, "reached_sql": _SQLS},  # every SQL is an MQL
     ),
     MartSuite(
         "deal_to_win", keys=tuple(KEYS["deal_to_win"]),
-        counts=("won", "lost"), non_negative=("revenue", "avg_deal_size"),
+        counts=("wins", "losses"), non_negative=("revenue", "avg_deal_size"),
         rates=tuple(BOUNDED_RATES["deal_to_win"]),
-        reconcile={"won": _WON, "lost": _LOST, "revenue_cents": _WON_REVENUE_CENTS},
+        reconcile={"wins": _WON, "losses": _LOST, "revenue_cents": _WON_REVENUE_CENTS},
         money_cents=("revenue",),
     ),
     MartSuite(
         "channel_roi", keys=tuple(KEYS["channel_roi"]),
         counts=("impressions", "clicks", "leads", "mqls", "opportunities", "wins"),
-        non_negative=("spend", "revenue", "ctr", "cpc", "cpm", "cpa", "cost_per_mql", "cost_per_opportunity", "cac",
-                      "roas"),
+        non_negative=("spend", "revenue", "impression_to_click_rate", "cpc", "cpm", "cpa", "cost_per_mql",
+                      "cost_per_opportunity", "cac", "roas"),
         ranges={"roi": (-1, None)},  # revenue >= 0: (revenue - spend) / spend >= -1
         reconcile={"spend_cents": _SPEND_CENTS, **_CHANNEL_FUNNEL_TOTALS},
         money_cents=("spend", "revenue"),
@@ -134,16 +134,16 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
         rates=("actual_rate", "reference_rate"),  # cohort rates: to_count is a subset of from_count
         ordered=(("from_count", "to_count"),),
         in_set={"transition": ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_win")},
-        unique_where_true={"is_bottleneck": ("period_start", "channel")},
+        unique_where_true={"is_bottleneck": ("cohort_start", "channel")},
     ),
     MartSuite(
         "cohort_roi", keys=tuple(KEYS["cohort_roi"]),
-        counts=("leads", "won"),
-        non_negative=("spend", "revenue", "cohort_roas", "cac", "months_to_payback", "gross_profit", "ltv",
+        counts=("leads", "reached_win"),
+        non_negative=("spend", "revenue", "roas", "cac", "months_to_payback", "gross_profit", "ltv",
                       "ltv_to_cac"),
-        ranges={"cohort_roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
-        ordered=(("leads", "won"), ("payback_month", "cohort_start")),
-        reconcile={"leads": _LEADS, "won": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
+        ranges={"roi": (-1, None), "romi": (-1, None)},  # revenue and gross profit are >= 0
+        ordered=(("leads", "reached_win"), ("payback_month", "cohort_start")),
+        reconcile={"leads": _LEADS, "reached_win": _COHORT_WON, "revenue_cents": _COHORT_REVENUE_CENTS,
                    "spend_cents": _SPEND_CENTS},
         money_cents=("spend", "revenue"),
     ),
@@ -194,12 +194,11 @@ def fiscal_suite(monthly: MartSuite) -> MartSuite:
     """The suite of marts.<mart>_fiscal (assets/sql/marts/*_fiscal.sql): its monthly mart's promises on the summed
     rows, keyed by grain and period. Sums are not reconciled here (each month is in both grains);
     tests/integration/test_fiscal_rollups.py checks them against the monthly marts."""
-    renamed = {"cohort_start": "period_start"}
+    start = "cohort_start" if "cohort_start" in monthly.keys else "period_start"  # a cohort mart's keeps its name
     return MartSuite(
         f"{monthly.mart}_fiscal", keys=tuple(FISCAL_KEYS[f"{monthly.mart}_fiscal"]),
         counts=monthly.counts, non_negative=monthly.non_negative, rates=monthly.rates, ranges=monthly.ranges,
-        ordered=tuple((renamed.get(a, a), renamed.get(b, b)) for a, b in monthly.ordered)
-        + (("period_end", "period_start"),),
+        ordered=monthly.ordered + ((start.replace("_start", "_end"), start),),
         in_set={**monthly.in_set, "grain": GRAINS},
     )
 

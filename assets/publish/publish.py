@@ -19,6 +19,10 @@ scanned 1.2 million rows of stage_history that a day of exports barely touches):
 Without such a file, every table is written from nothing. Either way the new file
 holds the same tables, rows and comments, and every row written is scanned for
 personal data (rows copied unchanged were scanned when they were published).
+
+Every publish also writes the schema compat anew: one view per mart renamed in
+issue 23, its columns under their old names (assets/core/names.py), until the
+release that drops them.
 """
 
 import hashlib
@@ -33,6 +37,7 @@ import duckdb
 
 from assets.core.database import prepare_working_database, sql_string, transaction
 from assets.core.models import SqlModel, incremental_models, touched_keys
+from assets.core.names import COMPAT, COMPAT_SCHEMA, compat_view_sql
 from assets.transform.registry import TABLE_KEYS
 from assets.core import pii
 from assets.core import settings
@@ -185,6 +190,17 @@ def _record(con: duckdb.DuckDBPyConnection, published: Path) -> None:
             {"file": file_id(published), "rules": RULES, "models": [m.table for m in PUBLISHED_MODELS]})
 
 
+def _write_compat_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """compat.<mart> in the new file for each renamed mart among `tables` (schema.table): the mart under the
+    column names it had before (assets/core/names.py). Written anew every time; a view holds no rows."""
+    con.execute(f"DROP SCHEMA IF EXISTS publish_target.{COMPAT_SCHEMA} CASCADE")
+    con.execute(f"CREATE SCHEMA publish_target.{COMPAT_SCHEMA}")
+    for mart in COMPAT:
+        if f"marts.{mart}" in tables:
+            for statement in compat_view_sql(mart, "publish_target"):
+                con.execute(statement)
+
+
 class Published(NamedTuple):
     counts: dict[str, int]  # rows per published table
     from_previous: bool  # whether the new file started as a copy of the previous one
@@ -230,6 +246,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> Pub
                         con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {sql_string(col_comment)}')
                 scan[table] = None
             counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        _write_compat_views(con, set(layouts))
         con.commit()
         found = personal_data_in(con, "publish_target", scan)
         if found:
@@ -269,7 +286,8 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str) -> Pub
     kinds={"duckdb"},
     owners=settings.owners(),
     description="The DuckDB file analysts query (FUNNEL_WAREHOUSE_PATH): schemas marts and ops, with every "
-    "COMMENT, replaced atomically after all blocking checks of the marts passed.",
+    "COMMENT, replaced atomically after all blocking checks of the marts passed; schema compat holds the renamed "
+    "marts under their old column names for one release.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     published = Path(funnel.warehouse_path)

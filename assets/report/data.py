@@ -73,7 +73,7 @@ class PlanPeriod:
 
 @dataclass(frozen=True)
 class BottleneckRow:
-    period_start: date
+    cohort_start: date
     channel: str
     transition: str
     from_count: int
@@ -220,18 +220,18 @@ def read_bottlenecks(con: duckdb.DuckDBPyConnection, first: date, last: date
                      ) -> tuple[date | None, list[BottleneckRow], list[BottleneckSummary]]:
     """(latest cohort month in the window, its rows, per channel x transition the months flagged)."""
     params = {"first": first, "last": last}
-    month = con.execute("SELECT max(period_start) FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last",
+    month = con.execute("SELECT max(cohort_start) FROM marts.bottlenecks WHERE cohort_start BETWEEN $first AND $last",
                         params).fetchone()[0]
     if month is None:
         return None, [], []
     rows = [BottleneckRow(*r) for r in con.execute(
-        "SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, gap_points, "
-        "lost_revenue, is_bottleneck, significant, maturity FROM marts.bottlenecks WHERE period_start = $month",
+        "SELECT cohort_start, channel, transition, from_count, to_count, actual_rate, reference_rate, gap_points, "
+        "lost_revenue, is_bottleneck, significant, maturity FROM marts.bottlenecks WHERE cohort_start = $month",
         {"month": month}).fetchall()]
     summary = [BottleneckSummary(c, t, int(n), lost or Decimal(0)) for c, t, n, lost in con.execute(
         "SELECT channel, transition, count(*) FILTER (WHERE is_bottleneck), "
         "sum(lost_revenue) FILTER (WHERE is_bottleneck) "
-        "FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last GROUP BY ALL", params).fetchall()]
+        "FROM marts.bottlenecks WHERE cohort_start BETWEEN $first AND $last GROUP BY ALL", params).fetchall()]
     return month, rows, summary
 
 
@@ -241,18 +241,18 @@ def read_top_bottleneck(con: duckdb.DuckDBPyConnection, first: date, last: date)
     transition with the largest lost revenue summed over those months (ties: the earlier transition, then
     the channel name). None without bottleneck data in first .. last."""
     params = {"first": first, "last": last}
-    if con.execute("SELECT count(*) FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last",
+    if con.execute("SELECT count(*) FROM marts.bottlenecks WHERE cohort_start BETWEEN $first AND $last",
                    params).fetchone()[0] == 0:
         return None
-    flagged = ("FROM marts.bottlenecks WHERE period_start BETWEEN $first AND $last AND is_bottleneck AND significant "
+    flagged = ("FROM marts.bottlenecks WHERE cohort_start BETWEEN $first AND $last AND is_bottleneck AND significant "
                "AND maturity = 'mature' AND lost_revenue > 0")
-    latest = con.execute(f"SELECT max(period_start) {flagged}", params).fetchone()[0]
+    latest = con.execute(f"SELECT max(cohort_start) {flagged}", params).fetchone()[0]
     if latest is None:
         return TopBottleneck(first, last)
     since = max(first, con.execute("SELECT CAST($latest - to_months($n - 1) AS DATE)",
                                    {"latest": latest, "n": TOP_BOTTLENECK_MONTHS}).fetchone()[0])
     channel, transition, lost = con.execute(
-        f"SELECT channel, transition, sum(lost_revenue) AS lost {flagged} AND period_start >= $since "
+        f"SELECT channel, transition, sum(lost_revenue) AS lost {flagged} AND cohort_start >= $since "
         "GROUP BY channel, transition ORDER BY lost DESC, list_position($order, transition), channel LIMIT 1",
         {**params, "since": since, "order": list(TRANSITIONS)}).fetchone()
     return TopBottleneck(since, latest, channel, transition, lost)

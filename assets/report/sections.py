@@ -88,18 +88,18 @@ class CohortRow:
 
 def read_cohort_roi(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[CohortRow]:
     """The lead cohorts of the report's months per channel (and all channels): spend against the revenue
-    so far, CAC, LTV and LTV:CAC recomputed from the sums. ltv x won is the cohort's lifetime gross
-    profit (revenue x gross margin x lifetime factor), so sum(ltv x won) / sum(won) is the LTV of the
-    sums and sum(ltv x won) / sum(spend) their LTV:CAC. No spend: no ROAS, CAC or LTV:CAC."""
+    so far, CAC, LTV and LTV:CAC recomputed from the sums. ltv x reached_win is the cohort's lifetime gross
+    profit (revenue x gross margin x lifetime factor), so sum(ltv x reached_win) / sum(reached_win) is the LTV
+    of the sums and sum(ltv x reached_win) / sum(spend) their LTV:CAC. No spend: no ROAS, CAC or LTV:CAC."""
     if not has_table(con, "marts", "cohort_roi"):
         return []
     rows = con.execute(
         "SELECT CASE WHEN grouping(channel) = 1 THEN NULL ELSE channel END, sum(spend), "
-        "CAST(sum(leads) AS BIGINT), CAST(sum(won) AS BIGINT), sum(revenue), "
+        "CAST(sum(leads) AS BIGINT), CAST(sum(reached_win) AS BIGINT), sum(revenue), "
         "CASE WHEN sum(spend) > 0 THEN roas(sum(revenue), sum(spend)) END, "
-        "CASE WHEN sum(spend) > 0 THEN money_per(sum(spend), sum(won)) END, "
-        "CASE WHEN count(ltv) > 0 THEN money_per(sum(ltv * won), sum(won)) END, "
-        "CASE WHEN count(ltv) > 0 AND sum(spend) > 0 THEN safe_rate(sum(ltv * won), sum(spend)) END, "
+        "CASE WHEN sum(spend) > 0 THEN money_per(sum(spend), sum(reached_win)) END, "
+        "CASE WHEN count(ltv) > 0 THEN money_per(sum(ltv * reached_win), sum(reached_win)) END, "
+        "CASE WHEN count(ltv) > 0 AND sum(spend) > 0 THEN safe_rate(sum(ltv * reached_win), sum(spend)) END, "
         "count(*) FILTER (WHERE spend > 0 AND payback_month IS NOT NULL), count(*) FILTER (WHERE spend > 0) "
         "FROM marts.cohort_roi WHERE cohort_start BETWEEN $first AND $last "
         "GROUP BY GROUPING SETS ((channel), ())", {"first": first, "last": last}).fetchall()

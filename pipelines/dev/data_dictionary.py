@@ -22,6 +22,7 @@ import duckdb
 
 from assets.publish.publish import PUBLISHED_SCHEMAS
 from assets.core import settings
+from pipelines.dev.names_doc import render_names
 
 REGENERATE_COMMAND = ".venv/bin/funnel docs"
 DEFAULT_OUT = settings.PROJECT_ROOT / "docs" / "metrics.md"
@@ -87,41 +88,42 @@ EXAMPLES: dict[str, ExampleQuery] = {
         """
         SELECT channel,
                sum(leads) AS leads, sum(reached_mql) AS reached_mql, sum(reached_sql) AS reached_sql,
-               sum(reached_opportunity) AS reached_opportunity, sum(won) AS won, sum(revenue) AS revenue,
+               sum(reached_opportunity) AS reached_opportunity, sum(reached_win) AS reached_win, sum(revenue) AS revenue,
                round(sum(reached_mql) / nullif(sum(leads), 0), 3) AS lead_to_mql_rate,
-               round(sum(won) / nullif(sum(leads), 0), 4) AS lead_to_win_rate
+               round(sum(reached_win) / nullif(sum(leads), 0), 4) AS lead_to_win_rate
         FROM marts.lead_cohort_funnel
         WHERE cohort_start <= (SELECT max(cohort_start) FROM marts.lead_cohort_funnel) - INTERVAL 6 MONTH
         GROUP BY channel
         ORDER BY lead_to_win_rate DESC NULLS LAST
         """,
-        ("cohort_start", "channel", "leads", "reached_mql", "reached_sql", "reached_opportunity", "won", "revenue"),
+        ("cohort_start", "channel", "leads", "reached_mql", "reached_sql", "reached_opportunity", "reached_win",
+         "revenue"),
     ),
     "marts.mql_to_sql": ExampleQuery(
         "MQL-to-SQL per MQL month over all channels, newest first (recent months are still converting).",
         """
-        SELECT period_start, sum(mqls) AS mqls, sum(became_sql) AS became_sql,
-               round(sum(became_sql) / nullif(sum(mqls), 0), 3) AS mql_to_sql_rate
+        SELECT period_start, sum(mqls) AS mqls, sum(reached_sql) AS reached_sql,
+               round(sum(reached_sql) / nullif(sum(mqls), 0), 3) AS mql_to_sql_rate
         FROM marts.mql_to_sql
         GROUP BY period_start
         ORDER BY period_start DESC
         LIMIT 12
         """,
-        ("period_start", "mqls", "became_sql"),
+        ("period_start", "mqls", "reached_sql"),
     ),
     "marts.deal_to_win": ExampleQuery(
         "Win rate and average deal size per channel over the last 12 close months, recomputed from the sums.",
         """
-        SELECT channel, sum(won) AS won, sum(lost) AS lost,
-               round(sum(won) / nullif(sum(won) + sum(lost), 0), 3) AS win_rate,
+        SELECT channel, sum(wins) AS wins, sum(losses) AS losses,
+               round(sum(wins) / nullif(sum(wins) + sum(losses), 0), 3) AS win_rate,
                sum(revenue) AS revenue,
-               round(sum(revenue) / nullif(sum(won), 0), 0) AS avg_deal_size
+               round(sum(revenue) / nullif(sum(wins), 0), 0) AS avg_deal_size
         FROM marts.deal_to_win
         WHERE period_start > (SELECT max(period_start) FROM marts.deal_to_win) - INTERVAL 12 MONTH
         GROUP BY channel
         ORDER BY revenue DESC
         """,
-        ("period_start", "channel", "won", "lost", "revenue"),
+        ("period_start", "channel", "wins", "losses", "revenue"),
     ),
     "marts.channel_roi": ExampleQuery(
         "Spend, revenue and return per channel for the latest month.",
@@ -187,16 +189,16 @@ EXAMPLES: dict[str, ExampleQuery] = {
         "year's months and more than 6 months old (their deals had time to close), revenue so far against the "
         "spend of their months, recomputed from the sums.",
         """
-        SELECT channel, sum(spend) AS spend, sum(won) AS won, sum(revenue) AS revenue,
-               round(sum(revenue) / nullif(sum(spend), 0), 2) AS cohort_roas,
-               round((sum(revenue) - sum(spend)) / nullif(sum(spend), 0), 2) AS cohort_roi
+        SELECT channel, sum(spend) AS spend, sum(reached_win) AS reached_win, sum(revenue) AS revenue,
+               round(sum(revenue) / nullif(sum(spend), 0), 2) AS roas,
+               round((sum(revenue) - sum(spend)) / nullif(sum(spend), 0), 2) AS roi
         FROM marts.cohort_roi
         WHERE cohort_start <= (SELECT max(cohort_start) FROM marts.cohort_roi) - INTERVAL 6 MONTH
           AND cohort_start > (SELECT max(cohort_start) FROM marts.cohort_roi) - INTERVAL 18 MONTH
         GROUP BY channel
-        ORDER BY cohort_roas DESC NULLS LAST
+        ORDER BY roas DESC NULLS LAST
         """,
-        ("cohort_start", "channel", "spend", "won", "revenue"),
+        ("cohort_start", "channel", "spend", "reached_win", "revenue"),
     ),
     "marts.pipeline_velocity": ExampleQuery(
         "Pipeline velocity of the latest month per channel, and its four parts.",
@@ -246,22 +248,23 @@ EXAMPLES: dict[str, ExampleQuery] = {
     "marts.deal_to_win_fiscal": ExampleQuery(
         "Win rate, deal size and days to close per fiscal quarter and channel.",
         """
-        SELECT period, channel, won, lost, round(win_rate, 3) AS win_rate, avg_deal_size, median_days_to_close
+        SELECT period, channel, wins, losses, round(win_rate, 3) AS win_rate, avg_deal_size,
+               median_days_opportunity_to_win
         FROM marts.deal_to_win_fiscal
         WHERE grain = 'fiscal_quarter'
         ORDER BY period DESC, channel
         """,
-        ("grain", "period", "channel", "won", "lost", "win_rate", "avg_deal_size", "median_days_to_close"),
+        ("grain", "period", "channel", "wins", "losses", "win_rate", "avg_deal_size", "median_days_opportunity_to_win"),
     ),
     "marts.bottlenecks": ExampleQuery(
         "The bottlenecks of the latest month.",
         """
         SELECT *
         FROM marts.bottlenecks
-        WHERE is_bottleneck AND period_start = (SELECT max(period_start) FROM marts.bottlenecks)
+        WHERE is_bottleneck AND cohort_start = (SELECT max(cohort_start) FROM marts.bottlenecks)
         ORDER BY channel, transition
         """,
-        ("period_start", "channel", "transition", "is_bottleneck"),
+        ("cohort_start", "channel", "transition", "is_bottleneck"),
     ),
     "ops.load_errors": ExampleQuery(
         "The problems of the most recently rejected files, row by row.",
@@ -358,7 +361,8 @@ def render_data_dictionary(con: duckdb.DuckDBPyConnection) -> str:
         "Generated from the `COMMENT` on every table and column of the published DuckDB file "
         f"(`{CLI_WAREHOUSE}`), which are written next to their SQL in `assets/sql/`. "
         "Do not edit this file by hand: change the COMMENT in the SQL, then regenerate it with "
-        f"`{REGENERATE_COMMAND}`. A test (`tests/e2e/test_data_dictionary.py`) fails while it is out of date.",
+        f"`{REGENERATE_COMMAND}`. A test (`tests/e2e/test_data_dictionary.py`) fails while it is out of date. "
+        "The names of concepts (and the renamed columns) come from `assets/core/names.py`.",
         "",
         "Every example runs as is from the project folder, with the [duckdb CLI](https://duckdb.org/docs/installation/).",
         "",
@@ -369,6 +373,7 @@ def render_data_dictionary(con: duckdb.DuckDBPyConnection) -> str:
         name = f"{schema}.{table}"
         first_sentence = _inline(comment).split(". ")[0].rstrip(".")
         out.append(f"- [`{name}`](#{_anchor(name)}): {first_sentence}." if comment else f"- [`{name}`](#{_anchor(name)})")
+    out += ["", *render_names()]
     for schema, table, comment in tables:
         name = f"{schema}.{table}"
         columns = _columns(con, schema, table)

@@ -13,7 +13,7 @@ The fixture, worked out by hand (rates: JPY per unit):
 
 The raw channel "Google Ads" maps to Paid Search (channels.yaml).
 July Paid Search: cost 15,025.00 + 5,007.83 + 1,000.00 = 21,032.83; impressions 16,000; clicks 310;
-ctr 310 / 16,000 = 0.019375; cpc 21,032.83 / 310 = 67.8478... -> 67.85; cpm 21,032.83 x 1000 / 16,000
+CTR 310 / 16,000 = 0.019375; cpc 21,032.83 / 310 = 67.8478... -> 67.85; cpm 21,032.83 x 1000 / 16,000
 = 1,314.551875 -> 1,314.55. August Paid Search: 5,049.50; 4,000; 50; cpc 100.99; cpm 1,262.375 -> 1,262.38.
 """
 
@@ -59,7 +59,7 @@ def test_spend_in_dollars_is_converted_at_the_months_rate(tmp_path):
     wh = tmp_path / "wh" / "funnel.duckdb"
     result = run_funnel_job(inbox_of(tmp_path), wh, config_with(tmp_path, RATES))
     assert result.success, [e.event_specific_data for e in result.all_events if e.is_failure]
-    rows = query(wh, "SELECT period_start::VARCHAR, channel, spend, impressions, clicks, round(ctr, 6), cpc, cpm "
+    rows = query(wh, "SELECT period_start::VARCHAR, channel, spend, impressions, clicks, round(impression_to_click_rate, 6), cpc, cpm "
                      "FROM marts.channel_roi WHERE spend > 0 ORDER BY 1, 2")
     assert rows == [
         ("2026-07-01", "Paid Search", Decimal("21032.83"), 16000, 310, 0.019375, Decimal("67.85"), Decimal("1314.55")),

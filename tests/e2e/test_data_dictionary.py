@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.core.names import COMPAT, COMPAT_SCHEMA, misnamed_columns
 from pipelines.dev.data_dictionary import (
     DEFAULT_OUT,
     MARTS_ORDER,
@@ -68,6 +69,25 @@ def test_every_marts_column_has_a_definition(reference_warehouse: Path, rendered
         if not (comment or "").strip() or row is None or not row.group(1).strip():
             missing.append(f"marts.{table}.{column}")
     assert not missing, f"marts columns without a definition (COMMENT ON COLUMN in assets/sql/marts/): {missing}"
+
+
+def test_the_published_marts_keep_one_name_per_concept_and_compat_the_old_ones(reference_warehouse: Path):
+    """What analysts open: no marts column carries an old or forbidden name (assets/core/names.py), and each
+    renamed mart is also in schema compat, every row, under the column names it had before."""
+    with duckdb.connect(str(reference_warehouse), read_only=True) as con:
+        columns: dict[str, list[str]] = {}
+        for schema, table, column in con.execute(
+                "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                "WHERE schema_name IN ('marts', $compat) ORDER BY schema_name, table_name, column_index",
+                {"compat": COMPAT_SCHEMA}).fetchall():
+            columns.setdefault(f"{schema}.{table}", []).append(column)
+        assert misnamed_columns({t.removeprefix("marts."): c for t, c in columns.items() if t.startswith("marts.")}) \
+            == []
+        assert {t for t in columns if t.startswith(f"{COMPAT_SCHEMA}.")} == {f"{COMPAT_SCHEMA}.{m}" for m in COMPAT}
+        for mart, renames in COMPAT.items():
+            assert columns[f"{COMPAT_SCHEMA}.{mart}"] == [renames.get(c, c) for c in columns[f"marts.{mart}"]], mart
+            assert con.execute(f"SELECT count(*) FROM {COMPAT_SCHEMA}.{mart}").fetchone() == \
+                con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone(), mart
 
 
 def test_every_example_query_runs(reference_warehouse: Path):

@@ -60,7 +60,7 @@ def test_wins_and_revenue_equal_the_won_deals_of_the_newest_snapshots(generated)
     won = deals[deals["stage"].isin(WON)]
     revenue = sum((money(a) for a in won["amount"]), Decimal(0))
     assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel") == [(len(won), revenue)]
-    assert query(wh, "SELECT sum(won), sum(revenue) FROM marts.deal_to_win") == [(len(won), revenue)]
+    assert query(wh, "SELECT sum(wins), sum(revenue) FROM marts.deal_to_win") == [(len(won), revenue)]
     assert query(wh, "SELECT sum(opportunities) FROM marts.channel_funnel") == [(len(deals),)]
     # every attribution model hands out exactly the won revenue, no cent more or less
     assert query(wh, "SELECT model, sum(attributed_revenue) FROM marts.attributed_revenue GROUP BY model "
@@ -95,7 +95,7 @@ def test_generated_rates_are_plausible_b2b_rates(generated):
     _, wh, _ = generated
     (lead_to_mql, mql_to_sql, win_rate) = query(
         wh, "SELECT sum(reached_mql) / sum(leads), sum(reached_sql) / sum(reached_mql), "
-            "(SELECT sum(won) / sum(won + lost) FROM marts.deal_to_win) FROM marts.lead_cohort_funnel")[0]
+            "(SELECT sum(wins) / sum(wins + losses) FROM marts.deal_to_win) FROM marts.lead_cohort_funnel")[0]
     assert 0.30 <= lead_to_mql <= 0.50
     assert 0.20 <= mql_to_sql <= 0.40
     assert 0.20 <= win_rate <= 0.30

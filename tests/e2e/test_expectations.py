@@ -169,7 +169,7 @@ def cohort_row(month, channel, leads, mql, sql, opp, won, rates=(0.5, 0.5, 0.5, 
     names = ["lead_to_mql_rate", "mql_to_sql_rate", "sql_to_opportunity_rate", "opportunity_to_win_rate",
              "lead_to_win_rate"]
     return {"cohort_start": month, "channel": channel, "leads": leads, "reached_mql": mql, "reached_sql": sql,
-            "reached_opportunity": opp, "won": won, "revenue": 1000.0 * max(won, 0),
+            "reached_opportunity": opp, "reached_win": won, "revenue": 1000.0 * max(won, 0),
             **dict(zip(names, rates)), "revenue_cents": 100_000 * max(won, 0)}
 
 
@@ -181,7 +181,7 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, 
         cohort_row("2026-07-01", "Webinar", 5, 2, 1, 1, 0),                 # duplicate key
         cohort_row("2026-08-01", "Webinar", 4, 3, 1, 1, 0, rates=(1.5, 0.3, 1.0, 0.0, 0.0)),  # rate 1.5
         cohort_row("2026-08-01", "Partner", 3, 1, 1, 0, -1, rates=(0.3, 1.0, 0.0, None, None)),  # negative count
-        cohort_row("2026-09-01", "Partner", 1, 1, 1, 1, 3, rates=(1.0, 1.0, 1.0, None, None)),   # won > leads
+        cohort_row("2026-09-01", "Partner", 1, 1, 1, 1, 3, rates=(1.0, 1.0, 1.0, None, None)),   # reached_win > leads
     ], ("cohort_start",))
     # leads do not reconcile: the staged total is one more than the mart's sum.
     outcome = validate(runner, con, suite, df, sums(suite, df, leads=int(df["leads"].sum()) + 1))
@@ -189,15 +189,15 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, 
     assert failed(outcome) == {
         ("expect_compound_columns_to_be_unique", "cohort_start, channel"),
         ("expect_column_values_to_be_between", "lead_to_mql_rate"),
-        ("expect_column_values_to_be_between", "won"),
-        ("expect_column_pair_values_a_to_be_greater_than_b", "reached_opportunity >= won"),
+        ("expect_column_values_to_be_between", "reached_win"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "reached_opportunity >= reached_win"),
         ("expect_column_sum_to_be_between", "leads"),
     }
     assert outcome.unsuccessful == 5
     assert outcome.evaluated == len(expectations(suite)) == outcome.successful + 5
     counts = {f["column"]: f["unexpected_count"] for f in outcome.failed}
     assert counts["cohort_start, channel"] == 2
-    assert counts["lead_to_mql_rate"] == counts["won"] == counts["reached_opportunity >= won"] == 1
+    assert counts["lead_to_mql_rate"] == counts["reached_win"] == counts["reached_opportunity >= reached_win"] == 1
     by_column = {f["column"]: f for f in outcome.failed}
     assert by_column["leads"]["observed"] == 23 and by_column["leads"]["expected"] == "= 24"
     assert by_column["lead_to_mql_rate"]["observed"] == [1.5]
@@ -223,17 +223,17 @@ def test_bottlenecks_suite_allows_one_bottleneck_per_month_and_channel(runner, c
     suite = SUITES["bottlenecks"]
 
     def row(channel, transition, is_bottleneck):
-        return {"period_start": "2026-07-01", "channel": channel, "transition": transition, "from_count": 4,
+        return {"cohort_start": "2026-07-01", "channel": channel, "transition": transition, "from_count": 4,
                 "to_count": 2, "actual_rate": 0.5, "reference_rate": 0.6, "gap_points": -10.0,
                 "lost_volume": 0.4, "lost_revenue": 1000.0, "is_bottleneck": is_bottleneck}
 
     good = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", False),
-                  row("Partner", "lead_to_mql", True)], ("period_start",))
+                  row("Partner", "lead_to_mql", True)], ("cohort_start",))
     assert validate(runner, con, suite, good, {}).success
     bad = frame([row("Webinar", "lead_to_mql", True), row("Webinar", "mql_to_sql", True),
-                 {**row("Partner", "lead_to_mql", False), "to_count": 5}], ("period_start",))
+                 {**row("Partner", "lead_to_mql", False), "to_count": 5}], ("cohort_start",))
     assert {(e, c.split(" (where")[0]) for e, c in failed(validate(runner, con, suite, bad, {}))} == {
-        ("expect_compound_columns_to_be_unique", "period_start, channel"),
+        ("expect_compound_columns_to_be_unique", "cohort_start, channel"),
         ("expect_column_pair_values_a_to_be_greater_than_b", "from_count >= to_count"),
     }
 
@@ -264,13 +264,14 @@ def test_stage_history_suite_fails_exactly_the_broken_expectations(runner, con):
 
 def test_a_missing_column_fails_its_expectations_with_the_reason(runner, con):
     suite = SUITES["deal_to_win"]
-    df = frame([{"period_start": "2026-07-01", "channel": "Webinar", "won": 1, "win_rate": 1.0,
-                 "revenue": 10.0, "avg_deal_size": 10.0, "median_days_to_close": 3.0, "revenue_cents": 1000}],
-               ("period_start",))  # no column lost
-    outcome = validate(runner, con, suite, df, {suite.parameter("won"): 1, suite.parameter("lost"): 0,
+    df = frame([{"period_start": "2026-07-01", "channel": "Webinar", "wins": 1, "win_rate": 1.0,
+                 "revenue": 10.0, "avg_deal_size": 10.0, "median_days_opportunity_to_win": 3.0,
+                 "revenue_cents": 1000}],
+               ("period_start",))  # no column losses
+    outcome = validate(runner, con, suite, df, {suite.parameter("wins"): 1, suite.parameter("losses"): 0,
                                           suite.parameter("revenue_cents"): 1000})
-    assert {f["column"] for f in outcome.failed} == {"lost"}
-    assert all('"lost"' in f["observed"] and "does not exist" in f["observed"] for f in outcome.failed)
+    assert {f["column"] for f in outcome.failed} == {"losses"}
+    assert all('"losses"' in f["observed"] and "does not exist" in f["observed"] for f in outcome.failed)
 
 
 def test_old_validation_pages_are_pruned_to_the_newest_runs(tmp_path):
@@ -309,13 +310,13 @@ def test_a_failed_suite_blocks_the_publish(published, tmp_path, monkeypatch):
     # counting a lost deal twice passes the SQL checks (keys unique, win_rate in [0, 1])
     result, wh, (before, mtime) = run_with_a_mart_tampered(
         published, tmp_path, monkeypatch, "deal_to_win.sql",
-        "UPDATE marts.deal_to_win SET lost = lost + 1, win_rate = won / (won + lost + 1) WHERE lost > 0")
+        "UPDATE marts.deal_to_win SET losses = losses + 1, win_rate = wins / (wins + losses + 1) WHERE losses > 0")
 
     assert not result.success
     evaluations = gx_evaluations(result)
     bad = evaluations["deal_to_win_expectation_suite"]
     assert not bad.passed
-    assert "lost" in bad.metadata["failed_expectations"].value
+    assert "losses" in bad.metadata["failed_expectations"].value
     assert url_to_path(bad.metadata["data_docs"].value).is_file()
     # the marts not built again (nothing they read changed) keep their last verdict, unevaluated (target_plan
     # too: it is built again on a new day, tests/integration/test_target_plan.py)
@@ -368,11 +369,11 @@ def test_an_empty_mart_reconciles_only_with_staged_totals_of_zero(runner, con):
     """In SQL the sum of no rows is NULL, no total: an empty mart passes when every staged total is 0, and
     fails naming the column when staging holds something the mart lost."""
     suite = SUITES["deal_to_win"]
-    con.execute("CREATE OR REPLACE TABLE marts.deal_to_win (period_start DATE, channel VARCHAR, won BIGINT, "
-                "lost BIGINT, win_rate DOUBLE, revenue DECIMAL(18, 2), avg_deal_size DECIMAL(18, 2), "
-                "median_days_to_close DOUBLE)")
+    con.execute("CREATE OR REPLACE TABLE marts.deal_to_win (period_start DATE, channel VARCHAR, wins BIGINT, "
+                "losses BIGINT, win_rate DOUBLE, revenue DECIMAL(18, 2), avg_deal_size DECIMAL(18, 2), "
+                "median_days_opportunity_to_win DOUBLE)")
     zero = {suite.parameter(c): 0 for c in suite.reconcile}
     assert runner.validate(con, suite, zero, 0).success
-    outcome = runner.validate(con, suite, {**zero, suite.parameter("won"): 2}, 0)
+    outcome = runner.validate(con, suite, {**zero, suite.parameter("wins"): 2}, 0)
     assert not outcome.success
-    assert [(f["column"], f["expected"], f["observed"]) for f in outcome.failed] == [("won", "= 2", "no rows")]
+    assert [(f["column"], f["expected"], f["observed"]) for f in outcome.failed] == [("wins", "= 2", "no rows")]

@@ -146,8 +146,8 @@ def test_channel_roi_matches_the_contract_examples(warehouse):
 
 
 def test_deal_to_win_by_close_month(warehouse):
-    rows = query(warehouse, "SELECT period_start, channel, won, lost, win_rate, revenue, avg_deal_size, "
-                            "round(median_days_to_close, 4) FROM marts.deal_to_win ORDER BY 1, 2")
+    rows = query(warehouse, "SELECT period_start, channel, wins, losses, win_rate, revenue, avg_deal_size, "
+                            "round(median_days_opportunity_to_win, 4) FROM marts.deal_to_win ORDER BY 1, 2")
     assert rows == [
         (date(2026, 8, 1), "Event", 1, 0, 1.0, Decimal("1500000.00"), Decimal("1500000.00"), round(35 + 14 / 24, 4)),  # 07-25 10:00 -> 08-30
         (date(2026, 9, 1), "Partner", 1, 0, 1.0, Decimal("1000000.00"), Decimal("1000000.00"), 40.0),
@@ -156,7 +156,7 @@ def test_deal_to_win_by_close_month(warehouse):
 
 
 def test_lead_cohort_funnel_follows_each_cohort_to_the_end(warehouse):
-    rows = query(warehouse, "SELECT cohort_start, channel, leads, reached_mql, reached_sql, reached_opportunity, won, "
+    rows = query(warehouse, "SELECT cohort_start, channel, leads, reached_mql, reached_sql, reached_opportunity, reached_win, "
                             "revenue FROM marts.lead_cohort_funnel ORDER BY 1, 2")
     assert rows == [
         (date(2026, 7, 1), "Event", 1, 1, 1, 1, 1, Decimal("1500000.00")),
@@ -171,7 +171,7 @@ def test_lead_cohort_funnel_follows_each_cohort_to_the_end(warehouse):
 
 
 def test_mql_to_sql_counts_mqls_of_the_month_that_ever_became_sql(warehouse):
-    rows = query(warehouse, "SELECT period_start, channel, mqls, became_sql, mql_to_sql_rate, median_days_mql_to_sql "
+    rows = query(warehouse, "SELECT period_start, channel, mqls, reached_sql, mql_to_sql_rate, median_days_mql_to_sql "
                             "FROM marts.mql_to_sql ORDER BY 1, 2")
     assert rows == [
         (date(2026, 7, 1), "Event", 1, 1, 1.0, 0.0),  # SQL without MQL date: MQL at its SQL date

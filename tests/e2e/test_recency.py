@@ -98,7 +98,7 @@ def test_a_record_s_own_updated_at_beats_the_file_s_export_moment(tmp_inbox, tmp
     write_export(tmp_inbox, "leads", "leads.csv", LEADS + "L1,2026-06-01 10:00,Webinar,lead,,\n")
     warehouse = tmp_path / "wh" / "funnel.duckdb"
     assert run_funnel_job(tmp_inbox, warehouse).success
-    assert query(warehouse, "SELECT sum(won) FROM marts.deal_to_win") == [(1,)]
+    assert query(warehouse, "SELECT sum(wins) FROM marts.deal_to_win") == [(1,)]
 
 
 def test_file_times_deciding_the_order_are_named_in_a_warning(tmp_inbox, tmp_path):

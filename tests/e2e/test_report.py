@@ -75,13 +75,13 @@ CREATE TABLE marts.channel_roi (period_start DATE, channel VARCHAR, spend DECIMA
 CREATE TABLE marts.target_plan (period VARCHAR, period_start DATE, period_end DATE, channel VARCHAR, stage VARCHAR,
     stage_order INTEGER, rate_name VARCHAR, rate_used DOUBLE, required DECIMAL(20, 2), actual DECIMAL(20, 2),
     gap DECIMAL(20, 2), pace DOUBLE, as_of DATE, avg_deal_size DECIMAL(18, 2));
-CREATE TABLE marts.bottlenecks (period_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
+CREATE TABLE marts.bottlenecks (cohort_start DATE, channel VARCHAR, transition VARCHAR, from_count BIGINT,
     to_count BIGINT, actual_rate DOUBLE, reference_rate DOUBLE, gap_points DOUBLE, lost_revenue DECIMAL(18, 2),
     is_bottleneck BOOLEAN, significant BOOLEAN, maturity VARCHAR);
 CREATE TABLE marts.attributed_revenue (period_start DATE, channel VARCHAR, model VARCHAR,
     attributed_revenue DECIMAL(18, 2));
-CREATE TABLE marts.cohort_roi (cohort_start DATE, channel VARCHAR, spend DECIMAL(18, 2), leads BIGINT, won BIGINT,
-    revenue DECIMAL(18, 2), payback_month DATE, ltv DECIMAL(18, 2));
+CREATE TABLE marts.cohort_roi (cohort_start DATE, channel VARCHAR, spend DECIMAL(18, 2), leads BIGINT,
+    reached_win BIGINT, revenue DECIMAL(18, 2), payback_month DATE, ltv DECIMAL(18, 2));
 CREATE TABLE marts.pipeline_velocity (period_start DATE, channel VARCHAR, open_opportunities BIGINT, win_rate DOUBLE,
     avg_deal_size DECIMAL(18, 2), avg_sales_cycle_days DOUBLE, pipeline_velocity DECIMAL(18, 2));
 CREATE SCHEMA ops;

@@ -70,7 +70,7 @@ def test_deal_close_date_comes_from_the_first_snapshot_showing_it_won(tmp_inbox,
     ]
     # first seen won on 07-15 (not the newest snapshot's 07-20); D2 first seen lost in the 08-01 file
     assert deals == [("D1", dt.date(2026, 7, 15), True), ("D2", dt.date(2026, 8, 1), True)]
-    assert query(wh, "SELECT period_start, won, lost FROM marts.deal_to_win WHERE won + lost > 0 ORDER BY 1") == [
+    assert query(wh, "SELECT period_start, wins, losses FROM marts.deal_to_win WHERE wins + losses > 0 ORDER BY 1") == [
         (dt.date(2026, 7, 1), 1, 0), (dt.date(2026, 8, 1), 0, 1)]
 
 

@@ -216,16 +216,16 @@ def _approx_row(row: tuple) -> tuple:
 
 
 def test_bottlenecks_rows(work_db):
-    rows = query(work_db, "SELECT period_start, channel, transition, from_count, to_count, actual_rate, "
+    rows = query(work_db, "SELECT cohort_start, channel, transition, from_count, to_count, actual_rate, "
                           "reference_rate, reference_source, gap_points, lost_volume, lost_revenue, significant, "
                           "maturity, is_bottleneck FROM marts.bottlenecks "
-                          "ORDER BY period_start, channel, array_position(['lead_to_mql', 'mql_to_sql', "
+                          "ORDER BY cohort_start, channel, array_position(['lead_to_mql', 'mql_to_sql', "
                           "'sql_to_opportunity', 'opportunity_to_win'], transition)")
     assert rows == [_approx_row(r) for r in BOTTLENECKS]
 
 
 def test_the_typical_days_and_the_cohort_ages_behind_maturity(work_db):
-    rows = query(work_db, "SELECT DISTINCT period_start, transition, typical_days, cohort_age_days FROM marts.bottlenecks "
+    rows = query(work_db, "SELECT DISTINCT cohort_start, transition, typical_days, cohort_age_days FROM marts.bottlenecks "
                           "WHERE channel IN ('Webinar', 'Event') ORDER BY 1, 2")
     typical = {"lead_to_mql": 1.0, "mql_to_sql": 1.0, "sql_to_opportunity": 5.0, "opportunity_to_win": 30.0}
     age = {date(2026, 2, 1): 162.0, date(2026, 7, 1): 9.0, date(2026, 8, 1): -22.0}
@@ -448,7 +448,7 @@ _deal = st.tuples(_months, _channels, st.sampled_from(["won", "lost", "open"]), 
 @given(leads=st.lists(_lead, max_size=40), deals=st.lists(_deal, max_size=20))
 def test_bottleneck_properties_on_random_data(leads, deals):
     con = _bottlenecks_on(leads, deals)
-    rows = con.execute("SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, "
+    rows = con.execute("SELECT cohort_start, channel, transition, from_count, to_count, actual_rate, reference_rate, "
                        "lost_volume, lost_revenue, actual_rate_upper_95, significant, maturity, is_bottleneck "
                        "FROM marts.bottlenecks").fetchall()
     order = ["lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_win"]
@@ -469,7 +469,7 @@ def test_bottleneck_properties_on_random_data(leads, deals):
         else:
             assert flagged == [], key
     # Reference rates are recomputed from counts of all channels over the 6-month window, never averaged.
-    for p, tr, ref in con.execute("SELECT DISTINCT period_start, transition, reference_rate FROM marts.bottlenecks"
+    for p, tr, ref in con.execute("SELECT DISTINCT cohort_start, transition, reference_rate FROM marts.bottlenecks"
                                   ).fetchall():
         step = order.index(tr)
         lo = date(p.year - (p.month <= 5), (p.month - 6) % 12 + 1, 1)

@@ -41,9 +41,18 @@ def work_db(tmp_path_factory) -> Path:
     return build_work_db(tmp_path_factory.mktemp("fiscal"))
 
 
+def period_columns(table: str) -> tuple[str, str, str]:
+    """(label, first day, last day) of a roll-up's period: cohort_period, cohort_start, cohort_end for the cohort
+    marts' (the period their leads were created in), period, period_start, period_end for the others'."""
+    if FISCAL_KEYS[table][1] == "cohort_period":
+        return "cohort_period", "cohort_start", "cohort_end"
+    return "period", "period_start", "period_end"
+
+
 def rows_of(work_db: Path, table: str, columns: str, channel: str) -> list[tuple]:
-    return query(work_db, f"SELECT grain, period, period_start, period_end, {columns} FROM marts.{table} "
-                          "WHERE channel = ? ORDER BY grain, period_start", [channel])
+    label, start, end = period_columns(table)
+    return query(work_db, f"SELECT grain, {label}, {start}, {end}, {columns} FROM marts.{table} "
+                          f"WHERE channel = ? ORDER BY grain, {start}", [channel])
 
 
 def approx(row: tuple) -> tuple:
@@ -74,8 +83,8 @@ def test_channel_funnel_fiscal_splits_march_from_april(work_db):
 
 
 def test_lead_cohort_funnel_fiscal(work_db):
-    assert rows_of(work_db, "lead_cohort_funnel_fiscal", "leads, reached_mql, reached_sql, reached_opportunity, won, "
-                   "revenue, lead_to_mql_rate, opportunity_to_win_rate, lead_to_win_rate", "Webinar") == [
+    assert rows_of(work_db, "lead_cohort_funnel_fiscal", "leads, reached_mql, reached_sql, reached_opportunity, "
+                   "reached_win, revenue, lead_to_mql_rate, opportunity_to_win_rate, lead_to_win_rate", "Webinar") == [
         approx(r) for r in [
             (*Q4_25, 2, 2, 2, 2, 2, D("2000000.00"), 1.0, 1.0, 1.0),
             (*Q2_26, 4, 3, 2, 2, 0, D0, 0.75, 0.0, 0.0),
@@ -85,7 +94,7 @@ def test_lead_cohort_funnel_fiscal(work_db):
 
 
 def test_mql_to_sql_fiscal(work_db):
-    assert rows_of(work_db, "mql_to_sql_fiscal", "mqls, became_sql, mql_to_sql_rate, median_days_mql_to_sql",
+    assert rows_of(work_db, "mql_to_sql_fiscal", "mqls, reached_sql, mql_to_sql_rate, median_days_mql_to_sql",
                    "Webinar") == [approx(r) for r in [
         (*Q4_25, 2, 2, 1.0, 1.0),
         (*Q2_26, 3, 2, 2 / 3, 1.0),  # B1 never became SQL; B3, B4 took a day each
@@ -95,8 +104,8 @@ def test_mql_to_sql_fiscal(work_db):
 
 
 def test_deal_to_win_fiscal(work_db):
-    assert rows_of(work_db, "deal_to_win_fiscal", "won, lost, win_rate, revenue, avg_deal_size, median_days_to_close",
-                   "Webinar") == [
+    assert rows_of(work_db, "deal_to_win_fiscal", "wins, losses, win_rate, revenue, avg_deal_size, "
+                   "median_days_opportunity_to_win", "Webinar") == [
         (*Q4_25, 1, 0, 1.0, D("1000000.00"), D("1000000.00"), 30.0),
         (*Q1_26, 1, 0, 1.0, D("1000000.00"), D("1000000.00"), 97.0),
         (*Q2_26, 0, 1, 0.0, D0, None, None),  # DB3 lost in August; nothing won: no deal size, no median
@@ -122,7 +131,7 @@ def test_channel_roi_fiscal(work_db):
 
 
 def test_cohort_roi_fiscal(work_db):
-    columns = ("spend, leads, won, revenue, cohort_roas, cohort_roi, cac, payback_month, months_to_payback, "
+    columns = ("spend, leads, reached_win, revenue, roas, roi, cac, payback_month, months_to_payback, "
                "gross_profit, romi, ltv, ltv_to_cac")
     # Webinar: the February cohort paid its 2,000,000 back in May (1M in March + 1M in May): 4 months after
     # 2025-Q4 starts (January), 13 after FY2025 starts (April 2025). LTV 1,000,000 x 49/24 = 2,041,666.67.
@@ -183,20 +192,20 @@ RECOMPUTE = {
         "sql_to_opportunity_rate": lambda s: ratio(s["opportunities"], s["sqls"]),
         "opportunity_to_win_rate": lambda s: ratio(s["wins"], s["opportunities"]),
     }),
-    "lead_cohort_funnel": ("cohort_start", ["leads", "reached_mql", "reached_sql", "reached_opportunity", "won",
-                                            "revenue"], {
+    "lead_cohort_funnel": ("cohort_start", ["leads", "reached_mql", "reached_sql", "reached_opportunity",
+                                            "reached_win", "revenue"], {
         "lead_to_mql_rate": lambda s: ratio(s["reached_mql"], s["leads"]),
         "mql_to_sql_rate": lambda s: ratio(s["reached_sql"], s["reached_mql"]),
         "sql_to_opportunity_rate": lambda s: ratio(s["reached_opportunity"], s["reached_sql"]),
-        "opportunity_to_win_rate": lambda s: ratio(s["won"], s["reached_opportunity"]),
-        "lead_to_win_rate": lambda s: ratio(s["won"], s["leads"]),
+        "opportunity_to_win_rate": lambda s: ratio(s["reached_win"], s["reached_opportunity"]),
+        "lead_to_win_rate": lambda s: ratio(s["reached_win"], s["leads"]),
     }),
-    "mql_to_sql": ("period_start", ["mqls", "became_sql"], {
-        "mql_to_sql_rate": lambda s: ratio(s["became_sql"], s["mqls"]),
+    "mql_to_sql": ("period_start", ["mqls", "reached_sql"], {
+        "mql_to_sql_rate": lambda s: ratio(s["reached_sql"], s["mqls"]),
     }),
-    "deal_to_win": ("period_start", ["won", "lost", "revenue"], {
-        "win_rate": lambda s: ratio(s["won"], s["won"] + s["lost"]),
-        "avg_deal_size": lambda s: money(s["revenue"], 1, s["won"]),
+    "deal_to_win": ("period_start", ["wins", "losses", "revenue"], {
+        "win_rate": lambda s: ratio(s["wins"], s["wins"] + s["losses"]),
+        "avg_deal_size": lambda s: money(s["revenue"], 1, s["wins"]),
     }),
     "channel_roi": ("period_start", ["spend", "leads", "mqls", "opportunities", "wins", "revenue"], {
         "cpa": lambda s: money(no_spend(s["spend"]), 1, s["leads"]),
@@ -206,14 +215,14 @@ RECOMPUTE = {
         "roas": lambda s: ratio(s["revenue"], s["spend"]),
         "roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
     }),
-    "cohort_roi": ("cohort_start", ["spend", "leads", "won", "revenue"], {
-        "cohort_roas": lambda s: ratio(s["revenue"], s["spend"]),
-        "cohort_roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
-        "cac": lambda s: money(no_spend(s["spend"]), 1, s["won"]),
+    "cohort_roi": ("cohort_start", ["spend", "leads", "reached_win", "revenue"], {
+        "roas": lambda s: ratio(s["revenue"], s["spend"]),
+        "roi": lambda s: ratio(s["revenue"] - s["spend"], s["spend"]),
+        "cac": lambda s: money(no_spend(s["spend"]), 1, s["reached_win"]),
         "gross_profit": lambda s: money(s["revenue"], GROSS_MARGIN),
         "romi": lambda s: ratio(money(s["revenue"], GROSS_MARGIN) - s["spend"], s["spend"]),
-        "ltv": lambda s: money(s["revenue"], LTV_MULTIPLIER, s["won"]),
-        "ltv_to_cac": lambda s: None if not s["won"] else ratio(Fraction(s["revenue"]) * LTV_MULTIPLIER, s["spend"]),
+        "ltv": lambda s: money(s["revenue"], LTV_MULTIPLIER, s["reached_win"]),
+        "ltv_to_cac": lambda s: None if not s["reached_win"] else ratio(Fraction(s["revenue"]) * LTV_MULTIPLIER, s["spend"]),
     }),
     "attributed_revenue": ("period_start", ["attributed_revenue", "revenue_from_touches", "revenue_without_touches",
                                             "deals_credited"], {}),
@@ -230,14 +239,15 @@ def test_rollup_equals_the_recomputation_from_the_monthly_mart(work_db, mart):
     rates and money per unit recomputed from the sums; every row and column of the roll-up must match."""
     month_column, summed, derived = RECOMPUTE[mart]
     keys = FISCAL_KEYS[f"{mart}_fiscal"][2:]  # channel (and model)
+    label, start_column, end_column = period_columns(f"{mart}_fiscal")
     expected: dict[tuple, dict] = {}
     records = query(work_db, f"SELECT {month_column}, {', '.join(keys + summed)} FROM marts.{mart}")
     assert records
     for month, *values in records:
         key, values = tuple(values[:len(keys)]), values[len(keys):]
-        for grain, label, start, end in fiscal_periods(month):
-            sums = expected.setdefault((grain, label, *key), {"period_start": start, "period_end": end,
-                                                               **{c: 0 for c in summed}})
+        for grain, period, start, end in fiscal_periods(month):
+            sums = expected.setdefault((grain, period, *key), {start_column: start, end_column: end,
+                                                                **{c: 0 for c in summed}})
             for column, value in zip(summed, values):
                 sums[column] += value
     for sums in expected.values():
@@ -247,7 +257,7 @@ def test_rollup_equals_the_recomputation_from_the_monthly_mart(work_db, mart):
         names = [d[0] for d in con.execute(f"SELECT * FROM marts.{mart}_fiscal LIMIT 0").description]
         for row in con.execute(f"SELECT * FROM marts.{mart}_fiscal").fetchall():
             record = dict(zip(names, row))
-            actual[(record.pop("grain"), record.pop("period"), *(record.pop(k) for k in keys))] = record
+            actual[(record.pop("grain"), record.pop(label), *(record.pop(k) for k in keys))] = record
     assert set(actual) == set(expected)
     for key, sums in expected.items():
         for column, value in sums.items():
@@ -300,12 +310,12 @@ def test_medians_come_from_the_records_not_from_monthly_medians():
         con.execute((SQL_DIR / "marts" / f"{mart}.sql").read_text(encoding="utf-8"))
     assert con.execute("SELECT period_start, median_days_mql_to_sql FROM marts.mql_to_sql ORDER BY 1").fetchall() == [
         (date(2026, 7, 1), 2.0), (date(2026, 8, 1), 10.0)]
-    assert con.execute("SELECT grain, mqls, became_sql, median_days_mql_to_sql FROM marts.mql_to_sql_fiscal "
+    assert con.execute("SELECT grain, mqls, reached_sql, median_days_mql_to_sql FROM marts.mql_to_sql_fiscal "
                        "ORDER BY grain").fetchall() == [("fiscal_quarter", 5, 4, 2.5), ("fiscal_year", 5, 4, 2.5)]
     # Deals: July closes took 10, 20, 30 days (monthly median 20), August's 100 (median 100): quarter median 25.
-    assert con.execute("SELECT period_start, median_days_to_close FROM marts.deal_to_win ORDER BY 1").fetchall() == [
+    assert con.execute("SELECT period_start, median_days_opportunity_to_win FROM marts.deal_to_win ORDER BY 1").fetchall() == [
         (date(2026, 7, 1), 20.0), (date(2026, 8, 1), 100.0)]
-    assert con.execute("SELECT grain, won, lost, win_rate, median_days_to_close FROM marts.deal_to_win_fiscal "
+    assert con.execute("SELECT grain, wins, losses, win_rate, median_days_opportunity_to_win FROM marts.deal_to_win_fiscal "
                        "ORDER BY grain").fetchall() == [("fiscal_quarter", 4, 1, 0.8, 25.0),
                                                         ("fiscal_year", 4, 1, 0.8, 25.0)]
 
@@ -315,7 +325,7 @@ def test_the_fiscal_year_start_comes_from_targets_yaml():
     con = _staged([("X", date(2026, 3, 5), None), ("X", date(2026, 4, 5), date(2026, 4, 6))], start_month=1)
     con.execute((SQL_DIR / "marts" / "mql_to_sql.sql").read_text(encoding="utf-8"))
     con.execute((SQL_DIR / "marts" / "mql_to_sql_fiscal.sql").read_text(encoding="utf-8"))
-    assert con.execute("SELECT grain, period, period_start, period_end, mqls, became_sql FROM marts.mql_to_sql_fiscal "
+    assert con.execute("SELECT grain, period, period_start, period_end, mqls, reached_sql FROM marts.mql_to_sql_fiscal "
                        "ORDER BY grain, period_start").fetchall() == [
         ("fiscal_quarter", "2026-Q1", date(2026, 1, 1), date(2026, 3, 31), 1, 0),
         ("fiscal_quarter", "2026-Q2", date(2026, 4, 1), date(2026, 6, 30), 1, 1),
@@ -336,10 +346,10 @@ def test_every_fiscal_table_and_column_has_a_comment_and_money_is_decimal(work_d
         if column in ("revenue", "spend", "cpa", "cost_per_mql", "cost_per_opportunity", "cac", "avg_deal_size",
                       "gross_profit", "ltv"):
             assert type_ == "DECIMAL(18,2)", (table, column)
-        if column in ("period_start", "period_end"):
+        if column in ("period_start", "period_end", "cohort_start", "cohort_end"):
             assert type_ == "DATE"
-    # Every monthly column is there too (cohort_start becomes period_start).
+    # Every monthly column is there too, under the same name (a cohort mart's cohort_start too).
     for mart in FISCAL:
         monthly = {c for (c,) in query(work_db, "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
-                                                "AND table_name = ?", [mart])} - {"cohort_start"}
+                                                "AND table_name = ?", [mart])}
         assert monthly <= {c for t, c in types if t == f"{mart}_fiscal"}, mart

@@ -146,3 +146,30 @@ def test_an_upgrade_forgets_the_last_publish(first):
     prepare_working_database(con)
     assert not publish(con, published, "second").from_previous
     assert publish(con, published, "third").from_previous
+
+
+def test_a_renamed_mart_is_published_under_its_old_names_too(first):
+    """compat.<mart> (assets/core/names.py): the mart of the new file under the column names it had before,
+    written by a publish from nothing and by one that starts from the last, never for a mart not published."""
+    from assets.core.names import COMPAT_REMOVED_IN
+
+    con, _, published = first
+    con.execute("CREATE TABLE marts.deal_to_win AS SELECT DATE '2026-07-01' AS period_start, 'Webinar' AS channel, "
+                "2 AS wins, 1 AS losses, 2 / 3 AS win_rate, 12.5 AS median_days_opportunity_to_win")
+    os.utime(published, ns=(0, 0))  # not the file the last publish left: the next one starts from nothing
+    for run in ("second", "third"):
+        con.execute("UPDATE marts.deal_to_win SET wins = wins + 1")
+        done = publish(con, published, run)
+        assert done.from_previous == (run == "third") and "compat.deal_to_win" not in done.counts
+        with duckdb.connect(str(published), read_only=True) as reader:
+            assert reader.execute("SELECT * FROM compat.deal_to_win").fetchall() == \
+                reader.execute("SELECT * FROM marts.deal_to_win").fetchall()
+            assert [d[0] for d in reader.execute("SELECT * FROM compat.deal_to_win").description] == [
+                "period_start", "channel", "won", "lost", "win_rate", "median_days_to_close"]
+            assert reader.execute("SELECT won FROM compat.deal_to_win").fetchall() == [(4 if run == "third" else 3,)]
+            views = reader.execute("SELECT schema_name, view_name, comment FROM duckdb_views() "
+                                   "WHERE NOT internal").fetchall()
+            assert [(s, v) for s, v, _ in views] == [("compat", "deal_to_win")]  # no mart, no view
+            assert f"Removed in {COMPAT_REMOVED_IN}" in views[0][2]
+            assert reader.execute("SELECT comment FROM duckdb_columns() WHERE schema_name = 'compat' "
+                                  "AND column_name = 'won'").fetchone()[0].startswith("marts.deal_to_win.wins")

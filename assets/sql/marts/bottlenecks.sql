@@ -152,8 +152,8 @@ judged AS (
                AS maturity
     FROM valued
 )
-SELECT period_start, channel, transition, from_count, to_count, actual_rate, reference_rate, reference_source,
-       (actual_rate - reference_rate) * 100 AS gap_points,
+SELECT period_start AS cohort_start, channel, transition, from_count, to_count, actual_rate, reference_rate,
+       reference_source, (actual_rate - reference_rate) * 100 AS gap_points,
        lost_volume, lost_revenue, actual_rate_upper_95, significant, cohort_age_days, typical_days, maturity,
        coalesce(significant AND maturity = 'mature' AND lost_revenue > 0 AND row_number() OVER (
            PARTITION BY period_start, channel, significant AND maturity = 'mature' AND lost_revenue > 0
@@ -162,7 +162,7 @@ SELECT period_start, channel, transition, from_count, to_count, actual_rate, ref
 FROM judged
 ORDER BY period_start, channel, step;
 COMMENT ON TABLE marts.bottlenecks IS 'Where each channel''s funnel leaks most: per month, channel and transition, the channel''s rate against a reference rate (the rate override of targets.yaml for the month, else the all-channel rate of the trailing 6 months), the downstream volume and won revenue lost because of the gap, and the transition that loses the most revenue. Cohort view: lead_to_mql, mql_to_sql and sql_to_opportunity follow the leads created in the month (whether they ever reached the stage, so far); opportunity_to_win follows the deals created in the month (whether they are won, so far). Young cohorts are still converting. One row per transition with at least one record entering it (from_count > 0). No fiscal quarter / year view: the reference rate belongs to each month (its target override or the 6 months ending in it), so a quarter has no reference of its own but an average of monthly ones; lost_revenue adds up and can be summed from this table.';
-COMMENT ON COLUMN marts.bottlenecks.period_start IS 'First day of the cohort month: the month the leads were created (lead_to_mql, mql_to_sql, sql_to_opportunity) or the deals were created (opportunity_to_win).';
+COMMENT ON COLUMN marts.bottlenecks.cohort_start IS 'First day of the cohort month: the month the leads were created (lead_to_mql, mql_to_sql, sql_to_opportunity) or the deals were created (opportunity_to_win); their later stages are counted whenever they happened, so it is a cohort_start (as in marts.lead_cohort_funnel), not the period_start of marts.channel_funnel (the month each stage happened). Named period_start before 0.2.0.';
 COMMENT ON COLUMN marts.bottlenecks.channel IS 'Channel name of the leads (lead transitions) or of the deals (opportunity_to_win).';
 COMMENT ON COLUMN marts.bottlenecks.transition IS 'lead_to_mql, mql_to_sql, sql_to_opportunity (cohort leads reaching each stage; opportunity = a linked deal or lifecycle opportunity/customer), opportunity_to_win (deals created in the month that are won). In this order.';
 COMMENT ON COLUMN marts.bottlenecks.from_count IS 'Records entering the transition: cohort leads (lead_to_mql), cohort leads that reached MQL (mql_to_sql), reached SQL (sql_to_opportunity); deals created in the month (opportunity_to_win). Always > 0.';

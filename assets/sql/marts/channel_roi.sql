@@ -5,7 +5,7 @@ WITH s AS (SELECT period_start, channel, nullif(sum(cost), 0) AS spend FROM stag
 SELECT f.period_start, f.channel,
        CAST(coalesce(s.spend, 0) AS DECIMAL(18, 2)) AS spend,
        f.impressions, f.clicks, f.leads, f.mqls, f.opportunities, f.wins, f.revenue,
-       safe_rate(f.clicks, f.impressions) AS ctr,
+       safe_rate(f.clicks, f.impressions) AS impression_to_click_rate,
        money_per(s.spend, f.clicks) AS cpc,
        money_times(s.spend, 1000, f.impressions) AS cpm,
        money_per(s.spend, f.leads) AS cpa,
@@ -27,7 +27,7 @@ COMMENT ON COLUMN marts.channel_roi.mqls IS 'Leads that became MQL in the month.
 COMMENT ON COLUMN marts.channel_roi.opportunities IS 'Deals created in the month.';
 COMMENT ON COLUMN marts.channel_roi.wins IS 'Deals won in the month.';
 COMMENT ON COLUMN marts.channel_roi.revenue IS 'Amount of deals won in the month (DECIMAL).';
-COMMENT ON COLUMN marts.channel_roi.ctr IS 'clicks / impressions (click-through rate); NULL when impressions = 0.';
+COMMENT ON COLUMN marts.channel_roi.impression_to_click_rate IS 'clicks / impressions (CTR, click-through rate; as in marts.channel_funnel); NULL when impressions = 0. Named ctr before 0.2.0.';
 COMMENT ON COLUMN marts.channel_roi.cpc IS 'spend / clicks (cost per click), exact decimal; NULL when no spend or no clicks.';
 COMMENT ON COLUMN marts.channel_roi.cpm IS 'spend x 1000 / impressions (cost per thousand impressions), exact decimal; NULL when no spend or no impressions.';
 COMMENT ON COLUMN marts.channel_roi.cpa IS 'spend / leads (cost per acquisition), exact decimal; NULL when no spend or no leads.';

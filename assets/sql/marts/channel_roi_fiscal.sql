@@ -14,7 +14,7 @@ WITH sums AS (
     GROUP BY ALL
 )
 SELECT *,
-       safe_rate(clicks, impressions) AS ctr,
+       safe_rate(clicks, impressions) AS impression_to_click_rate,
        money_per(nullif(spend, 0), clicks) AS cpc,
        money_times(nullif(spend, 0), 1000, impressions) AS cpm,
        money_per(nullif(spend, 0), leads) AS cpa,
@@ -39,7 +39,7 @@ COMMENT ON COLUMN marts.channel_roi_fiscal.mqls IS 'Leads that became MQL in the
 COMMENT ON COLUMN marts.channel_roi_fiscal.opportunities IS 'Deals created in the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.wins IS 'Deals won in the period.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.revenue IS 'Amount of deals won in the period (DECIMAL).';
-COMMENT ON COLUMN marts.channel_roi_fiscal.ctr IS 'clicks / impressions of the period; NULL when impressions = 0.';
+COMMENT ON COLUMN marts.channel_roi_fiscal.impression_to_click_rate IS 'clicks / impressions of the period (CTR); NULL when impressions = 0. Named ctr before 0.2.0.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.cpc IS 'spend / clicks of the period, exact decimal rounded half up to 0.01; NULL when spend or clicks are 0.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.cpm IS 'spend x 1000 / impressions of the period, exact decimal rounded half up to 0.01; NULL when spend or impressions are 0.';
 COMMENT ON COLUMN marts.channel_roi_fiscal.cpa IS 'spend / leads of the period, exact decimal rounded half up to 0.01; NULL when spend or leads are 0.';

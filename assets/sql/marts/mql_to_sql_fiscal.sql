@@ -4,7 +4,7 @@
 CREATE OR REPLACE TABLE marts.mql_to_sql_fiscal AS
 WITH sums AS (
     SELECT p.grain, p.period, p.period_start, p.period_end, m.channel,
-           CAST(sum(m.mqls) AS BIGINT) AS mqls, CAST(sum(m.became_sql) AS BIGINT) AS became_sql
+           CAST(sum(m.mqls) AS BIGINT) AS mqls, CAST(sum(m.reached_sql) AS BIGINT) AS reached_sql
     FROM marts.mql_to_sql m
     CROSS JOIN staging.target_settings s
     CROSS JOIN fiscal_periods(m.period_start, s.fiscal_year_start_month) p
@@ -19,7 +19,7 @@ medians AS (
     WHERE l.reached_mql AND l.reached_sql
     GROUP BY ALL
 )
-SELECT sums.*, safe_rate(became_sql, mqls) AS mql_to_sql_rate, medians.median_days_mql_to_sql
+SELECT sums.*, safe_rate(reached_sql, mqls) AS mql_to_sql_rate, medians.median_days_mql_to_sql
 FROM sums LEFT JOIN medians USING (grain, period_start, channel)
 ORDER BY grain, period_start, channel;
 COMMENT ON TABLE marts.mql_to_sql_fiscal IS 'marts.mql_to_sql per fiscal quarter and fiscal year the leads became MQL in (fiscal_year_start_month of targets.yaml, default April) and channel. Every month is in one fiscal_quarter row and one fiscal_year row: filter on grain before summing.';
@@ -29,6 +29,6 @@ COMMENT ON COLUMN marts.mql_to_sql_fiscal.period_start IS 'First day of the fisc
 COMMENT ON COLUMN marts.mql_to_sql_fiscal.period_end IS 'Last day of the fiscal period, inclusive.';
 COMMENT ON COLUMN marts.mql_to_sql_fiscal.channel IS 'Channel name of the leads.';
 COMMENT ON COLUMN marts.mql_to_sql_fiscal.mqls IS 'Leads that became MQL in the period.';
-COMMENT ON COLUMN marts.mql_to_sql_fiscal.became_sql IS 'Of those, leads that have reached SQL (at any time).';
-COMMENT ON COLUMN marts.mql_to_sql_fiscal.mql_to_sql_rate IS 'became_sql / mqls of the period.';
+COMMENT ON COLUMN marts.mql_to_sql_fiscal.reached_sql IS 'Of those, leads that have reached SQL (at any time). Named became_sql before 0.2.0.';
+COMMENT ON COLUMN marts.mql_to_sql_fiscal.mql_to_sql_rate IS 'reached_sql / mqls of the period.';
 COMMENT ON COLUMN marts.mql_to_sql_fiscal.median_days_mql_to_sql IS 'Median days from MQL date to SQL date of the period''s MQLs that became SQL, over the leads themselves (not a median of the monthly medians); NULL when none did.';

@@ -214,28 +214,28 @@ CREATE TABLE lead_cohort_funnel AS
 WITH c AS (
     SELECT month_of(created_at) AS cohort_start, channel, count(*) AS leads,
            count(*) FILTER (WHERE reached_mql) AS reached_mql, count(*) FILTER (WHERE reached_sql) AS reached_sql,
-           count(*) FILTER (WHERE reached_opportunity) AS reached_opportunity, count(*) FILTER (WHERE won) AS won,
+           count(*) FILTER (WHERE reached_opportunity) AS reached_opportunity, count(*) FILTER (WHERE won) AS reached_win,
            sum(won_revenue) AS revenue
     FROM lead_funnel GROUP BY ALL
 )
 SELECT *, rate(reached_mql, leads) AS lead_to_mql_rate, rate(reached_sql, reached_mql) AS mql_to_sql_rate,
        rate(reached_opportunity, reached_sql) AS sql_to_opportunity_rate,
-       rate(won, reached_opportunity) AS opportunity_to_win_rate, rate(won, leads) AS lead_to_win_rate
+       rate(reached_win, reached_opportunity) AS opportunity_to_win_rate, rate(reached_win, leads) AS lead_to_win_rate
 FROM c;
 
 CREATE TABLE mql_to_sql AS
 SELECT month_of(mql_date) AS period_start, channel, count(*) AS mqls,
-       count(*) FILTER (WHERE reached_sql) AS became_sql,
+       count(*) FILTER (WHERE reached_sql) AS reached_sql,
        rate(count(*) FILTER (WHERE reached_sql), count(*)) AS mql_to_sql_rate,
        median((epoch(sql_date) - epoch(mql_date)) / 86400.0) FILTER (WHERE reached_sql) AS median_days_mql_to_sql
 FROM lead_funnel WHERE reached_mql GROUP BY ALL;
 
 CREATE TABLE deal_to_win AS
 SELECT month_of(closed_on) AS period_start, channel,
-       count(*) FILTER (WHERE outcome = 'won') AS won, count(*) FILTER (WHERE outcome = 'lost') AS lost,
+       count(*) FILTER (WHERE outcome = 'won') AS wins, count(*) FILTER (WHERE outcome = 'lost') AS losses,
        rate(count(*) FILTER (WHERE outcome = 'won'), count(*)) AS win_rate,
        coalesce(sum(amount) FILTER (WHERE outcome = 'won'), 0) AS revenue,
        per(sum(amount) FILTER (WHERE outcome = 'won'), count(*) FILTER (WHERE outcome = 'won')) AS avg_deal_size,
        median((epoch(CAST(closed_on AS TIMESTAMP)) - epoch(created_at)) / 86400.0) FILTER (WHERE outcome = 'won')
-           AS median_days_to_close
+           AS median_days_opportunity_to_win
 FROM deals WHERE outcome IN ('won', 'lost') GROUP BY ALL;

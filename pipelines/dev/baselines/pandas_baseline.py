@@ -282,12 +282,13 @@ def lead_cohort_funnel(funnel: pd.DataFrame) -> pd.DataFrame:
     """lead_cohort_funnel: the leads created in a month, by channel, and how far they got."""
     cohort = funnel.assign(cohort_start=month(funnel["created_at"])).groupby(["cohort_start", "channel"]).agg(
         leads=("lead_id", "size"), reached_mql=("reached_mql", "sum"), reached_sql=("reached_sql", "sum"),
-        reached_opportunity=("reached_opportunity", "sum"), won=("won", "sum"), revenue=("won_revenue", decimal_sum))
+        reached_opportunity=("reached_opportunity", "sum"), reached_win=("won", "sum"),
+        revenue=("won_revenue", decimal_sum))
     cohort["lead_to_mql_rate"] = rate(cohort["reached_mql"], cohort["leads"])
     cohort["mql_to_sql_rate"] = rate(cohort["reached_sql"], cohort["reached_mql"])
     cohort["sql_to_opportunity_rate"] = rate(cohort["reached_opportunity"], cohort["reached_sql"])
-    cohort["opportunity_to_win_rate"] = rate(cohort["won"], cohort["reached_opportunity"])
-    cohort["lead_to_win_rate"] = rate(cohort["won"], cohort["leads"])
+    cohort["opportunity_to_win_rate"] = rate(cohort["reached_win"], cohort["reached_opportunity"])
+    cohort["lead_to_win_rate"] = rate(cohort["reached_win"], cohort["leads"])
     return cohort
 
 
@@ -296,23 +297,23 @@ def mql_to_sql(funnel: pd.DataFrame) -> pd.DataFrame:
     mqls = funnel[funnel["reached_mql"]]
     days = (mqls["sql_date"] - mqls["mql_date"]).dt.total_seconds() / 86400
     m2s = mqls.assign(period_start=month(mqls["mql_date"]), days=days.where(mqls["reached_sql"])).groupby(BY).agg(
-        mqls=("lead_id", "size"), became_sql=("reached_sql", "sum"), median_days_mql_to_sql=("days", "median"))
-    m2s["mql_to_sql_rate"] = rate(m2s["became_sql"], m2s["mqls"])
+        mqls=("lead_id", "size"), reached_sql=("reached_sql", "sum"), median_days_mql_to_sql=("days", "median"))
+    m2s["mql_to_sql_rate"] = rate(m2s["reached_sql"], m2s["mqls"])
     return m2s
 
 
 def deal_to_win(deals: pd.DataFrame) -> pd.DataFrame:
-    """deal_to_win: the deals closed in a month, by channel: won, lost, revenue, days to close."""
+    """deal_to_win: the deals closed in a month, by channel: wins, losses, revenue, days to close."""
     closed = deals["outcome"].isin(["won", "lost"])
     closed_deals = deals[closed].assign(period_start=month(deals.loc[closed, "closed_on"]))
     is_won = closed_deals["outcome"] == "won"
     closed_deals["won_amount"] = closed_deals["amount"].where(is_won)
     closed_deals["days"] = ((closed_deals["closed_on"] - closed_deals["created_at"]).dt.total_seconds() / 86400).where(is_won)
     d2w = closed_deals.assign(is_won=is_won, is_lost=closed_deals["outcome"] == "lost").groupby(BY).agg(
-        won=("is_won", "sum"), lost=("is_lost", "sum"), revenue=("won_amount", decimal_sum),
-        median_days_to_close=("days", "median"))
-    d2w["win_rate"] = rate(d2w["won"], d2w["won"] + d2w["lost"])
-    d2w["avg_deal_size"] = per(d2w["revenue"], d2w["won"])
+        wins=("is_won", "sum"), losses=("is_lost", "sum"), revenue=("won_amount", decimal_sum),
+        median_days_opportunity_to_win=("days", "median"))
+    d2w["win_rate"] = rate(d2w["wins"], d2w["wins"] + d2w["losses"])
+    d2w["avg_deal_size"] = per(d2w["revenue"], d2w["wins"])
     return d2w
 
 
