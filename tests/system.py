@@ -74,3 +74,54 @@ def start_postgres(root: Path) -> dict:
 def _postgres_bindir() -> str | None:
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin")) if Path("/usr/lib/postgresql").is_dir() else []
     return str(versions[-1]) if versions else None
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 10) -> bool:
+    """Whether a server on 127.0.0.1:`port` accepts connections before `process` ends or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def _stopper(process: subprocess.Popen):
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return stop
+
+
+def start_sshd(root: Path) -> dict:
+    """An OpenSSH server on 127.0.0.1 for this user only, with a temporary host key and a temporary user key;
+    `home` is a HOME whose ~/.ssh holds that key (id_ed25519) and the server's host key (known_hosts), as a
+    user's own configuration would. Returns host, port, user, home and `stop`."""
+    ensure_package("openssh-server", lambda: Path("/usr/sbin/sshd").exists() and shutil.which("ssh-keygen"))
+    import getpass
+
+    root.mkdir(parents=True, exist_ok=True)
+    home, port, user = root / "home", free_port(), getpass.getuser()
+    (home / ".ssh").mkdir(parents=True)
+    for key in (root / "host_key", home / ".ssh" / "id_ed25519"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, capture_output=True)
+    shutil.copy(home / ".ssh" / "id_ed25519.pub", root / "authorized_keys")
+    host_key = (root / "host_key.pub").read_text().split()
+    (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    (root / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {root / 'host_key'}\nPidFile {root / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {root / 'authorized_keys'}\nAllowUsers {user}\nStrictModes no\nUsePAM no\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+        "Subsystem sftp internal-sftp\n")
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # the privilege separation folder sshd needs as root
+    log = (root / "sshd.log").open("w")
+    process = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(root / "sshd_config")], stderr=log)
+    if not _wait_for_port(port, process):
+        _stopper(process)()
+        pytest.skip(f"sshd did not start: {(root / 'sshd.log').read_text()[-500:]}")
+    return {"host": "127.0.0.1", "port": port, "user": user, "home": home, "stop": _stopper(process)}
