@@ -47,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
     from assets.ingest.landing import redact
     from assets.ingest.remote import url_problem
     from assets.report.report import load_report_config
+    from schemas.mail import load_mail_config
 
     inbox = resource_config["inbox_dir"]
     try:  # configuration errors are reported before anything runs
         load_config(resource_config["config_dir"])
         load_profiles(resource_config["config_dir"])
         load_report_config(resource_config["config_dir"])
+        load_mail_config(resource_config["config_dir"])
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -125,3 +125,46 @@ def start_sshd(root: Path) -> dict:
         _stopper(process)()
         pytest.skip(f"sshd did not start: {(root / 'sshd.log').read_text()[-500:]}")
     return {"host": "127.0.0.1", "port": port, "user": user, "home": home, "stop": _stopper(process)}
+
+
+def start_dovecot(user: str, password: str) -> dict:
+    """A Dovecot IMAP server on 127.0.0.1 (plain IMAP, for this machine only) with one user whose password
+    is `password`, configured by a file in a temporary folder of its own (its processes run as the dovecot
+    user, who cannot enter pytest's private folders). Returns host, port, the log's path and `stop`, which
+    ends the server and removes the folder."""
+    ensure_package("dovecot-imapd", lambda: shutil.which("dovecot") or Path("/usr/sbin/dovecot").exists())
+    import pwd
+    import tempfile
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    owner = "dovecot" if os.geteuid() == 0 else me  # Dovecot gives no mail access as root
+    root = Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp"))  # short: its sockets' paths are limited
+    root.chmod(0o755)
+    mail, port = root / "mail", free_port()
+    mail.mkdir()
+    shutil.chown(mail, owner)
+    (root / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
+    internal = "" if os.geteuid() == 0 else (
+        f"default_login_user = {me}\ndefault_internal_user = {me}\ndefault_internal_group = {me}\n")
+    (root / "dovecot.conf").write_text(
+        f"protocols = imap\nlisten = 127.0.0.1\nbase_dir = {root}/run\nstate_dir = {root}/state\n"
+        f"log_path = {root / 'dovecot.log'}\nssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain\n"
+        f"first_valid_uid = 1\nmail_location = maildir:{mail}/%u\n{internal}"
+        f"passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {root / 'passwd'}\n}}\n"
+        f"userdb {{\n  driver = static\n  args = uid={owner} gid={owner} home={mail}/%u\n}}\n"
+        f"service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n"
+        "  inet_listener imaps {\n    port = 0\n  }\n}\n")
+    with (root / "dovecot.out").open("w") as log:
+        process = subprocess.Popen([shutil.which("dovecot") or "/usr/sbin/dovecot", "-c",
+                                    str(root / "dovecot.conf"), "-F"], stdout=log, stderr=subprocess.STDOUT)
+    stop = _stopper(process)
+
+    def stop_and_clean() -> None:
+        stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+    if not _wait_for_port(port, process):
+        why = (root / "dovecot.out").read_text()[-500:]
+        stop_and_clean()
+        pytest.skip(f"dovecot did not start: {why}")
+    return {"host": "127.0.0.1", "port": port, "log": root / "dovecot.log", "stop": stop_and_clean}

@@ -37,7 +37,7 @@ def landing_dir(published: str | Path) -> Path:
 def origins_dir(published: str | Path) -> Path:
     """Where each fetched file's origin is kept (a JSON record per file, by its path in the inbox):
     `<warehouse folder>/<name>.origins/`. Beside the warehouse, not in it: readable while a run holds the
-    working database, and never published."""
+    working database, and never published (a mail sender's address)."""
     published = Path(published)
     return published.with_name(published.stem + ".origins")
 
@@ -45,6 +45,15 @@ def origins_dir(published: str | Path) -> Path:
 def local_inbox(inbox: str | Path, published: str | Path) -> Path:
     """The folder files are loaded from: the inbox itself, or the landing folder of a remote one."""
     return landing_dir(published) if is_url(inbox) else Path(inbox)
+
+
+def mail_url() -> str | None:
+    """The mailbox whose messages carry exports (FUNNEL_MAIL_URL, imaps://user@host/folder), or None."""
+    return os.environ.get("FUNNEL_MAIL_URL") or None
+
+
+def mail_password() -> str | None:
+    return os.environ.get("FUNNEL_MAIL_PASSWORD") or None
 
 
 def config_dir() -> str:

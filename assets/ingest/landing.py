@@ -1,5 +1,5 @@
-"""Files that arrive on their own (a remote inbox): how they are put in place, never half a file, and the
-record of where each came from.
+"""Files that arrive on their own (a remote inbox, attachments of e-mail): how they are put in place, never
+half a file, and the record of where each came from.
 
 A file is written under a hidden temporary name in its folder and renamed over its final name once whole
 (the inbox never lists the temporary name); the same content already there is left as it is. Its origin is
@@ -32,7 +32,7 @@ def redact(url: str) -> str:
 
 def scrub(text: str) -> str:
     """`text` (an error from a library) without the user and password of any URL in it and without the value
-    of any secret of the environment (AWS_SECRET_ACCESS_KEY, FSSPEC_*_PASSWORD ...)."""
+    of any secret of the environment (FUNNEL_MAIL_PASSWORD, AWS_SECRET_ACCESS_KEY, FSSPEC_*_PASSWORD ...)."""
     text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]*@", r"\1", text)
     for name, value in os.environ.items():
         if SECRET_ENV.search(name.upper()) and len(value) >= 4:
@@ -116,5 +116,8 @@ def read_origins(origins: Path) -> list[dict]:
 
 
 def origin_text(record: dict) -> str:
-    """Where a file came from, in one line: the remote URL (without credentials)."""
+    """Where a file came from, in one line: the remote URL (without credentials), or the message."""
+    if record.get("origin") == "mail":
+        return (f"mail from {record.get('sender')}, \"{record.get('subject')}\", {record.get('date')}"
+                f" ({record.get('mailbox')})")
     return str(record.get("url"))
