@@ -21,6 +21,7 @@ from assets.ingest.asset import raw_exports
 from assets.ingest.landing import read_origin
 from assets.ingest.load import ingest_source
 from assets.ingest.mail import KEYWORD, MailError, fetch_mail, imap_utf7
+from pipelines.sensors import inbox_sensor
 from schemas import SOURCES
 from schemas.mail import load_mail_config
 from schemas.profiles import load_profiles
@@ -165,6 +166,19 @@ def test_the_raw_step_fetches_the_mail_and_says_which_message_each_file_came_fro
     assert (mail["messages_loaded"], mail["messages_from_other_senders"], mail["messages_matching_no_rule"]) == (2, 1, 1)
     printed = "\n".join(str(e) for e in result.all_events) + capsys.readouterr().err
     assert PASSWORD not in printed and f"{USER}@127.0.0.1" not in printed
+
+    with dg.instance_for_test() as instance:  # all read: the sensor asks for no run
+        skip = inbox_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(skip, dg.SkipReason)
+
+
+def test_the_sensor_asks_for_a_run_for_new_messages(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("FUNNEL_INBOX_DIR", str(tmp_path / "inbox"))
+    monkeypatch.setenv("FUNNEL_CONFIG_DIR", str(server["config"]))
+    monkeypatch.setenv("FUNNEL_WAREHOUSE_PATH", str(tmp_path / "wh" / "funnel.duckdb"))
+    with dg.instance_for_test() as instance:
+        request = inbox_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(request, dg.RunRequest) and request.tags == {"funnel/trigger": "mail", "funnel/new_files": "2"}
 
 
 def test_a_wrong_password_is_named_without_printing_it(server, tmp_path):

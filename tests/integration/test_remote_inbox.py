@@ -14,8 +14,9 @@ import pytest
 from assets.core.resource import FunnelResource
 from assets.ingest import remote
 from assets.ingest.asset import raw_exports
-from assets.ingest.landing import read_origin
+from assets.ingest.landing import read_origin, write_origin
 from assets.ingest.remote import RemoteError, fetch_remote, url_problem
+from pipelines.sensors import inbox_sensor
 from tests.conftest import CONFIG_DIR, write_export
 from tests.system import free_port
 
@@ -151,6 +152,33 @@ def test_the_raw_step_fetches_first_and_says_where_files_came_from(served, tmp_p
     [failure] = [e for e in failed.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     text = failure.event_specific_data.user_failure_data.description
     assert f"sftp://127.0.0.1:{port}/inbox: cannot connect" in text and "funnel@" not in text
+
+
+def test_the_sensor_watches_the_remote_listing_and_not_the_landing_folder(served, tmp_path, monkeypatch):
+    warehouse = tmp_path / "wh" / "funnel.duckdb"
+    monkeypatch.setenv("FUNNEL_INBOX_DIR", f"file://{served}")
+    monkeypatch.setenv("FUNNEL_WAREHOUSE_PATH", str(warehouse))
+    os.utime(served / "leads" / "leads_2026-07-04.csv", (OLD, OLD))
+    with dg.instance_for_test() as instance:
+        request = inbox_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(request, dg.RunRequest) and request.tags["funnel/trigger"] == "remote"
+        assert request.tags["funnel/new_files"] == "2"
+        fetch_remote(f"file://{served}", warehouse.with_name("funnel.landing"), warehouse.with_name("funnel.origins"),
+                     quiet=120)  # what the run does first
+        after = inbox_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(after, dg.SkipReason) and "no new" in after.skip_message
+
+
+def test_files_a_run_fetched_into_a_local_inbox_start_no_second_run(tmp_path, monkeypatch):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "wh" / "funnel.duckdb"
+    monkeypatch.setenv("FUNNEL_INBOX_DIR", str(inbox))
+    monkeypatch.setenv("FUNNEL_WAREHOUSE_PATH", str(warehouse))
+    path = write_export(inbox, "leads", "leads_2026-07-03T0900.csv", LEADS, mtime=OLD)
+    write_origin(warehouse.with_name("funnel.origins"), "leads/leads_2026-07-03T0900.csv",
+                 {"origin": "mail", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    with dg.instance_for_test() as instance:
+        result = inbox_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.SkipReason) and "no new" in result.skip_message
 
 
 @pytest.fixture
