@@ -1,7 +1,7 @@
 """A remote inbox on a real OpenSSH server (sftp://, on 127.0.0.1 with a temporary host key and user key in a
 HOME of the test's own): its files are copied into the landing folder and a whole run publishes them, the
 server's files are left as they were, a file written seconds ago waits, a second fetch copies nothing, and
-the user never shows in logs or metadata."""
+the user never shows in logs, metadata or `funnel status`."""
 
 import hashlib
 import logging
@@ -9,10 +9,12 @@ import os
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from assets.ingest.remote import RemoteError, fetch_remote
-from tests.conftest import query, run_funnel_job, write_export
+from pipelines.status import report
+from tests.conftest import CONFIG_DIR, query, run_funnel_job, write_export
 from tests.e2e.test_pipeline_runs import LEADS, small_inbox
 from tests.system import start_sshd
 
@@ -60,12 +62,14 @@ def test_files_on_an_sftp_server_land_and_reach_the_published_marts(sftp, tmp_pa
     assert leads.metadata["inbox"].value == shown
     assert f"{shown}/leads/leads.csv" in leads.metadata["fetched"].value
     assert leads.metadata["fetch"].value["remote"]["still_being_written"] == 1
+    status = report(dg.DagsterInstance.ephemeral(), url, str(CONFIG_DIR), str(warehouse))
+    assert f"Inbox {shown} (copied into {landing})" in status and f"{shown}/leads/leads.csv" in status
 
     again = fetch_remote(url, landing, warehouse.with_name("funnel.origins"), quiet=120)
     assert not again.copied and again.unchanged == 4 and again.settling == ["leads/leads_partial.csv"]
 
     key = (sftp["home"] / ".ssh" / "id_ed25519").read_text().splitlines()[1]
-    printed = "\n".join(str(e) for e in result.all_events) + caplog.text
+    printed = "\n".join(str(e) for e in result.all_events) + caplog.text + status
     assert f"{sftp['user']}@" not in printed and key not in printed
 
 
