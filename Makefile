@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 ## make run: install, fill an empty inbox with sample exports, run the whole pipeline once.
 run: $(STAMP)
-	@if [ -z "$$(find $(INBOX) -type f -name '*.csv' 2>/dev/null | head -n 1)" ]; then \
+	@if [ -z "$$(echo '$(INBOX)' | grep '://')" ] && [ -z "$$(find $(INBOX) -type f -name '*.csv' 2>/dev/null | head -n 1)" ]; then \
 		echo "inbox $(INBOX) is empty: generating sample exports"; \
 		$(BIN)/funnel generate --out $(INBOX); \
 	fi

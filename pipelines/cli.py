@@ -44,19 +44,27 @@ def run(args: argparse.Namespace) -> int:
         "warehouse_path": args.warehouse or settings.warehouse_path(),
         "timezone": settings.timezone(),
     }
+    from assets.ingest.landing import redact
+    from assets.ingest.remote import url_problem
     from assets.report.report import load_report_config
+    from schemas.mail import load_mail_config
 
+    inbox = resource_config["inbox_dir"]
     try:  # configuration errors are reported before anything runs
         load_config(resource_config["config_dir"])
         load_profiles(resource_config["config_dir"])
         load_report_config(resource_config["config_dir"])
+        load_mail_config(resource_config["config_dir"])
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    if not Path(resource_config["inbox_dir"]).is_dir():
-        print(f"inbox {resource_config['inbox_dir']} does not exist", file=sys.stderr)
+    if settings.is_url(inbox) and url_problem(inbox):
+        print(f"inbox {redact(inbox)}: {url_problem(inbox)}", file=sys.stderr)
         return 2
-    print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
+    if not settings.is_url(inbox) and not Path(inbox).is_dir():
+        print(f"inbox {inbox} does not exist", file=sys.stderr)
+        return 2
+    print(f"inbox {redact(inbox)} -> warehouse {resource_config['warehouse_path']}")
     job = defs().resolve_job_def("funnel_job")
     with _instance() as instance:  # disposed at the end: its SQLite connections closed
         for abandoned, alerts in fail_abandoned_runs(instance, job.name, resource_config["warehouse_path"]).items():
@@ -76,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             )
         failed = _failures(result)
         _print_run_summary(result)
-        _print_not_read(Path(resource_config["inbox_dir"]))
+        _print_not_read(settings.local_inbox(inbox, resource_config["warehouse_path"]))
         if not result.success or failed:
             print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
             from pipelines.alerts import Failure, failures_of, record_failure
@@ -197,6 +205,8 @@ def _progress_line(entry) -> tuple | None:
 
     event = entry.dagster_event
     if event is None:
+        if entry.step_key == "raw" and entry.user_message.startswith("fetched "):  # a file that arrived on its own
+            return (False, f"  fetch   {entry.user_message.removeprefix('fetched ')}")
         if entry.step_key == "raw" and entry.user_message.startswith("["):  # "[i/n] <source>/<file>: ..."
             first = entry.user_message.splitlines()[0]
             source = first.split("] ", 1)[1].split("/", 1)[0]

@@ -13,6 +13,7 @@ import dagster as dg
 import duckdb
 
 from assets.core import settings
+from assets.ingest.landing import origin_text, read_origins, redact
 
 
 def last_runs(instance: dg.DagsterInstance, limit: int = 5) -> list[tuple]:
@@ -92,6 +93,18 @@ def last_failures(warehouse: str | Path) -> tuple[list[tuple], list[tuple]] | st
     return refused, [(at, run[:8], asset, what(error), hook) for at, run, asset, error, hook in alerts]
 
 
+def fetched_files(warehouse: str | Path, limit: int = 10) -> str | None:
+    """The files fetched into the inbox (a remote inbox, mail attachments), newest first, with where each
+    came from and when (their origin records beside the warehouse)."""
+    records = read_origins(settings.origins_dir(warehouse))
+    if not records:
+        return None
+    rows = [(r.get("file", ""), origin_text(r)[:110], r.get("fetched_at", "").replace("T", " ")[:16])
+            for r in records[:limit]]
+    return (f"Fetched into the inbox (newest {len(rows)} of {len(records)}):\n"
+            + table(["file", "from", "fetched (UTC)"], rows))
+
+
 def table(header: list[str], rows: list[tuple]) -> str:
     cells = [header] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
@@ -105,6 +118,7 @@ def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse:
     from schemas.config import load_config
 
     sources_cfg = load_config(config_dir).sources
+    shown_inbox, inbox = redact(inbox), str(settings.local_inbox(inbox, warehouse))
     parts = []
     runs = last_runs(instance)
     parts.append("Last runs:\n" + (table(["run", "job", "status", "started", "took", ""], runs) if runs else "  none"))
@@ -119,9 +133,14 @@ def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse:
         age = check.metadata.get("age_hours")
         fresh.append((name, len(files), newest.value if newest else "-", f"{age.value} h" if age else "-",
                       f"{limit:g} h", "STALE" if not check.passed else "fresh" if files else "optional, none"))
-    parts.append(f"Inbox {inbox}:\n" + table(["source", "files", "newest file", "age", "max age", ""], fresh))
+    copied = f" (copied into {inbox})" if settings.is_url(shown_inbox) else ""
+    parts.append(f"Inbox {shown_inbox}{copied}:\n"
+                 + table(["source", "files", "newest file", "age", "max age", ""], fresh))
     if not_read:
         parts.append("Not read from the inbox:\n" + table(["entry", "why"], not_read))
+    fetched = fetched_files(warehouse)
+    if fetched:
+        parts.append(fetched)
     failures = last_failures(warehouse)
     if isinstance(failures, str):
         parts.append("Last failures:\n  " + failures)

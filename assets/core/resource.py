@@ -88,6 +88,11 @@ class FunnelResource(dg.ConfigurableResource):
         return settings.working_database_path(self.warehouse_path)
 
     @property
+    def local_inbox(self) -> Path:
+        """The folder files load from: the inbox, or the landing folder of a remote one (a URL)."""
+        return settings.local_inbox(self.inbox_dir, self.warehouse_path)
+
+    @property
     def problems_dir(self) -> Path:
         return settings.problems_dir(self.warehouse_path)
 

@@ -7,6 +7,7 @@ the default below (relative paths are relative to the working directory).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 DEFAULT_INBOX_DIR = "data/inbox"
@@ -19,6 +20,40 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 def inbox_dir() -> str:
     return os.environ.get("FUNNEL_INBOX_DIR") or DEFAULT_INBOX_DIR
+
+
+def is_url(inbox: str | Path) -> bool:
+    """An inbox given as a URL (sftp://, s3://, gs://, file://) is fetched into the landing folder."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", str(inbox)) is not None
+
+
+def landing_dir(published: str | Path) -> Path:
+    """Where the files of a remote inbox are copied to and loaded from: `<warehouse folder>/<name>.landing/`,
+    one folder per source as in a local inbox."""
+    published = Path(published)
+    return published.with_name(published.stem + ".landing")
+
+
+def origins_dir(published: str | Path) -> Path:
+    """Where each fetched file's origin is kept (a JSON record per file, by its path in the inbox):
+    `<warehouse folder>/<name>.origins/`. Beside the warehouse, not in it: readable while a run holds the
+    working database, and never published (a mail sender's address)."""
+    published = Path(published)
+    return published.with_name(published.stem + ".origins")
+
+
+def local_inbox(inbox: str | Path, published: str | Path) -> Path:
+    """The folder files are loaded from: the inbox itself, or the landing folder of a remote one."""
+    return landing_dir(published) if is_url(inbox) else Path(inbox)
+
+
+def mail_url() -> str | None:
+    """The mailbox whose messages carry exports (FUNNEL_MAIL_URL, imaps://user@host/folder), or None."""
+    return os.environ.get("FUNNEL_MAIL_URL") or None
+
+
+def mail_password() -> str | None:
+    return os.environ.get("FUNNEL_MAIL_PASSWORD") or None
 
 
 def config_dir() -> str:

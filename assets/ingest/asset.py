@@ -9,8 +9,9 @@ import duckdb
 from assets.core import settings
 from assets.core.database import table_metadata
 from assets.core.resource import FunnelResource
+from assets.ingest.arrivals import arrivals_metadata, fetch_arrivals, problems_text
 from assets.ingest.export_moment import ordered_by_file_time
-from assets.ingest.inbox import freshness
+from assets.ingest.inbox import Skipped, freshness
 from assets.ingest.load import SourceLoad, load_sources
 from schemas import SOURCES
 from schemas.spec import SourceSpec
@@ -121,12 +122,16 @@ def _refused_text(spec: SourceSpec, result: SourceLoad, problems_dir: Path) -> s
 def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
     """One step for all sources so that they load at the same time (a thread and a cursor each): run
     one after another, pandera's checks, the byte scans and Python left a core idle about half of
-    the time. The sources that loaded are materialized; then, if a file of any source was refused,
-    the step fails naming each refused file (and its source's asset is not materialized)."""
+    the time. First the files that arrive on their own are fetched (a remote inbox, the mailbox). The
+    sources that loaded are materialized; then, if a file of any source was refused or a fetch failed,
+    the step fails naming each refused file and the fetch's problem (and a refused file's asset is not
+    materialized)."""
     specs = [spec for spec in SOURCES.values() if raw_key(spec) in context.selected_asset_keys]
     profiles = funnel.load_profiles()
     limits = {spec.name: funnel.load_config().sources.settings(spec.name) for spec in specs}
-    inbox = Path(funnel.inbox_dir)
+    arrivals = fetch_arrivals(funnel.inbox_dir, funnel.warehouse_path, funnel.config_dir, funnel.timezone,
+                              context.log)
+    inbox = funnel.local_inbox
     refused = {}
     with funnel.connect() as con:
         results = load_sources(con, specs, inbox, profiles, funnel.timezone, context.run.run_id,
@@ -134,6 +139,8 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                                context.log, funnel.problems_dir, funnel.load_config().fx)
         for spec in specs:
             result = results[spec.name]
+            result.not_read += [Skipped(e.path, f"on the remote inbox, not copied: {e.reason}")
+                                for e in arrivals.not_copied if e.path.startswith(spec.name + "/")]
             counts = _load_counts(result)
             if result.rejected:
                 refused[spec.name] = {**counts, "seconds": result.seconds(),
@@ -158,6 +165,7 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                                                  "|---|---|---|---|---|\n" + files_md)
                     if files_md else dg.MetadataValue.md("no new files"),
                     "not_read": _not_read_md(result),
+                    **arrivals_metadata(arrivals, spec.name),  # where this run's new files came from
                 },
                 check_results=[
                     dg.AssetCheckResult(
@@ -174,12 +182,13 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                     _snapshot_order_check(con, spec, key),
                 ],
             )
-    if refused:
+    if refused or arrivals.problems:
         raise dg.Failure(
-            description="\n\n".join(_refused_text(SOURCES[name], results[name], funnel.problems_dir)
-                                      for name in refused),
-            metadata={"refused_assets": ", ".join(raw_key(SOURCES[name]).to_user_string() for name in refused),
-                      "sources": dg.MetadataValue.json(refused)},
+            description="\n\n".join([problems_text(arrivals)] * bool(arrivals.problems) + [
+                _refused_text(SOURCES[name], results[name], funnel.problems_dir) for name in refused]),
+            metadata={"sources": dg.MetadataValue.json(refused), "fetch_problems": len(arrivals.problems),
+                      **({"refused_assets": ", ".join(raw_key(SOURCES[name]).to_user_string() for name in refused)}
+                         if refused else {})},
         )
 
 

@@ -46,20 +46,30 @@ def _skip_reason(path: Path, root: Path) -> str | None:
             return "a link whose target does not exist"
         if not target.is_relative_to(root):
             return "a link to a file outside the inbox: only files inside the inbox are read"
-    if name.endswith(PARTIAL_DOWNLOADS):
-        return "a download still being written: it is loaded once it has its final name"
     if name.endswith(".zip") and path.with_name(path.name + ".unzipped").is_dir():
         return "a zip file: its files are read from the folder it was unpacked into beside it"
-    if name.endswith(COMPRESSED):
+    reason = name_reason(path.name)
+    if reason:
+        return reason
+    if not path.is_file():
+        return "not a regular file"
+    return None
+
+
+def name_reason(name: str) -> str | None:
+    """Why an entry is not read, judged by its name alone (a zip counts as compressed), else None. A remote
+    inbox copies what this lets through, and zips."""
+    lower = name.lower()
+    if lower.endswith(PARTIAL_DOWNLOADS):
+        return "a download still being written: it is loaded once it has its final name"
+    if lower.endswith(COMPRESSED):
         return "a compressed file: unpack it into this folder (zip files are unpacked by themselves)"
-    if name.endswith((".xlsx", ".xls", ".xlsm")):
+    if lower.endswith((".xlsx", ".xls", ".xlsm")):
         return "an Excel workbook: save it as CSV UTF-8 into this folder"
     if name.startswith((".", "~$")):
         return "a hidden or temporary file"
-    if path.suffix.lower() not in EXTENSIONS:
+    if Path(name).suffix.lower() not in EXTENSIONS:
         return "not a .csv, .tsv or .txt file"
-    if not path.is_file():
-        return "not a regular file"
     return None
 
 
