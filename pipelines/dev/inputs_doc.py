@@ -19,6 +19,7 @@ KIND_WORDS = {
     "money": "money",
     "count": "whole number",
     "number": "number",
+    "duration": "duration",
 }
 
 
