@@ -100,6 +100,7 @@ class SourceSpec:
     replaces_by: tuple[str, ...] = ()
     # (money column, its currency column, the date whose month picks the exchange rate)
     currency_of: tuple[str, str, str] | None = None
+    notes: str = ""  # what else docs/inputs.md says about how its rows replace each other
 
     @property
     def required_columns(self) -> list[str]:
