@@ -181,6 +181,14 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
                  ("leads_without_touch", "leads_without_touch_to_opportunity")),
     ),
     MartSuite(
+        "video_performance", keys=tuple(KEYS["video_performance"]),
+        non_negative=("impressions", "views", "watch_time_hours", "average_view_duration_seconds",
+                      "average_percentage_viewed", "engaged_views"),  # NULL where no export had the metric
+        rates=("impression_ctr",),  # views from impressions are some of the impressions
+        ordered=(("period_end", "period_start"),),
+        in_set={"period_grain": ("month", "range", "export")},
+    ),
+    MartSuite(
         "stage_history", keys=tuple(KEYS["stage_history"]),
         counts=("snapshots",), ranges={"snapshots": (1, None)},
         ordered=(("last_seen_at", "first_seen_at"),),

@@ -6,16 +6,23 @@ repository; without them those tests skip and say why. Their check figures are S
 one video are worked out by hand from its row in the comments.
 """
 
+import shutil
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
+from assets.core.resource import FunnelResource
+from assets.core.settings import working_database_path
+from assets.ingest.asset import INGEST_ASSETS
 from assets.ingest.load import ingest_source
+from assets.plan.target_settings import TARGET_SETTINGS_ASSETS
+from assets.transform.step import TRANSFORM_ASSETS
 from schemas import SOURCES
 from schemas.profiles import load_profiles
-from tests.conftest import SHARED
+from tests.conftest import CONFIG_DIR, SHARED, query
 
 REAL = next((p for p in (SHARED / "real-exports", Path("/work/shared/real-exports")) if p.is_dir()),
             SHARED / "real-exports")
@@ -108,3 +115,43 @@ def test_a_studio_table_of_another_tab_is_refused_saying_what_it_lacks(tmp_path)
         "required column(s) content_id (or date) (headers found: Traffic source, Views, Watch time (hours), "
         "Average view duration). Export those columns, or add their header names as aliases in a profile in "
         "config/profiles/")
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory) -> Path:
+    """The three real files in one inbox, run through the load and transform steps (no leads or deals)."""
+    for path in (EN_TABLE, EN_TOTALS, JA_TABLE):
+        _real(path)
+    root = tmp_path_factory.mktemp("studio")
+    inbox = root / "inbox"
+    (inbox / "video" / "en").mkdir(parents=True)
+    for path in (EN_TABLE, EN_TOTALS):
+        shutil.copy(path, inbox / "video" / "en" / path.name)
+    shutil.copy(JA_TABLE, inbox / "video" / JA_TABLE.name)
+    warehouse = root / "warehouse" / "funnel.duckdb"
+    result = dg.materialize(
+        [*INGEST_ASSETS, *TARGET_SETTINGS_ASSETS, *TRANSFORM_ASSETS],
+        resources={"funnel": FunnelResource(inbox_dir=str(inbox), config_dir=str(CONFIG_DIR),
+                                            warehouse_path=str(warehouse), timezone="Asia/Tokyo")},
+        selection=dg.AssetSelection.assets(dg.AssetKey(["raw", "video"]))
+        | dg.AssetSelection.assets(dg.AssetKey(["marts", "video_performance"])).upstream(),
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+    )
+    assert result.success, [e.event_specific_data for e in result.all_events if e.is_failure]
+    assert all(e.passed for e in result.get_asset_check_evaluations() if e.asset_key.path[0] == "marts")
+    return working_database_path(warehouse)
+
+
+def test_real_tables_without_a_range_are_kept_per_export_with_their_check_figures(real_run):
+    rows = query(real_run, "SELECT period, count(*), sum(views), round(sum(watch_time_hours), 4), sum(impressions), "
+                           "sum(engaged_views) FROM marts.video_performance GROUP BY period ORDER BY period")
+    assert rows == [("export video/en/Table data.csv", 317, 36_978, 596.3976, 846_287, 26_226),
+                    (f"export video/{JA_TABLE.name}", 41, 8_090_412, 1_499_922.5376, 129_776_873, 8_061_757)]
+    # 1geIQxkXYGs: CTR 4.36% -> 0.0436; 12.6245 h x 3,600 / 534 views = 85.108 s (Studio rounds it to 0:01:25);
+    # 21.6% viewed -> 0.216
+    (ctr, seconds, viewed), = query(real_run, "SELECT impression_ctr, average_view_duration_seconds, "
+                                              "average_percentage_viewed FROM marts.video_performance "
+                                              "WHERE video_id = '1geIQxkXYGs'")
+    assert (ctr, seconds, viewed) == (pytest.approx(0.0436), pytest.approx(12.6245 * 3600 / 534), pytest.approx(0.216))
+    # the channel's days of Totals.csv are kept apart, never added to the videos
+    assert query(real_run, "SELECT count(*), sum(engaged_views) FROM staging.video_not_counted") == [(6_802, 26_367)]
