@@ -1,5 +1,5 @@
--- The video funnel per video and month (docs/analyses.md): 表示 -> 視聴 -> 問い合わせ -> 商談 -> 受注 of the
--- video seed, with 商談前視聴率 and 動画別ROI. YouTube's impressions and views are marts.video_performance's
+-- The video funnel per video and month (docs/analyses.md): 表示 -> 視聴 -> 問い合わせ -> 商談 -> 受注, the line
+-- B2B video KPIs are drawn on, with 商談前視聴率 and 動画別ROI. YouTube's impressions and views are marts.video_performance's
 -- months; then the CRM records of the leads who watched the video, each stage counted in the month it
 -- happened (rates compare stages of the same month, as in channel_funnel).
 --
@@ -106,7 +106,7 @@ COMMENT ON COLUMN marts.video_funnel.inquiries IS 'Known leads (問い合わせ)
 COMMENT ON COLUMN marts.video_funnel.opportunities IS 'Deals created in the month whose lead had watched the video at or before the deal was created (商談前視聴).';
 COMMENT ON COLUMN marts.video_funnel.wins IS 'Of the deals whose lead had watched the video before the deal, those won with close date in the month.';
 COMMENT ON COLUMN marts.video_funnel.revenue IS 'Amounts of those won deals (DECIMAL): each deal''s whole amount for every video its lead watched, so revenue over videos does not add up to the won revenue (marts.attributed_revenue splits it).';
-COMMENT ON COLUMN marts.video_funnel.view_to_inquiry_rate IS 'inquiries / views of the same month (the seed''s CV率); NULL without views.';
+COMMENT ON COLUMN marts.video_funnel.view_to_inquiry_rate IS 'inquiries / views of the same month (CV率, 視聴 -> 問い合わせ); NULL without views.';
 COMMENT ON COLUMN marts.video_funnel.inquiry_to_opportunity_rate IS 'opportunities / inquiries of the same month (商談化率); NULL without inquiries. A period rate: above 1 when opportunities come from earlier inquiries or from viewers who were MQLs before they watched.';
 COMMENT ON COLUMN marts.video_funnel.opportunity_to_win_rate IS 'wins / opportunities of the same month (受注率); NULL without opportunities. A period rate: wins close months after their deals start.';
 COMMENT ON COLUMN marts.video_funnel.opportunities_in_month IS 'Every deal of a known lead created in the month, whether its lead watched anything or not: the base of pre_meeting_view_rate.';
