@@ -99,10 +99,11 @@ def test_every_suite_passes_on_a_real_run_and_links_its_data_docs(published):
         assert url_to_path(md["data_docs_index"].value) == docs / "index.html"
     # The index of the run lists every suite's validation.
     index = (docs / "index.html").read_text(encoding="utf-8")
-    # content_influence is empty without touchpoints: its suite is the variant without the reconciled sums
-    empty = {"content_influence"}
-    assert [m for m in CHECKED_MARTS if f"validations/{m}/" not in index] == sorted(empty)
-    assert "validations/content_influence%20%28empty%29/" in index
+    # content_influence is empty without touchpoints, the video marts without video exports: their suites
+    # are the variants without the reconciled sums
+    empty = {"content_influence", "video_performance", "video_funnel"}
+    assert sorted(m for m in CHECKED_MARTS if f"validations/{m}/" not in index) == sorted(empty)
+    assert all(f"validations/{m}%20%28empty%29/" in index for m in empty)
     # Reconciliation parameters are the staged totals, and the mart sums match them exactly.
     totals = evaluations["channel_funnel_expectation_suite"].metadata["staged_totals"].value
     assert totals["channel_funnel__leads__staged_total"] == 5
@@ -206,7 +207,8 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, 
 
 def test_channel_funnel_period_rates_may_exceed_one_but_counts_must_reconcile(runner, con):
     suite = SUITES["channel_funnel"]
-    row = {"period_start": "2026-07-01", "channel": "Webinar", "sessions": 10, "leads": 2, "mqls": 3, "sqls": 1,
+    row = {"period_start": "2026-07-01", "channel": "Webinar", "impressions": 400, "clicks": 12,
+           "impression_to_click_rate": 0.03, "click_to_session_rate": 10 / 12, "sessions": 10, "leads": 2, "mqls": 3, "sqls": 1,
            "opportunities": 1, "wins": 1, "revenue": 1000.5, "session_to_lead_rate": 0.2,
            "lead_to_mql_rate": 1.5, "mql_to_sql_rate": 1 / 3, "sql_to_opportunity_rate": 1.0,
            "opportunity_to_win_rate": 1.0, "revenue_cents": 100_050}

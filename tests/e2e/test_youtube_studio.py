@@ -7,7 +7,8 @@ one video are worked out by hand from its row in the comments.
 """
 
 import shutil
-from datetime import date
+import zipfile
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -102,6 +103,28 @@ def test_a_real_table_in_studios_export_folder_is_dated_by_its_range(tmp_path):
     assert outcome.status == "loaded", outcome.message
     assert con.execute("SELECT DISTINCT date, date_end FROM raw.video").fetchall() == [
         (date(2025, 10, 1), date(2025, 10, 31))]
+
+
+def test_studios_zip_as_downloaded_is_unpacked_and_its_table_dated_by_the_zips_name(tmp_path):
+    table = ("Content,Video title,Video publish time,Duration,Views,Watch time (hours),Average view duration\n"
+             "Total,,,,120,2.0000,0:01:00\nvidAAAAAAA1,Demo,\"Jul 2, 2026\",300,100,1.5000,0:00:54\n")
+    inbox = tmp_path / "inbox"
+    (inbox / "video").mkdir(parents=True)
+    with zipfile.ZipFile(inbox / "video" / "Content 2026-07-01_2026-07-31 Acme.zip", "w") as zf:
+        zf.writestr("Table data.csv", table)
+        zf.writestr("Totals.csv", "Date,Views\n2026-07-02,120\n")
+    con = duckdb.connect()
+    result = ingest_source(con, SOURCES["video"], inbox, load_profiles(None), "Asia/Tokyo", "test")
+
+    assert [(o.file_name, o.status) for o in result.loaded] == [
+        ("video/Content 2026-07-01_2026-07-31 Acme.zip.unzipped/Table data.csv", "loaded"),
+        ("video/Content 2026-07-01_2026-07-31 Acme.zip.unzipped/Totals.csv", "loaded")]
+    assert con.execute("SELECT content_id, date, date_end, views FROM raw.video ORDER BY content_id NULLS FIRST"
+                       ).fetchall() == [(None, date(2026, 7, 2), None, 120),
+                                        ("vidAAAAAAA1", date(2026, 7, 1), date(2026, 7, 31), 100)]
+    # the range's last day is when the table was exported at the earliest
+    assert con.execute("SELECT exported_at, exported_at_basis FROM ops.load_log WHERE file_name LIKE '%Table%'"
+                       ).fetchone() == (datetime(2026, 7, 31), "file name")
 
 
 def test_a_studio_table_of_another_tab_is_refused_saying_what_it_lacks(tmp_path):
