@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--warehouse", help="published DuckDB file (FUNNEL_WAREHOUSE_PATH, default data/warehouse/funnel.duckdb)")
     p_run.add_argument("--config", help="configuration folder (FUNNEL_CONFIG_DIR, default config)")
     p_run.set_defaults(func=run)
-    p_gen = sub.add_parser("generate", help="write deterministic sample exports (native profile)")
+    p_gen = sub.add_parser("generate", help="write deterministic sample exports (native profile, and YouTube Studio's own in video/)")
     p_gen.add_argument("--out", required=True, help="inbox folder to write into")
     p_gen.add_argument("--months", type=int, default=24, help="months of history (default 24)")
     p_gen.add_argument("--seed", type=int, default=7, help="random seed (default 7)")

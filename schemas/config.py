@@ -7,6 +7,7 @@ import re
 import unicodedata
 import csv
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 
 from schemas.currency import FxRates, load_fx_rates
 from schemas.errors import ConfigError
+from schemas.video_costs import load_video_costs
 
 RESERVED_CHANNELS = {"Unattributed", "All"}
 LIFECYCLE_ORDER = ["lead", "mql", "sql", "opportunity", "customer"]
@@ -286,6 +288,8 @@ class FunnelConfig:
     # GA4 source -> SOURCE_CATEGORY_* (search, social, video, shopping, AI assistant sites).
     source_categories: dict[str, str] = field(default_factory=dict)
     fx: FxRates = field(default_factory=FxRates)
+    # YouTube video id -> its production cost in the reporting currency (config/video_costs.csv)
+    video_costs: dict[str, Decimal] = field(default_factory=dict)
 
 
 # Sites Google's list lacks (Japanese search portals, AI assistants, hosts of sites it lists by name), then
@@ -354,4 +358,5 @@ def load_config(config_dir: str | Path) -> FunnelConfig:
         sources=sources,
         source_categories=load_source_categories(d),
         fx=load_fx_rates(d, sources.reporting_currency),
+        video_costs=load_video_costs(d),
     )

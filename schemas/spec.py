@@ -26,8 +26,9 @@ KIND_TYPES = {
     "money": "DECIMAL(18,2)",
     "count": "BIGINT",
     "number": "DOUBLE",
+    "duration": "BIGINT",  # seconds, from H:MM:SS (YouTube Studio's average view duration)
 }
-PARSED_KINDS = {"timestamp", "date", "period", "money", "count", "number"}
+PARSED_KINDS = {"timestamp", "date", "period", "money", "count", "number", "duration"}
 KIND_PROBLEM = {
     "timestamp": "is not a date/time (accepted: 2026-07-03, 2026-07-03T10:00:00+09:00, 2026/07/03, 20260703, 2026/7/3 10:00)",
     "date": "is not a date (accepted: 2026-07-03, 2026/07/03, 20260703, 2026/7/3)",
@@ -36,6 +37,7 @@ KIND_PROBLEM = {
              "1500.50; at most two decimals)",
     "count": "is not a whole number",
     "number": "is not a number",
+    "duration": "is not a duration (accepted: 0:01:25, 12:03:09 as H:MM:SS; 85 as seconds)",
 }
 # kind -> polars type of the parsed column as DuckDB hands it over (Arrow, no conversion)
 _POLARS_DTYPES = {
@@ -46,6 +48,7 @@ _POLARS_DTYPES = {
     "money": pl.Decimal(18, 2),
     "count": pl.Int64,
     "number": pl.Float64,
+    "duration": pl.Int64,
 }
 NUMBER_MARKS_PROBLEM = (
     "has decimal or thousands marks this file's number format does not read as one number: it reads "
@@ -100,6 +103,7 @@ class SourceSpec:
     replaces_by: tuple[str, ...] = ()
     # (money column, its currency column, the date whose month picks the exchange rate)
     currency_of: tuple[str, str, str] | None = None
+    notes: str = ""  # what else docs/inputs.md says about how its rows replace each other
 
     @property
     def required_columns(self) -> list[str]:

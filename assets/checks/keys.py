@@ -19,6 +19,8 @@ KEYS = {
     "stage_history": ["record_type", "record_id", "stage"],
     "attributed_revenue": ["period_start", "channel", "model"],
     "content_influence": ["touch_type", "content_id"],
+    "video_performance": ["video_id", "period"],
+    "video_funnel": ["period_start", "video_id"],
 }
 ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped")
 # Rates that, by definition, lie in [0, 1].

@@ -181,6 +181,24 @@ SUITES: dict[str, MartSuite] = {s.mart: s for s in [
                  ("leads_without_touch", "leads_without_touch_to_opportunity")),
     ),
     MartSuite(
+        "video_performance", keys=tuple(KEYS["video_performance"]),
+        non_negative=("impressions", "views", "watch_time_hours", "average_view_duration_seconds",
+                      "average_percentage_viewed", "engaged_views"),  # NULL where no export had the metric
+        rates=("impression_ctr",),  # views from impressions are some of the impressions
+        ordered=(("period_end", "period_start"),),
+        in_set={"period_grain": ("month", "range", "export")},
+    ),
+    MartSuite(
+        "video_funnel", keys=tuple(KEYS["video_funnel"]),
+        counts=("inquiries", "opportunities", "wins", "opportunities_in_month"),
+        # period rates compare stages of one month and can exceed 1 (COMMENT): only >= 0
+        non_negative=("impressions", "views", "revenue", "production_cost", "revenue_to_date", "view_to_inquiry_rate",
+                      "inquiry_to_opportunity_rate", "opportunity_to_win_rate"),
+        rates=("impression_ctr", "pre_meeting_view_rate"),
+        ranges={"roi_to_date": (-1, None)},  # revenue >= 0: (revenue - cost) / cost >= -1
+        ordered=(("opportunities_in_month", "opportunities"), ("revenue_to_date", "revenue")),
+    ),
+    MartSuite(
         "stage_history", keys=tuple(KEYS["stage_history"]),
         counts=("snapshots",), ranges={"snapshots": (1, None)},
         ordered=(("last_seen_at", "first_seen_at"),),

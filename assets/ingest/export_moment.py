@@ -53,15 +53,17 @@ def latest_row_moment(spec: SourceSpec, present: set[str]) -> str | None:
 
 
 def export_moment(con: duckdb.DuckDBPyConnection, spec: SourceSpec, present: set[str], file_name: str,
-                  date_range: tuple[date, date] | None, modified_local: datetime, tz: str) -> tuple[datetime, str]:
+                  date_range: tuple[date, date] | None, modified_local: datetime, tz: str,
+                  range_basis: str = "preamble") -> tuple[datetime, str]:
     """(export moment, basis) of a file whose rows are in temp table `parsed`: the latest of the name's
-    moment, the preamble range's last day and the rows' latest timestamp, named by the one that gave it
-    (on a tie the first of those); else the file time, basis `file time`."""
+    moment, the date range's last day (from a preamble, or `range_basis` the file name) and the rows' latest
+    timestamp, named by the one that gave it (on a tie the first of those); else the file time, basis
+    `file time`."""
     candidates = []
     if (named := name_moment(file_name, tz)) is not None:
         candidates.append((named, "file name"))
     if date_range is not None:
-        candidates.append((datetime.combine(date_range[1], datetime.min.time()), "preamble"))
+        candidates.append((datetime.combine(date_range[1], datetime.min.time()), range_basis))
     latest = latest_row_moment(spec, present)
     if latest and (rows := con.execute(f"SELECT {latest} FROM parsed").fetchone()[0]) is not None:
         candidates.append((rows, "rows"))

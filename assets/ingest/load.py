@@ -30,7 +30,7 @@ from assets.core.database import prepare_working_database, transaction
 from assets.ingest.csv_tables import (READ_PIECE_BYTES, FileRejected, Table, detect_encoding, find_tables,
                                       read_pieces)
 from assets.ingest.export_moment import backfill_export_moments, export_moment
-from assets.ingest.table_layout import header_candidates, refuse_unbounded
+from assets.ingest.table_layout import header_candidates, range_from_path, refuse_unbounded
 from assets.ingest.inbox import Skipped, inbox_bytes, modified_at, scan_inbox, sha256_of
 from assets.ingest.unzip import unpack_zips
 from assets.ingest.currency import refuse_without_rates
@@ -168,6 +168,7 @@ def load_file(
             raise FileRejected("is empty (0 bytes)")
         log_row["encoding"] = detect_encoding(path)
         table, match = _matched_table(path, log_row["encoding"], spec, profiles)
+        range_from_path(table, match, file_name)
         log_row.update(profile=match.profile.name, rows_skipped=0, header_line=table.header_line)
         if table.header_line > 1:
             label = f"{file_name} (table at line {table.header_line})"
@@ -179,7 +180,7 @@ def load_file(
             lap("validate")
         modified_local = datetime.fromtimestamp(stat.st_mtime, ZoneInfo(tz)).replace(tzinfo=None)
         log_row["exported_at"], log_row["exported_at_basis"] = export_moment(
-            con, spec, reading.present, file_name, table.date_range, modified_local, tz)
+            con, spec, reading.present, file_name, table.date_range, modified_local, tz, table.range_basis)
         _refuse_if_changed(path, stat, hashed)  # last, right before the rows are kept
         _keep(con, spec, reading, n_bad_rows, log_row)
         message = ""

@@ -60,6 +60,7 @@ def parse_sql(spec: SourceSpec, present: set[str], tz: str,
         "money": "money_of({a})",
         "count": "count_of({a})",
         "number": "number_of({a})",
+        "duration": "duration_of({a})",
     }
     params: dict = {}
     marks = number_format.translation() if number_format else None

@@ -40,6 +40,8 @@ class Table:
     unbounded: str | None = None
     # one of several lines that may be the header (header_within); not a table of its own
     candidate: bool = False
+    # what date_range was read from: the preamble, or (range_from_path) the file name
+    range_basis: str = "preamble"
 
     @property
     def has_range(self) -> bool:
@@ -171,6 +173,23 @@ def _cell_text(line: str, delimiter: str) -> str:
     report,,,,") left out."""
     cells = next(csv.reader(io.StringIO(line.strip("\r\n")), delimiter=delimiter), [])
     return " ".join(c.strip() for c in cells if c.strip())
+
+
+def range_from_path(table: Table, match: Match, file_name: str) -> None:
+    """Date a table that has no date column and no range in a preamble by the range its path in the inbox
+    gives (the profile's range_in_path; the match nearest the file name wins): YouTube Studio's
+    "Content 2024-01-01_2024-01-31 <channel>/Table data.csv" holds totals over that range."""
+    layout = match.profile.layout
+    if table.date_range or table.unbounded or "date" in match.columns or not layout.range_in_path:
+        return
+    found = None
+    for pattern in layout.range_in_path:
+        for m in re.finditer(pattern, file_name):
+            start, end = _parse_day(m[1], layout.range_formats), _parse_day(m[2], layout.range_formats)
+            if start and end and start <= end and (found is None or m.end() > found[0]):
+                found = (m.end(), (start, end))
+    if found:
+        table.date_range, table.range_basis = found[1], "file name"
 
 
 def refuse_unbounded(table: Table, match: Match) -> None:

@@ -12,8 +12,9 @@ import duckdb
 
 from assets.plan.reverse import Period, elapsed_share
 from assets.report.labels import DASH, FUNNEL_RATES, FUNNEL_STAGES, TRANSITIONS, fmt_month
-from assets.report.sections import (AttributionRow, CohortRow, SourceFreshness, VelocityRow, read_attribution,
-                                    read_cohort_roi, read_freshness, read_velocity)
+from assets.report.sections import (AttributionRow, CohortRow, SourceFreshness, TopFunnelRow, VelocityRow, VideoRow,
+                                    read_attribution, read_cohort_roi, read_freshness, read_top_funnel, read_velocity,
+                                    read_videos)
 
 # The biggest bottleneck of the headline: its lost revenue summed over this many cohort months, the
 # latest month with a bottleneck and the ones before it (young cohorts are too early to judge, so the
@@ -132,6 +133,8 @@ class ReportData:
     attribution: list[AttributionRow] = field(default_factory=list)
     cohorts: list[CohortRow] = field(default_factory=list)
     velocity: list[VelocityRow] = field(default_factory=list)
+    top_funnel: list[TopFunnelRow] = field(default_factory=list)
+    videos: list[VideoRow] = field(default_factory=list)
 
     @property
     def months(self) -> int:
@@ -279,4 +282,5 @@ def read_report_data(con: duckdb.DuckDBPyConnection, months: int) -> ReportData:
                       month, rows, summary, top_bottleneck=read_top_bottleneck(con, first, last),
                       month_totals=read_month_totals(con, last), freshness=freshness,
                       attribution=read_attribution(con, first, last), cohorts=read_cohort_roi(con, first, last),
-                      velocity=read_velocity(con, last))
+                      velocity=read_velocity(con, last), top_funnel=read_top_funnel(con, first, last),
+                      videos=read_videos(con, first, last))

@@ -127,6 +127,25 @@ TEXT = {
         "avg_deal_size": "平均受注単価",
         "cycle_days": "平均リードタイム（日）",
         "velocity_per_day": "ベロシティ（売上/日）",
+        # the top of the funnel and the videos
+        "top_funnel": "広告の表示からセッションまで（チャネル別）",
+        "top_funnel_note": "marts.channel_funnel：広告のエクスポートの表示回数（インプレッション）とクリック数、GA4 のセッション数。"
+                           "CTR = クリック ÷ 表示、セッション率 = セッション ÷ クリック（括弧内が件数）。広告を経ずに来たセッションも"
+                           "数えるため、セッション率は 100% を超えることがあります。合計は広告のデータがあるチャネルの合計です。",
+        "clicks": "クリック",
+        "video": "動画別のファネルと ROI（YouTube）",
+        "video_note": "marts.video_funnel：YouTube Studio のエクスポートの表示回数・視聴回数・インプレッションのクリック率"
+                      "（表示回数で加重）と、その動画を見た人の問い合わせ・商談・受注・売上。問い合わせはリードになる前か MQL に"
+                      "なる前に視聴したリード、商談・受注・売上は商談化の前に視聴したリードの商談です。1件の商談はそのリードが"
+                      "見たすべての動画に数えるため、動画の売上を足しても受注売上にはなりません。ROI（累計）=（これまでの売上 − "
+                      "制作費）÷ 制作費、制作費は config/video_costs.csv から。",
+        "video_title": "動画",
+        "video_impressions": "表示回数",
+        "views": "視聴回数",
+        "video_ctr": "クリック率",
+        "inquiries": "問い合わせ",
+        "production_cost": "制作費",
+        "roi_to_date": "ROI（累計）",
     },
     "en": {
         "title": "Funnel report",
@@ -247,6 +266,26 @@ TEXT = {
         "avg_deal_size": "Avg deal size",
         "cycle_days": "Avg sales cycle (days)",
         "velocity_per_day": "Velocity (revenue/day)",
+        "top_funnel": "From ad impressions to sessions (per channel)",
+        "top_funnel_note": "marts.channel_funnel: the impressions and clicks of the ad platforms' exports and GA4's "
+                           "sessions. CTR = clicks / impressions, session rate = sessions / clicks (counts in brackets); "
+                           "the session rate can exceed 100% because sessions that came without an ad click count too. "
+                           "The total is that of the channels with ad data.",
+        "clicks": "Clicks",
+        "video": "Funnel and ROI per video (YouTube)",
+        "video_note": "marts.video_funnel: YouTube Studio's impressions, views and impressions click-through rate "
+                      "(weighted by impressions), then the inquiries, opportunities, wins and revenue of the people who "
+                      "watched the video: an inquiry watched it before becoming a lead or an MQL, an opportunity's lead "
+                      "watched it before the deal. A deal counts for every video its lead watched, so the videos' revenue "
+                      "does not add up to the won revenue. ROI to date = (revenue so far - production cost) / production "
+                      "cost, the cost from config/video_costs.csv.",
+        "video_title": "Video",
+        "video_impressions": "Impressions",
+        "views": "Views",
+        "video_ctr": "CTR",
+        "inquiries": "Inquiries",
+        "production_cost": "Production cost",
+        "roi_to_date": "ROI to date",
     },
 }
 
@@ -280,10 +319,10 @@ TRANSITION_STAGES = {"lead_to_mql": ("leads", "mqls"), "mql_to_sql": ("mqls", "s
 # The names of the rates: the funnel's (channel_funnel), the target plan's (rate_name of target_plan)
 # and the bottleneck transitions' (the rate of each).
 RATE_NAMES = {
-    "ja": {"ctr": "CTR", "session_to_lead_rate": "CV率", "lead_to_mql_rate": "MQL化率", "mql_to_sql_rate": "SQL化率",
+    "ja": {"ctr": "CTR", "click_to_session_rate": "セッション率", "session_to_lead_rate": "CV率", "lead_to_mql_rate": "MQL化率", "mql_to_sql_rate": "SQL化率",
            "sql_to_opportunity_rate": "商談化率", "opportunity_to_win_rate": "受注率", "win_rate": "受注率",
            "avg_deal_size": "平均受注単価"},
-    "en": {"ctr": "CTR", "session_to_lead_rate": "Lead rate", "lead_to_mql_rate": "MQL rate",
+    "en": {"ctr": "CTR", "click_to_session_rate": "Session rate", "session_to_lead_rate": "Lead rate", "lead_to_mql_rate": "MQL rate",
            "mql_to_sql_rate": "SQL rate", "sql_to_opportunity_rate": "Opportunity rate",
            "opportunity_to_win_rate": "Win rate", "win_rate": "Win rate", "avg_deal_size": "Avg deal size"},
 }
@@ -293,9 +332,9 @@ TRANSITION_RATES = {"lead_to_mql": "lead_to_mql_rate", "mql_to_sql": "mql_to_sql
 # The inbox sources of ops.load_log (schemas.SOURCES), in the order the freshness list shows them.
 SOURCE_LABELS = {
     "ja": {"ga4_sessions": "GA4 セッション", "leads": "リード（MA）", "deals": "商談（SFA）", "spend": "費用",
-           "touchpoints": "タッチポイント"},
+           "touchpoints": "タッチポイント", "video": "YouTube（動画）"},
     "en": {"ga4_sessions": "GA4 sessions", "leads": "Leads", "deals": "Deals", "spend": "Spend",
-           "touchpoints": "Touchpoints"},
+           "touchpoints": "Touchpoints", "video": "YouTube videos"},
 }
 
 # The attribution models of marts.attributed_revenue, in the order the report shows them.

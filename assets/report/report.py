@@ -9,8 +9,9 @@ the funnel per channel with every conversion rate next to the counts behind it, 
 CPA, CAC, ROAS and ROI per channel, the target plan of the current target period
 (marts.target_plan, channel All stage by stage and every channel's revenue) against the
 actual with its pace, and the bottlenecks of marts.bottlenecks with the flagged
-transitions highlighted; then attribution by model, cohort ROI with LTV:CAC and pipeline velocity
-(assets/report/sections.py), each left out when its mart is empty.
+transitions highlighted; the top of the funnel (ad impressions -> clicks -> sessions per channel) and the
+video funnel and ROI per YouTube video; then attribution by model, cohort ROI with LTV:CAC and pipeline
+velocity (assets/report/sections.py), each left out when its mart is empty.
 
 Money is whole yen (rounded half up); CPA, CAC, ROAS and ROI are – where there is no spend. The page
 fits a phone's width (390 px): tables scroll inside their own box and the charts scale down.
@@ -116,6 +117,8 @@ def render_report(data: ReportData, channels: ChannelsConfig, language: str, gen
         attribution=sorted(data.attribution, key=by_channel) if any(r.channel for r in data.attribution) else [],
         cohorts=sorted(data.cohorts, key=by_channel) if any(r.channel for r in data.cohorts) else [],
         velocity=sorted(data.velocity, key=by_channel),
+        top_funnel=sorted(data.top_funnel, key=by_channel),
+        videos=data.videos,
     )
 
 
@@ -139,8 +142,9 @@ def write_report(path: Path, html: str, run_id: str) -> None:
     description="The funnel report: one self-contained HTML file (charts embedded, opens offline) beside the "
     "warehouse, `<warehouse folder>/report/<name>_report.html`, rewritten after each publish. Over the latest "
     "months of data (config/report.yaml): the funnel per channel with conversion rates and the counts behind them, "
-    "ROI and ROAS per channel, the target plan of the current target period against the actual with pace, and "
-    "the bottlenecks highlighted. Japanese by default, English with `language: en`.\n\nPython: `assets/report/`",
+    "ROI and ROAS per channel, ad impressions to clicks to sessions, the funnel and ROI of each YouTube video, "
+    "the target plan of the current target period against the actual with pace, and the bottlenecks highlighted. "
+    "Japanese by default, English with `language: en`.\n\nPython: `assets/report/`",
 )
 def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> dg.MaterializeResult:
     try:

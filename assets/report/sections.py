@@ -132,3 +132,73 @@ def read_velocity(con: duckdb.DuckDBPyConnection, last: date) -> list[VelocityRo
         "pipeline_velocity FROM marts.pipeline_velocity WHERE period_start <= $last "
         "QUALIFY row_number() OVER (PARTITION BY channel ORDER BY period_start DESC) = 1", {"last": last}).fetchall()
     return [VelocityRow(p, c, int(n or 0), rate, size, days, velocity) for p, c, n, rate, size, days, velocity in rows]
+
+
+def has_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: tuple[str, ...]) -> bool:
+    found = {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND table_schema = $schema AND table_name = $name", {"schema": schema, "name": name}).fetchall()}
+    return set(columns) <= found
+
+
+# --------------------------------------------------------------------------- top of the funnel
+
+
+@dataclass(frozen=True)
+class TopFunnelRow:
+    channel: str | None  # None: the channels with ad data together
+    impressions: int
+    clicks: int
+    sessions: int
+    ctr: float | None  # clicks / impressions
+    click_to_session_rate: float | None  # sessions / clicks
+
+
+def read_top_funnel(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[TopFunnelRow]:
+    """Ad impressions -> clicks -> sessions of marts.channel_funnel over the report's months, per channel that
+    had impressions or clicks, and those channels together (the other channels' sessions came without an ad)."""
+    if not has_columns(con, "marts", "channel_funnel", ("impressions", "clicks")):
+        return []
+    rows = con.execute(
+        "WITH months AS (SELECT * FROM marts.channel_funnel WHERE period_start BETWEEN $first AND $last), "
+        "ads AS (SELECT channel FROM months GROUP BY channel HAVING sum(impressions) > 0 OR sum(clicks) > 0) "
+        "SELECT CASE WHEN grouping(channel) = 1 THEN NULL ELSE channel END, CAST(sum(impressions) AS BIGINT), "
+        "CAST(sum(clicks) AS BIGINT), CAST(sum(sessions) AS BIGINT), safe_rate(sum(clicks), sum(impressions)), "
+        "safe_rate(sum(sessions), sum(clicks)) FROM months WHERE channel IN (SELECT channel FROM ads) "
+        "GROUP BY GROUPING SETS ((channel), ())", {"first": first, "last": last}).fetchall()
+    return [TopFunnelRow(c, int(i or 0), int(k or 0), int(s or 0), ctr, rate) for c, i, k, s, ctr, rate in rows
+            if i or k]
+
+
+# --------------------------------------------------------------------------- videos
+
+
+@dataclass(frozen=True)
+class VideoRow:
+    video_id: str
+    title: str | None
+    impressions: int | None  # None: no export gave them for the months
+    views: int | None
+    ctr: float | None  # views from impressions / impressions, weighted by impressions
+    inquiries: int
+    opportunities: int
+    wins: int
+    revenue: Decimal  # of the deals whose lead watched the video first: every video its lead watched counts it
+    production_cost: Decimal | None
+    roi: float | None  # (revenue to date - production cost) / production cost, at the report's last month
+
+
+def read_videos(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[VideoRow]:
+    """marts.video_funnel per video over the report's months: the funnel summed, CTR weighted by impressions,
+    ROI to date as of the video's last month in the window; most revenue first."""
+    if not has_table(con, "marts", "video_funnel"):
+        return []
+    rows = con.execute(
+        "SELECT video_id, max(video_title), CAST(sum(impressions) AS BIGINT), CAST(sum(views) AS BIGINT), "
+        "weighted_mean(impression_ctr, impressions), CAST(sum(inquiries) AS BIGINT), "
+        "CAST(sum(opportunities) AS BIGINT), CAST(sum(wins) AS BIGINT), sum(revenue), max(production_cost), "
+        "arg_max(roi_to_date, period_start) FROM marts.video_funnel WHERE period_start BETWEEN $first AND $last "
+        "GROUP BY video_id ORDER BY sum(revenue) DESC, sum(views) DESC NULLS LAST, video_id",
+        {"first": first, "last": last}).fetchall()
+    return [VideoRow(v, title, impressions, views, ctr, int(i), int(o), int(w), revenue or Decimal(0), cost, roi)
+            for v, title, impressions, views, ctr, i, o, w, revenue, cost, roi in rows]

@@ -19,6 +19,11 @@ CREATE OR REPLACE MACRO money_times(amount, numerator, denominator) AS
 -- NULL when there are no units.
 CREATE OR REPLACE MACRO money_per(amount, units) AS money_times(amount, 1, units);
 
+-- An aggregate: the mean of x weighted by w over the rows where both are known, sum(x w) / sum(w) (YouTube's
+-- click-through rate per impression, percentage viewed per view); NULL without weight.
+CREATE OR REPLACE MACRO weighted_mean(x, w) AS
+    sum(CAST(x AS DOUBLE) * w) / nullif(sum(CASE WHEN x IS NOT NULL THEN w END), 0);
+
 -- roas = revenue / spend; roi = (revenue - spend) / spend. NULL without spend.
 CREATE OR REPLACE MACRO roas(revenue, spend) AS safe_rate(revenue, spend);
 CREATE OR REPLACE MACRO roi(revenue, spend) AS safe_rate(revenue - spend, spend);

@@ -32,7 +32,7 @@ ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS exported_at TIMESTAMP;
 ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS exported_at_basis VARCHAR;
 COMMENT ON TABLE ops.load_log IS 'One row per inbox file a run tried to load: loaded (its valid rows are in raw, rows failing a check in quarantine.<source>), or rejected (none are, see ops.load_errors). A file whose sha256 was already loaded for its source is skipped and not logged again.';
 COMMENT ON COLUMN ops.load_log.load_id IS 'Load sequence number, in the order files arrived; it never decides which snapshot is newer.';
-COMMENT ON COLUMN ops.load_log.source IS 'Inbox source folder: ga4_sessions, leads, deals or spend.';
+COMMENT ON COLUMN ops.load_log.source IS 'Inbox source folder: ga4_sessions, leads, deals, spend, touchpoints or video.';
 COMMENT ON COLUMN ops.load_log.file_name IS 'Path of the file relative to the inbox.';
 COMMENT ON COLUMN ops.load_log.sha256 IS 'SHA-256 of the file bytes; the same content is never loaded twice.';
 COMMENT ON COLUMN ops.load_log.size_bytes IS 'File size in bytes.';

@@ -129,3 +129,11 @@ CREATE OR REPLACE MACRO excel_serial_of(a) AS CASE
     THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(CAST(a AS DOUBLE) * 86400000000) AS BIGINT))
 END;
 
+
+-- A duration as YouTube Studio writes it, H:MM:SS (0:01:25, 12:03:09), or whole seconds: in seconds.
+CREATE OR REPLACE MACRO duration_of(a) AS CASE
+    WHEN regexp_full_match(a, '\d{1,6}:[0-5]\d:[0-5]\d') THEN
+        CAST(split_part(a, ':', 1) AS BIGINT) * 3600 + CAST(split_part(a, ':', 2) AS BIGINT) * 60
+        + CAST(split_part(a, ':', 3) AS BIGINT)
+    WHEN regexp_full_match(a, '\d{1,12}') THEN CAST(a AS BIGINT)
+END;

@@ -23,6 +23,10 @@ FX_COMMENT = ("The exchange rates of config/fx_rates.csv: how many units of the 
 FX_COLUMNS = [("month", "DATE", "First day of the month the rate applies to."),
               ("currency", "VARCHAR", "Currency code (upper case)."),
               ("rate", "DECIMAL(18,6)", "Units of the reporting currency per unit of the currency.")]
+VIDEO_COSTS_COMMENT = ("The production cost of each YouTube video (config/video_costs.csv), in the reporting "
+                      "currency: marts.video_funnel measures each video's ROI against it.")
+VIDEO_COSTS_COLUMNS = [("video_id", "VARCHAR", "YouTube video id."),
+                       ("cost", "DECIMAL(18,2)", "Production cost in the reporting currency.")]
 UNASSIGNED = "Unassigned"
 
 
@@ -128,6 +132,7 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     )
     write_table(con, "staging.fx_rates", FX_COMMENT, FX_COLUMNS,
                 [[month, currency, rate] for (month, currency), rate in sorted(cfg.fx.rates.items())])
+    write_table(con, "staging.video_costs", VIDEO_COSTS_COMMENT, VIDEO_COSTS_COLUMNS, sorted(cfg.video_costs.items()))
     return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": lookup["mapped"].to_pylist().count(False)
             + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
 
@@ -143,10 +148,11 @@ channel_lookup = TableAsset(table_spec(
     dg.AssetKey(["staging", "channel_lookup"]), RAW, "staging",
     "Channel of every distinct raw source value (channels.yaml, GA4 default channel grouping) and "
     "outcome / lifecycle stage of every raw stage value (stages.yaml). Also writes staging.deal_stage_map, "
-    "staging.lifecycle_map, staging.channels, staging.run_settings and staging.fx_rates (config/fx_rates.csv). A value already mapped that maps "
+    "staging.lifecycle_map, staging.channels, staging.run_settings, staging.fx_rates (config/fx_rates.csv) and "
+    "staging.video_costs (config/video_costs.csv). A value already mapped that maps "
     "differently now (channels.yaml, stages.yaml or the time zone changed) starts a new mapping generation: the "
     "staging tables are then built in full.", {"duckdb", "python"}), _build_channel_lookup)
 
 # The tables channel_lookup writes: a SQL model reading any of them depends on it.
 WRITES = ("staging.channel_lookup", "staging.deal_stage_map", "staging.lifecycle_map", "staging.channels",
-          "staging.run_settings", "staging.fx_rates")
+          "staging.run_settings", "staging.fx_rates", "staging.video_costs")

@@ -184,6 +184,37 @@ EXAMPLES: dict[str, ExampleQuery] = {
         ("touch_type", "content_id", "pre_opportunity_touch_rate", "won_with_touch", "closed_with_touch",
          "win_rate_with_touch", "won_without_touch", "closed_without_touch", "win_rate_without_touch"),
     ),
+    "marts.video_performance": ExampleQuery(
+        "Each video's latest months: impressions, CTR, views and how long people watch (month rows only: never add "
+        "rows of different period grains).",
+        """
+        SELECT period, video_title, impressions, round(impression_ctr, 4) AS impression_ctr, views,
+               round(average_view_duration_seconds) AS view_seconds,
+               round(average_percentage_viewed, 3) AS share_viewed
+        FROM marts.video_performance
+        WHERE period_grain = 'month'
+        ORDER BY period_start DESC, views DESC NULLS LAST
+        LIMIT 20
+        """,
+        ("period", "period_grain", "period_start", "video_title", "impressions", "impression_ctr", "views",
+         "average_view_duration_seconds", "average_percentage_viewed"),
+    ),
+    "marts.video_funnel": ExampleQuery(
+        "Each video's funnel over the last 12 months, the rates recomputed from the sums, and its ROI to date.",
+        """
+        SELECT video_id, any_value(video_title) AS video_title, sum(views) AS views, sum(inquiries) AS inquiries,
+               sum(opportunities) AS opportunities, sum(wins) AS wins, sum(revenue) AS revenue,
+               round(sum(inquiries) / nullif(sum(views), 0), 4) AS view_to_inquiry_rate,
+               round(sum(wins) / nullif(sum(opportunities), 0), 3) AS opportunity_to_win_rate,
+               round(arg_max(roi_to_date, period_start), 2) AS roi_to_date
+        FROM marts.video_funnel
+        WHERE period_start > (SELECT max(period_start) FROM marts.video_funnel) - INTERVAL 12 MONTH
+        GROUP BY video_id
+        ORDER BY revenue DESC
+        """,
+        ("period_start", "video_id", "video_title", "views", "inquiries", "opportunities", "wins", "revenue",
+         "roi_to_date"),
+    ),
     "marts.cohort_roi": ExampleQuery(
         "Which channel returns the most per yen over the real B2B cycle: the lead cohorts of the last fiscal "
         "year's months and more than 6 months old (their deals had time to close), revenue so far against the "

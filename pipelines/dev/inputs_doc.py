@@ -19,6 +19,7 @@ KIND_WORDS = {
     "money": "money",
     "count": "whole number",
     "number": "number",
+    "duration": "duration",
 }
 
 
@@ -37,6 +38,8 @@ def _source_section(spec: SourceSpec) -> list[str]:
                   "version of the same record; records missing from a newer file are kept.", ""]
     elif spec.replaces_by:
         lines += [f"Rows of a newer export replace older rows with the same `{', '.join(spec.replaces_by)}`.", ""]
+    if spec.notes:
+        lines += [spec.notes, ""]
     substitutes = {c: " and ".join(f"`{s}`" for s in subs) for c, subs in spec.substitutes.items()}
     lines += ["| column | kind | required | empty allowed | meaning |", "|---|---|---|---|---|"]
     for col in spec.columns:

@@ -65,9 +65,11 @@ def test_sources_loaded_side_by_side_give_what_one_after_another_gives(sample_in
     loads = ingest.load_sources(side_by_side, list(SOURCES.values()), sample_inbox, profiles, TZ, "run", LIMITS)
 
     files = {name: len(inbox_files(sample_inbox, name)) for name in SOURCES}
-    assert files == {"leads": 4, "deals": 4, "ga4_sessions": 3, "spend": 2, "touchpoints": 3}
+    # touchpoints: a file of touches and one of video views per month; video: a Studio export of 3 files a month
+    assert files == {"leads": 4, "deals": 4, "ga4_sessions": 3, "spend": 2, "touchpoints": 6, "video": 9}
     assert {name: (len(load.loaded), len(load.rejected)) for name, load in loads.items()} == {
-        "leads": (4, 0), "deals": (3, 1), "ga4_sessions": (3, 0), "spend": (2, 0), "touchpoints": (3, 0)}
+        "leads": (4, 0), "deals": (3, 1), "ga4_sessions": (3, 0), "spend": (2, 0), "touchpoints": (6, 0),
+        "video": (9, 0)}
     assert loads["leads"].loaded[-1].quarantined == 1
     for table, columns in _tables(one_by_one).items():
         a = one_by_one.execute(f"SELECT {columns} FROM {table}").fetchall()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from assets.checks.keys import ATTRIBUTION_MODELS
-from tests.conftest import query
+from tests.conftest import REPO, query
 
 WON = {"Closed Won", "受注"}
 
@@ -35,14 +35,15 @@ def test_every_asset_materialised_and_every_blocking_check_passed(generated):
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "published/funnel_duckdb" in materialised
     # raw, staging (+ marts.stage_history), marts, analytics, target_plan, publish, report,
-    # staging.target_settings, fiscal roll-ups
-    assert len(materialised) == 5 + 10 + 6 + 5 + 1 + 1 + 1 + 1 + 7
+    # staging.target_settings, fiscal roll-ups, and the video source with its staging table and two marts
+    assert len(materialised) == 5 + 10 + 6 + 5 + 1 + 1 + 1 + 1 + 7 + 4
     assert "report/funnel_report" in materialised
     evaluations = result.get_asset_check_evaluations()
     assert all(ev.passed for ev in evaluations if ev.blocking)
     # the sample's files are dated at their snapshot days, the newest in 2026-09: long stale by now
     stale = {ev.check_name for ev in evaluations if ev.check_name.endswith("_newest_export_is_fresh")}
-    assert stale == {f"{s}_newest_export_is_fresh" for s in ("ga4_sessions", "leads", "deals", "spend", "touchpoints")}
+    assert stale == {f"{s}_newest_export_is_fresh"
+                     for s in ("ga4_sessions", "leads", "deals", "spend", "touchpoints", "video")}
     assert not any(ev.passed for ev in evaluations if ev.check_name in stale)
     assert all(ev.passed for ev in evaluations if ev.check_name.endswith("_no_rows_quarantined"))
 
@@ -99,3 +100,20 @@ def test_generated_rates_are_plausible_b2b_rates(generated):
     assert 0.30 <= lead_to_mql <= 0.50
     assert 0.20 <= mql_to_sql <= 0.40
     assert 0.20 <= win_rate <= 0.30
+
+
+def test_video_marts_add_up_to_the_studio_tables_and_every_video_has_its_funnel(generated):
+    inbox, wh, _ = generated
+    tables = pd.concat(pd.read_csv(p, dtype=str) for p in sorted((inbox / "video").glob("*/表データ.csv")))
+    videos = tables[tables["コンテンツ"] != "合計"]  # the Total row is the channel's, never added
+    views, impressions = videos["視聴回数"].astype(int).sum(), videos["インプレッション数"].astype(int).sum()
+    # each export is one whole month: every table counts in its month, the chart days it covers do not
+    assert query(wh, "SELECT period_grain, sum(views), sum(impressions), count(DISTINCT video_id) "
+                     "FROM marts.video_performance GROUP BY ALL") == [("month", views, impressions, 6)]
+    assert query(wh, "SELECT sum(views), sum(impressions) FROM marts.video_funnel") == [(views, impressions)]
+    per_video = query(wh, "SELECT video_id, sum(inquiries), sum(opportunities), sum(wins), "
+                          "arg_max(roi_to_date, period_start) FROM marts.video_funnel GROUP BY ALL")
+    costs = pd.read_csv(REPO / "config" / "video_costs.csv", dtype=str)
+    assert {v for v, *_ in per_video} == set(costs["video_id"])
+    assert all(inquiries and opportunities and wins and roi is not None for _, inquiries, opportunities, wins, roi
+               in per_video), per_video

@@ -69,7 +69,8 @@ def config_dir_with(tmp_path: Path, report: str | None = None, targets: str | No
 MARTS_SQL = """
 CREATE SCHEMA marts;
 CREATE TABLE marts.channel_funnel (period_start DATE, channel VARCHAR, sessions BIGINT, leads BIGINT, mqls BIGINT,
-    sqls BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2));
+    sqls BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2), impressions BIGINT DEFAULT 0,
+    clicks BIGINT DEFAULT 0);
 CREATE TABLE marts.channel_roi (period_start DATE, channel VARCHAR, spend DECIMAL(18, 2), leads BIGINT, mqls BIGINT,
     opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2));
 CREATE TABLE marts.target_plan (period VARCHAR, period_start DATE, period_end DATE, channel VARCHAR, stage VARCHAR,
@@ -84,6 +85,9 @@ CREATE TABLE marts.cohort_roi (cohort_start DATE, channel VARCHAR, spend DECIMAL
     reached_win BIGINT, revenue DECIMAL(18, 2), payback_month DATE, ltv DECIMAL(18, 2));
 CREATE TABLE marts.pipeline_velocity (period_start DATE, channel VARCHAR, open_opportunities BIGINT, win_rate DOUBLE,
     avg_deal_size DECIMAL(18, 2), avg_sales_cycle_days DOUBLE, pipeline_velocity DECIMAL(18, 2));
+CREATE TABLE marts.video_funnel (period_start DATE, video_id VARCHAR, video_title VARCHAR, impressions BIGINT,
+    views BIGINT, impression_ctr DOUBLE, inquiries BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2),
+    production_cost DECIMAL(18, 2), roi_to_date DOUBLE);
 CREATE SCHEMA ops;
 CREATE TABLE ops.load_log (load_id BIGINT, source VARCHAR, file_name VARCHAR, status VARCHAR, exported_at TIMESTAMP,
     exported_at_basis VARCHAR);
@@ -176,7 +180,8 @@ def marts(tmp_path) -> Path:
     with duckdb.connect(str(path)) as con:
         con.execute((SQL_DIR / "metric_macros.sql").read_text(encoding="utf-8"))
         con.execute(MARTS_SQL)
-        con.executemany("INSERT INTO marts.channel_funnel VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", FUNNEL)
+        con.executemany("INSERT INTO marts.channel_funnel (period_start, channel, sessions, leads, mqls, sqls, "
+                        "opportunities, wins, revenue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", FUNNEL)
         con.executemany("INSERT INTO marts.channel_roi (period_start, channel, spend, leads, wins, revenue) "
                         "VALUES (?, ?, ?, ?, ?, ?)", ROI)
         con.executemany("INSERT INTO marts.target_plan (period, period_start, period_end, channel, stage, stage_order, "
@@ -440,6 +445,55 @@ def test_attribution_cohort_roi_and_velocity_by_hand(marts, tmp_path):
             con.execute(f"DELETE FROM marts.{table}")
     html = render(marts, config_dir_with(tmp_path / "empty"))
     assert not any(f'id="{s}"' in html for s in ("attribution", "cohort", "velocity"))
+
+
+# Ad data (impressions, clicks) of the funnel's rows: 2026-07 lies outside the window. In it: Webinar 10,000
+# impressions, 200 clicks, 0 sessions: CTR 2.0% (200/10,000), session rate 0.0% (0/200); the evil channel
+# 50,000, 500 and its 400 sessions: CTR 1.0%, session rate 80.0% (400/500); together 60,000, 700, 400: CTR
+# 700 / 60,000 = 1.17% (1.2%), session rate 400 / 700 = 57.1%. Other had no ad data: not listed.
+AD_DATA = [("2026-07-01", "Webinar", 999_999, 9_999), ("2026-08-01", "Webinar", 10_000, 200),
+           ("2026-08-01", EVIL_NAME, 50_000, 500)]
+# period, video, title, impressions, views, CTR, inquiries, opportunities, wins, revenue, cost, ROI to date.
+# In the window, vidAAAAAAA1: 4,000 impressions, 180 views, CTR (1,000 x 5% + 3,000 x 2%) / 4,000 = 2.75% (not
+# the mean of the months, 3.5%), 3 inquiries, 2 opportunities, 1 win, 600,000 against its 500,000 cost: ROI to
+# date at 2026-09 (600,000 - 500,000) / 500,000 = 20.0%. The other video: no Studio figures (–), no cost (–).
+VIDEOS = [
+    ("2026-07-01", "vidAAAAAAA1", "製品デモ", 99_999, 9_999, 0.5, 9, 9, 9, "9999999", "500000", 9.0),
+    ("2026-08-01", "vidAAAAAAA1", "製品デモ", 1_000, 80, 0.05, 2, 1, 0, "0", "500000", -1.0),
+    ("2026-09-01", "vidAAAAAAA1", "製品デモ", 3_000, 100, 0.02, 1, 1, 1, "600000", "500000", 0.2),
+    ("2026-09-01", "-vidBBBBBB2", EVIL_NAME, None, None, None, 1, 0, 0, "0", None, None),
+]
+
+
+def test_top_of_funnel_and_videos_by_hand(marts, tmp_path):
+    html = render(marts, config_dir_with(tmp_path))
+    assert 'id="top-funnel"' not in html and 'id="video"' not in html  # no ad or video data: left out
+    with duckdb.connect(str(marts)) as con:
+        con.executemany("UPDATE marts.channel_funnel SET impressions = ?3, clicks = ?4 "
+                        "WHERE period_start = ?1 AND channel = ?2", AD_DATA)
+        con.executemany("INSERT INTO marts.video_funnel VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", VIDEOS)
+    html = render(marts, config_dir_with(tmp_path / "again"))
+    top = html.split('<table class="top-funnel">', 1)[1].split("</table>", 1)[0]
+    assert ('<td>ウェビナー</td><td class="num">10,000</td><td class="num">200</td><td class="num">0</td>'
+            '<td class="num">2.0% (200/10,000)</td><td class="num">0.0% (0/200)</td>') in top
+    assert ('<td class="num">50,000</td><td class="num">500</td><td class="num">400</td>'
+            '<td class="num">1.0% (500/50,000)</td><td class="num">80.0% (400/500)</td>') in top
+    assert ('<td>合計</td><td class="num">60,000</td><td class="num">700</td><td class="num">400</td>'
+            '<td class="num">1.2% (700/60,000)</td><td class="num">57.1% (400/700)</td>') in top
+    assert "その他" not in top
+    video = html.split('<table class="video">', 1)[1].split("</table>", 1)[0]
+    assert ('<td>製品デモ<br><span class="sub">vidAAAAAAA1</span></td><td class="num">4,000</td>'
+            '<td class="num">180</td><td class="num">2.75%</td><td class="num">3</td><td class="num">2</td>'
+            '<td class="num">1</td><td class="num">¥600,000</td><td class="num">¥500,000</td>'
+            '<td class="num">20.0%</td>') in video
+    assert ('<span class="sub">-vidBBBBBB2</span></td><td class="num">–</td><td class="num">–</td>'
+            '<td class="num">–</td><td class="num">1</td><td class="num">0</td><td class="num">0</td>'
+            '<td class="num">¥0</td><td class="num">–</td><td class="num">–</td>') in video
+    assert video.index("vidAAAAAAA1") < video.index("-vidBBBBBB2")  # most revenue first
+    assert EVIL_NAME not in html and "&lt;script&gt;" in video
+    english = render(marts, config_dir_with(tmp_path / "en"), language="en")
+    assert "<th>Video</th><th>Impressions</th><th>Views</th><th>CTR</th><th>Inquiries</th>" in english
+    assert "From ad impressions to sessions (per channel)" in english
 
 
 def test_reverse_plan_names_its_assumptions(marts, tmp_path):

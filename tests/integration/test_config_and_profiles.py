@@ -319,7 +319,7 @@ def test_sources_yaml_is_optional(config_dir):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("sources:\n  lead:\n    max_rejected_share: 0.1\n", "key sources.lead: unknown source (known: deals, ga4_sessions, leads, spend, touchpoints)"),
+    ("sources:\n  lead:\n    max_rejected_share: 0.1\n", "key sources.lead: unknown source (known: deals, ga4_sessions, leads, spend, touchpoints, video)"),
     ("sources:\n  leads:\n    max_rejected_share: 1.5\n", "key sources.leads.max_rejected_share: Input should be less than or equal to 1"),
     ("defaults:\n  max_age_hours: 0\n", "key defaults.max_age_hours: Input should be greater than 0"),
 ])

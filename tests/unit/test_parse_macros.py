@@ -162,3 +162,20 @@ def test_the_readers_space_separators_are_unicodes_category_zs():
 
     zs = {chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"}
     assert set(SPACE_SEPARATORS) == zs
+
+
+@settings(max_examples=60, deadline=None)
+@given(seconds=st.integers(min_value=0, max_value=200 * 3600), full_width=st.booleans())
+def test_a_studio_duration_reads_as_its_seconds(con, seconds, full_width):
+    """YouTube Studio writes average view durations H:MM:SS (0:01:25, 12:03:09); plain seconds read too."""
+    h, rest = divmod(seconds, 3600)
+    text = f"{h}:{rest // 60:02d}:{rest % 60:02d}"
+    for written in (text, str(seconds)):
+        written = written.translate(FULL_WIDTH) if full_width else written
+        assert con.execute("SELECT duration_of(ascii_text($x))", {"x": written}).fetchone()[0] == seconds
+
+
+@pytest.mark.parametrize("text", ["1:60:00", "0:01:5", "1:02", "-0:01:00", "0:01:25.5", "1h2m", "0:01:25 "])
+def test_text_that_is_no_studio_duration_reads_as_null(con, text):
+    # "0:01:25 " is trimmed by ascii_text first, so it reads; as raw text the macro refuses it
+    assert con.execute("SELECT duration_of($x)", {"x": text}).fetchone()[0] is None

@@ -86,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     (out / "logs").mkdir(parents=True)
     print(f"generating {workload} into {inbox}", flush=True)
     t = time.perf_counter()
-    # the workload has no touch exports (an optional source): none are generated
-    generate_sample_exports(inbox, months=args.months, seed=7, end_month=END_MONTH, touchpoints=False, **sizes)
+    # the workload has no touch or video exports (optional sources): none are generated
+    generate_sample_exports(inbox, months=args.months, seed=7, end_month=END_MONTH, touchpoints=False,
+                            video=False, **sizes)
     gen_s = time.perf_counter() - t
     size_mb = sum(p.stat().st_size for p in inbox.rglob("*") if p.is_file()) / 2**20
 

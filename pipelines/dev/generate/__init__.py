@@ -1,8 +1,9 @@
-"""Deterministic sample exports in the `native` profile (docs/inputs.md).
+"""Deterministic sample exports in the `native` profile (docs/inputs.md), and YouTube Studio's own export.
 
 `generate_sample_exports` writes a realistic, self-consistent set of B2B
 marketing and sales exports: daily GA4 traffic, successive full snapshots of
-the MA lead list and of the CRM deals, ad / offline spend and lead touchpoints.
+the MA lead list and of the CRM deals, ad / offline spend, lead touchpoints and
+the YouTube channel's monthly Studio exports.
 Everything is drawn from one `numpy.random.default_rng(seed)` in a fixed order and
 written with fixed formatting, so the files are a pure function of the arguments
 (byte-identical on every call). Volumes scale linearly with `scale` and all
@@ -15,6 +16,7 @@ Modules:
   deals        deals of the leads and of the CRM alone, deal snapshots
   touchpoints  the leads' touches (optional source), from a generator of their own
   spend        ad spend following the paid sessions, monthly offline spend
+  video        the YouTube channel's Studio exports and the leads who watched its videos
   profiles     channel profiles and facts several sources share
   formatting   dates, yen, ids, names and raw spellings as text
   writing      formula-safe CSV files dated by their snapshot
