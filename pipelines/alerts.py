@@ -1,10 +1,10 @@
 """Failed runs become alerts: a row in `ops.alerts` of the warehouse the run wrote to,
 and, when FUNNEL_ALERT_WEBHOOK is set, a Slack-compatible JSON message.
 
-The run-failure sensor calls this for runs the Dagster daemon sees (the nightly
-schedule, launches from the UI); `funnel run` calls it for its own in-process
-run. An alert is keyed by (run, step), so a failure seen by both is recorded and
-posted once.
+The run-failure sensor calls this for the runs of the code location while a Dagster
+daemon runs (the nightly schedule, launches from the UI, `funnel run`'s); `funnel run`
+calls it for its own run too, since no daemon may be running. An alert is keyed by
+(run, step), so a failure seen by both is recorded and posted once.
 """
 
 import json

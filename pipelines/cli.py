@@ -34,7 +34,6 @@ def _instance():
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.definitions import defs
     from schemas.config import ConfigError, load_config
     from schemas.profiles import load_profiles
 
@@ -57,23 +56,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"inbox {resource_config['inbox_dir']} does not exist", file=sys.stderr)
         return 2
     print(f"inbox {resource_config['inbox_dir']} -> warehouse {resource_config['warehouse_path']}")
-    job = defs().resolve_job_def("funnel_job")
+    from pipelines.launch import JOB_NAME, run_in_foreground
+
     with _instance() as instance:  # disposed at the end: its SQLite connections closed
-        for abandoned, alerts in fail_abandoned_runs(instance, job.name, resource_config["warehouse_path"]).items():
+        for abandoned, alerts in fail_abandoned_runs(instance, JOB_NAME, resource_config["warehouse_path"]).items():
             print(f"run {abandoned} was still shown as running, but its process is gone: marked failed")
             _print_alerts(alerts)
         run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
         with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
-            result = job.execute_in_process(
-                instance=instance,
-                run_id=run_id,
-                tags=process_tags(),
-                run_config={
-                    "resources": {"funnel": {"config": resource_config}},
-                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
-                },
-                raise_on_error=False,
-            )
+            result = run_in_foreground(instance, run_id, tags=process_tags(), run_config={
+                "resources": {"funnel": {"config": resource_config}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
+            })
         failed = _failures(result)
         _print_run_summary(result)
         _print_not_read(Path(resource_config["inbox_dir"]))
@@ -85,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             for failure in failures:
                 if not failure.step_key:  # a step's failure was printed as it happened; the run's was not
                     print(f"  FAILED  run\n{failure.error}", file=sys.stderr)
-            _print_alerts(record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures))
+            _print_alerts(record_failure(resource_config["warehouse_path"], result.run_id, JOB_NAME, failures))
             return 1
         _print_summary(Path(resource_config["warehouse_path"]))
         _print_open_problems(result)
@@ -125,9 +119,8 @@ def fail_abandoned_runs(instance, job_name: str, warehouse_path: str) -> dict[st
     is; a reused process id errs on that side.
 
     Each run marked is also an alert (ops.alerts of the warehouse it wrote to, else `warehouse_path`,
-    and the webhook): the daemon's run-failure sensor skips runs made in a `funnel run` process (they
-    have no code location), so no one else would raise it. Returns the run ids marked, each with the
-    alerts recorded for it."""
+    and the webhook): the daemon's run-failure sensor sees the failure only when a daemon runs (`make ui`),
+    and records it once either way. Returns the run ids marked, each with the alerts recorded for it."""
     import dagster as dg
 
     from pipelines.alerts import Failure, record_failure, warehouse_of

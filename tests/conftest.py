@@ -26,7 +26,8 @@ def write_export(inbox: Path, source: str, name: str, text: str, mtime: float | 
 
 
 def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) -> dg.ExecuteInProcessResult:
-    """The real job, exactly as `funnel run` runs it, on an ephemeral Dagster instance."""
+    """The real job, in this process as `funnel run` runs it, on an ephemeral Dagster instance (without the
+    code location origin `funnel run` gives its run, which only the UI and the daemon read)."""
     from pipelines.definitions import defs
 
     return defs().resolve_job_def("funnel_job").execute_in_process(

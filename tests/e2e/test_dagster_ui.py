@@ -4,6 +4,8 @@ metadata, check names and a failed load's message."""
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import pytest
 
@@ -109,3 +111,63 @@ def test_loads_show_files_rows_and_quarantine_and_checks_say_what_they_check(gra
     assert {"leads_no_rows_quarantined", "leads_newest_export_is_fresh", "channel_funnel_expectation_suite",
             "channel_funnel_reconciles_with_inputs", "every_raw_value_mapped"} <= set(checks)
     assert all(len(d) > 40 for d in checks.values()), [n for n, d in checks.items() if len(d) <= 40]
+
+
+WORKSPACE = """
+{
+  workspaceOrError { ... on Workspace { locationEntries {
+    name locationOrLoadError { ... on RepositoryLocation { repositories { name pipelines { name } } } } } } }
+}
+"""
+JOB_RUNS = """
+query JobRuns($filter: RunsFilter, $job: PipelineSelector!) {
+  runsOrError(filter: $filter) { ... on Runs { results {
+    runId pipelineName status repositoryOrigin { repositoryLocationName repositoryName } } } }
+  pipelineOrError(params: $job) { ... on Pipeline { runs { runId } } }
+}
+"""
+
+
+def test_a_funnel_run_is_filed_under_its_job_and_code_location(tmp_path, monkeypatch):
+    """The UI's job page lists the runs of its job with its repository's label (the Runs tab's filter,
+    pipelineName and the `.dagster/repository` tag); the Overview timeline places a run by its
+    repositoryOrigin. Read here from the code location `make ui` serves, as the UI reads it: a code
+    server process started from the Makefile's own `dagster dev -m` module."""
+    import uuid
+
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    from pipelines.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    inbox = tmp_path / "inbox"
+    write_export(inbox, "leads", "leads.csv", "lead_id,created_at,lead_source\nL1,2026-07-03,Webinar\n")
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(tmp_path / "wh" / "funnel.duckdb")]) == 0
+    [module] = re.findall(r"dagster dev -m (\S+)", (REPO / "Makefile").read_text())
+    with dg.DagsterInstance.get() as instance:
+        [ours] = [r.run_id for r in instance.get_runs()]
+        # a run without a code location (execute_in_process's kind): only in the global run list
+        bare = str(uuid.uuid4())
+        instance.add_run(dg.DagsterRun(job_name="funnel_job", run_id=bare, status=dg.DagsterRunStatus.SUCCESS))
+        target = ModuleTarget(module_name=module, attribute=None, working_directory=str(REPO), location_name=None)
+        with WorkspaceProcessContext(instance, target, version="") as process:
+            [location] = execute_dagster_graphql(process.create_request_context(), WORKSPACE
+                                                 ).data["workspaceOrError"]["locationEntries"]
+            [repository] = location["locationOrLoadError"]["repositories"]
+            assert "funnel_job" in {p["name"] for p in repository["pipelines"]}
+            label = f"{repository['name']}@{location['name']}"
+            response = execute_dagster_graphql(process.create_request_context(), JOB_RUNS, {
+                "filter": {"pipelineName": "funnel_job", "tags": [{"key": ".dagster/repository", "value": label}]},
+                "job": {"repositoryLocationName": location["name"], "repositoryName": repository["name"],
+                        "pipelineName": "funnel_job"}})
+    assert not response.errors, response.errors
+    runs = response.data["runsOrError"]["results"]
+    assert [(r["runId"], r["status"]) for r in runs] == [(ours, "SUCCESS")]
+    assert runs[0]["repositoryOrigin"] == {"repositoryLocationName": location["name"],
+                                           "repositoryName": repository["name"]}
+    assert [r["runId"] for r in response.data["pipelineOrError"]["runs"]] == [ours]
+    assert bare not in {r["runId"] for r in runs}
+
