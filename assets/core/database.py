@@ -10,6 +10,8 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets.core import markdown
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PREPARE_SQL = ("ops_tables.sql", "parse_macros.sql", "metric_macros.sql", "build_state.sql")
 PREVIEW_ROWS = 5
@@ -100,11 +102,11 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
         "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
         {"s": schema, "t": table},
     ).fetchall()
-    preview = con.execute(f"SELECT * FROM {schema}.{table} LIMIT {PREVIEW_ROWS}").df()
     return {
         "dagster/row_count": rows,
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, type_, description=comment or None) for name, type_, comment in columns]
         ),
-        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if rows else "(empty)"),
+        "preview": dg.MetadataValue.md(markdown.query_table(con, f"SELECT * FROM {schema}.{table} LIMIT {PREVIEW_ROWS}",
+                                                          empty="(empty)")),
     }

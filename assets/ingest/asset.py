@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.core import settings
+from assets.core import markdown, settings
 from assets.core.database import table_metadata
 from assets.core.resource import FunnelResource
 from assets.ingest.export_moment import ordered_by_file_time
@@ -74,8 +74,8 @@ def _not_read_md(result: SourceLoad) -> dg.MetadataValue:
     """The entries of the source's folder that are no export file, and why (`funnel run` prints them)."""
     if not result.not_read:
         return dg.MetadataValue.md("none")
-    return dg.MetadataValue.md("| entry | why it was not read |\n|---|---|\n"
-                               + "\n".join(f"| {e.path} | {e.reason} |" for e in result.not_read))
+    return dg.MetadataValue.md(markdown.table(["entry", "why it was not read"],
+                                              [(e.path, e.reason) for e in result.not_read]))
 
 
 def _masked_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey, run_id: str
@@ -84,22 +84,20 @@ def _masked_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.Asse
         "SELECT m.file_name, m.column_name, m.kind, m.rows_masked, array_to_string(m.first_rows, ', ') "
         "FROM ops.masked_values m JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run AND m.source = $source "
         "ORDER BY 1, 2, 3", {"run": run_id, "source": spec.name}).fetchall()
-    table = "\n".join(f"| {f} | {c} | {k} | {n} | {first} |" for f, c, k, n, first in rows)
     return dg.AssetCheckResult(
         asset_key=key, check_name=f"{spec.name}_no_personal_data_in_text", passed=not rows,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rows_masked": sum(r[3] for r in rows), "masked": dg.MetadataValue.md(
-            "| file | column | found | rows | first rows |\n|---|---|---|---|---|\n" + table if rows else "none")})
+            markdown.table(["file", "column", "found", "rows", "first rows"], rows) if rows else "none")})
 
 
 def _snapshot_order_check(con: duckdb.DuckDBPyConnection, spec: SourceSpec, key: dg.AssetKey) -> dg.AssetCheckResult:
     pairs = ordered_by_file_time(con, spec)
-    table = "\n".join(f"| {a} | {b} | {why} |" for a, b, why in pairs)
     return dg.AssetCheckResult(
         asset_key=key, check_name=f"{spec.name}_snapshot_order_from_data", passed=not pairs,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"file_pairs": len(pairs), "ordered_by_file_time": dg.MetadataValue.md(
-            "| file | other file | why the file times decided |\n|---|---|---|\n" + table if pairs else "none")})
+            markdown.table(["file", "other file", "why the file times decided"], pairs) if pairs else "none")})
 
 
 def _refused_text(spec: SourceSpec, result: SourceLoad, problems_dir: Path) -> str:
@@ -139,14 +137,12 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                 refused[spec.name] = {**counts, "seconds": result.seconds(),
                                       "not_read": [[e.path, e.reason] for e in result.not_read]}
                 continue
-            quarantined = con.execute(
-                f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
+            quarantined = markdown.query_table(
+                con, f"SELECT q.file_name AS file, q.check_name AS \"check\", q.column_name AS \"column\", "
                 f"count(*) AS problems, count(DISTINCT q.row_number) AS \"rows\" FROM quarantine.{spec.name} q "
                 "JOIN ops.load_log l USING (load_id) WHERE l.run_id = $run GROUP BY ALL ORDER BY ALL",
-                {"run": context.run.run_id},
-            ).df()
-            files_md = "\n".join(f"| {o.file_name} | {o.status} | {o.rows} | {o.quarantined} | {o.profile or ''} |"
-                                 for o in result.loaded)
+                {"run": context.run.run_id})
+            files = [(o.file_name, o.status, o.rows, o.quarantined, o.profile or "") for o in result.loaded]
             key = raw_key(spec)
             yield dg.MaterializeResult(
                 asset_key=key,
@@ -154,9 +150,8 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                     **counts,
                     "seconds": dg.MetadataValue.json(result.seconds()),
                     **table_metadata(con, "raw", spec.name),  # row count, column schema, preview
-                    "files": dg.MetadataValue.md("| file | status | rows loaded | rows quarantined | profile |\n"
-                                                 "|---|---|---|---|---|\n" + files_md)
-                    if files_md else dg.MetadataValue.md("no new files"),
+                    "files": dg.MetadataValue.md(markdown.table(
+                        ["file", "status", "rows loaded", "rows quarantined", "profile"], files) if files else "no new files"),
                     "not_read": _not_read_md(result),
                 },
                 check_results=[
@@ -165,8 +160,7 @@ def raw_exports(context: dg.AssetExecutionContext, funnel: FunnelResource):
                         passed=not counts["rows_quarantined"], severity=dg.AssetCheckSeverity.WARN,
                         metadata={"rows_quarantined": counts["rows_quarantined"],
                                   "files": sum(1 for o in result.loaded if o.quarantined),
-                                  "problems": dg.MetadataValue.md(quarantined.to_markdown(index=False)
-                                                                  if not quarantined.empty else "none"),
+                                  "problems": dg.MetadataValue.md(quarantined),
                                   "problem_files": dg.MetadataValue.path(str(funnel.problems_dir / spec.name))}),
                     freshness(inbox, spec.name, limits[spec.name].max_age_hours,
                               f"{spec.name}_newest_export_is_fresh", optional=spec.optional, asset_key=key),

@@ -118,8 +118,9 @@ def write_report(path: Path, html: str, run_id: str) -> None:
     group_name="report",
     kinds={"html"},
     owners=settings.owners(),
-    description="The funnel report: one self-contained HTML file (charts embedded, opens offline) beside the "
-    "warehouse, `<warehouse folder>/report/<name>_report.html`, rewritten after each publish. Over the latest "
+    description="The funnel report: one self-contained HTML file (charts embedded, opens offline) in the "
+    "`report` folder beside the warehouse, named after it (`data/warehouse/report/funnel_report.html` for "
+    "`data/warehouse/funnel.duckdb`), rewritten after each publish. Over the latest "
     "months of data (config/report.yaml): the funnel per channel with conversion rates and the counts behind them, "
     "ROI and ROAS per channel, the target plan of the current target period against the actual with pace, and "
     "the bottlenecks highlighted. Japanese by default, English with `language: en`.\n\nPython: `assets/report/`",
