@@ -35,6 +35,20 @@ def prepare_working_database(con: duckdb.DuckDBPyConnection) -> None:
                 "(ops tables, macros) this working database was last prepared with; the same again is not re-run.'")
 
 
+def named_queries(path: Path) -> dict[str, str]:
+    """The queries of a .sql file, each opening with a `-- query: <name>` line (for modules that run a few
+    fixed, parameterised queries rather than build tables)."""
+    queries: dict[str, str] = {}
+    name = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- query:"):
+            name = line.removeprefix("-- query:").strip()
+            queries[name] = ""
+        elif name is not None:
+            queries[name] += line + "\n"
+    return {name: sql.strip() for name, sql in queries.items()}
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """The block in one transaction: committed at its end, rolled back (and the error raised) if it fails.
