@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.core import settings
 from assets.core.resource import default_funnel_resource
-from pipelines.alerts import record_run_failures
+from pipelines.alerts import record_held_back_sources, record_run_failures
 from pipelines.jobs import ASSET_CHECKS, ASSETS, funnel_job
 from pipelines.sensors import inbox_sensor
 
@@ -27,6 +27,6 @@ def defs() -> dg.Definitions:
         asset_checks=ASSET_CHECKS,
         jobs=[funnel_job],
         schedules=[nightly_schedule],
-        sensors=[record_run_failures, inbox_sensor],
+        sensors=[record_run_failures, record_held_back_sources, inbox_sensor],
         resources={"funnel": default_funnel_resource()},
     )

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
-from assets.core import settings
+from assets.core import markdown, settings
 from assets.core.database import named_queries
 from assets.ingest.inbox import freshness, inbox_files, modified_at, scan_inbox
 from schemas import SOURCES
@@ -62,7 +62,7 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
             (f"{k}: {v.value}" for k, v in evaluation.metadata.items() if isinstance(v.value, (int, float)) and v.value),
             "see the Dagster UI")
         out.append((key.name, key.asset_key.to_user_string(), evaluation.severity.value,
-                    str(text).replace("&lt;", "<")[:160]))
+                    markdown.plain(str(text))[:160]))
     return out
 
 
@@ -151,7 +151,8 @@ def working_parts(con: duckdb.DuckDBPyConnection, warehouse: str, zone: str, hel
     alerts = [(local_time(at), run[:8], where, _alert_text(error), hook)
               for at, run, where, error, hook in con.execute(QUERIES["last_alerts"]).fetchall()]
     if alerts:
-        parts.append("Last failed run:\n" + table([f"when ({zone})", "run", "where", "error", "alert"], alerts))
+        parts.append("Alerts of the last run that raised any:\n" + table(
+            [f"when ({zone})", "run", "where", "what", "alert"], alerts))
     loaded = [(*row[:5], local_time(row[5])) for row in con.execute(QUERIES["loaded_per_source"]).fetchall()]
     parts.append(f"Loaded into {settings.working_database_path(warehouse)}:\n" + table(
         ["source", "files loaded", "files refused", "rows loaded", "rows quarantined", f"last load ({zone})"],

@@ -39,6 +39,15 @@ def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) 
     )
 
 
+def refused_text(result) -> str:
+    """What a run said of the files it refused: the problem of each failed <source>_no_file_refused check
+    (a refused file holds back its source; the run goes on)."""
+    from assets.core.markdown import plain
+
+    return "\n".join(plain(ev.metadata["problem"].value) for ev in result.get_asset_check_evaluations()
+                     if ev.check_name.endswith("_no_file_refused") and not ev.passed)
+
+
 def copy_run(src: Path, dst: Path) -> Path:
     """A copy of a folder holding a finished run (inbox, warehouse folder), for a test that goes on from it.
 

@@ -15,6 +15,11 @@ def text(value: object) -> str:
     return str(value).replace("<", "&lt;")
 
 
+def plain(shown: str) -> str:
+    """The text `text()` escaped, back as it was (for an alert or a terminal, which are not markdown)."""
+    return shown.replace("&lt;", "<")
+
+
 def cell(value: object) -> str:
     """One table cell: NULL (None, NaN, NaT) said in words, the value on one line, its `|` escaped."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or _is_missing(value):

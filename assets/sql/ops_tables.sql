@@ -115,11 +115,11 @@ CREATE TABLE IF NOT EXISTS ops.alerts (
     webhook VARCHAR,
     PRIMARY KEY (run_id, step_key)
 );
-COMMENT ON TABLE ops.alerts IS 'One row per failed step of a failed run (run-failure sensor or funnel run; a killed funnel run is recorded by the next one), recorded once; posted to FUNNEL_ALERT_WEBHOOK when set.';
+COMMENT ON TABLE ops.alerts IS 'One row per failed step of a failed run (run-failure sensor or funnel run; a killed funnel run is recorded by the next one), and one per source a run held back because a file of it was refused (the run published the other sources), recorded once; posted to FUNNEL_ALERT_WEBHOOK when set.';
 COMMENT ON COLUMN ops.alerts.run_id IS 'Dagster run id (open it in the UI under /runs/ followed by the id).';
-COMMENT ON COLUMN ops.alerts.step_key IS 'Failed step; empty when the run failed outside any step (a killed funnel run: the process was gone).';
+COMMENT ON COLUMN ops.alerts.step_key IS 'Failed step; for a source held back, its failed check (leads_no_file_refused); empty when the run failed outside any step (a killed funnel run: the process was gone).';
 COMMENT ON COLUMN ops.alerts.job_name IS 'Dagster job of the run.';
-COMMENT ON COLUMN ops.alerts.asset_key IS 'Asset the failed step materialises (raw/leads, marts/channel_funnel ...).';
+COMMENT ON COLUMN ops.alerts.asset_key IS 'Asset the failed step materialises (marts/channel_funnel ...), or the source held back (raw/leads).';
 COMMENT ON COLUMN ops.alerts.error IS 'The error as shown in the UI: for a refused file, the file, row, column, problem and what to do.';
 COMMENT ON COLUMN ops.alerts.raised_at IS 'When the alert was recorded (UTC).';
 COMMENT ON COLUMN ops.alerts.webhook IS 'What happened to the webhook message: sent (HTTP status), refused, not sent (reason), or no webhook configured.';

@@ -19,7 +19,7 @@ def section(out: str, title: str) -> list[str]:
     return out.split(title + "\n")[1].split("\n\n")[0].splitlines()
 
 
-def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, capsys):
+def test_status_after_a_good_run_and_one_that_held_a_source_back(tmp_inbox, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     wh = tmp_path / "w.duckdb"
@@ -29,6 +29,8 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
     write_export(tmp_inbox, "spend", "spend.csv", "date,channel,cost\n2026-07,Billboard,100\n")
     old = time.time() - 50 * 3600
     deals = write_export(tmp_inbox, "deals", "deals.csv", "deal_id,created_at,stage\nD1,2026-07-10,受注\n", mtime=old)
+    write_export(tmp_inbox, "ga4_sessions", "ga4.csv", "date,session_source,session_medium,sessions\n"
+                 "2026-07-01,google,organic,5\n", mtime=old)
     assert main(["run", "--inbox", str(tmp_inbox), "--warehouse", str(wh)]) == 0
     write_export(tmp_inbox, "deals", "deals_bad.csv", "deal_id,created_at,stage,amount\nD9,2026-07-10,受注,-5\n",
                  mtime=old + 60)
@@ -42,7 +44,7 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
     out = capsys.readouterr().out
     runs = section(out, "Last runs:")
     assert runs[0].split() == ["run", "job", "status", "started", "(Asia/Kolkata)", "took"]
-    assert [line.split()[2] for line in runs[1:]] == ["FAILURE", "SUCCESS"]  # newest first
+    assert [line.split()[2] for line in runs[1:]] == ["SUCCESS", "SUCCESS"]  # newest first; deals held back
     with dg.DagsterInstance.get() as instance:
         started = [r.start_time for r in instance.get_run_records()]
     kolkata = timedelta(hours=5, minutes=30)
@@ -53,6 +55,8 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
     assert lines["leads"][1:3] == ["1", "leads/leads.csv"] and lines["leads"][-1] == "fresh"
     # the newest deals file was refused: not fresh, whatever its age, and why is said below
     assert lines["deals"][1:3] == ["2", "deals/deals_bad.csv"] and lines["deals"][-1] == "REFUSED"
+    assert lines["ga4_sessions"][1:3] == ["1", "ga4_sessions/ga4.csv"] and lines["ga4_sessions"][-1] == "STALE"
+    assert 50 <= float(lines["ga4_sessions"][3]) < 51  # hours, and the runs took minutes
     assert lines["touchpoints"][1:3] == ["0", "-"] and lines["touchpoints"][-2:] == ["optional,", "none"]
     held = section(out, "Newest file refused, so the source is held back at its last loaded file:")
     assert held[0].split()[:4] == ["source", "when", "(Asia/Kolkata)", "file"]
@@ -65,7 +69,8 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
     assert " ".join(held[1].split()[1:3]) == f"{refused_at + kolkata:%Y-%m-%d %H:%M}"
     loaded = {line.split()[0]: line.split()[1:] for line in section(out, f"Loaded into {wh.with_name('w.work.duckdb')}:")[1:]}
     assert {source: row[:4] for source, row in loaded.items()} == {
-        "deals": ["1", "1", "1", "0"], "leads": ["1", "0", "39", "1"], "spend": ["1", "0", "1", "0"]}
+        "deals": ["1", "1", "1", "0"], "ga4_sessions": ["1", "0", "1", "0"], "leads": ["1", "0", "39", "1"],
+        "spend": ["1", "0", "1", "0"]}
     [(leads_at,)] = query(work, "SELECT loaded_at FROM ops.load_log WHERE file_name = 'leads/leads.csv'")
     assert " ".join(loaded["leads"][4:6]) == f"{leads_at + kolkata:%Y-%m-%d %H:%M}"
     # every unmapped value by name, with its column, its count and where it was counted instead
@@ -76,14 +81,18 @@ def test_status_after_a_good_and_a_failed_run(tmp_inbox, tmp_path, monkeypatch, 
         ["lead_source", "Mystery Fair", "2", "Other"],
         ["spend_channel", "Billboard", "1", "Other"]]
     failing = section(out, "Checks failing in their latest evaluation:")
-    assert any("deals_newest_export_is_fresh" in line and "50 hours old (at most 36 allowed" in line
+    assert any("deals_newest_export_is_fresh" in line and "deals/deals_bad.csv was refused, so the source is held "
+               "back" in line for line in failing)
+    assert any("deals_no_file_refused" in line and "ERROR" in line for line in failing)
+    assert any("ga4_sessions_newest_export_is_fresh" in line and "50 hours old (at most 36 allowed" in line
                for line in failing)
     assert any("every_raw_value_mapped" in line for line in failing)
     # the first run quarantined a leads row; the second loaded nothing new, so its WARN is over
     assert not any("leads_no_rows_quarantined" in line for line in failing)
     assert f"Published file: {wh.resolve()} (" in out and "replaced 2026-07-01 05:30 Asia/Kolkata)" in out
-    failed_run = section(out, "Last failed run:")
-    assert "raw/deals" in failed_run[1] and "deals/deals_bad.csv: 1 of its 1 rows" in failed_run[1]
+    alerts = section(out, "Alerts of the last run that raised any:")
+    assert alerts[0].split() == ["when", "(Asia/Kolkata)", "run", "where", "what", "alert"]
+    assert "raw/deals" in alerts[1] and "deals/deals_bad.csv: 1 of its 1 rows" in alerts[1]
     assert os.path.getmtime(deals) == old  # status reads, never touches
 
 
