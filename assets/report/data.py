@@ -2,12 +2,14 @@
 months (sums taken in SQL, rates from the metric macros), the current target plans and the bottlenecks."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
+from assets.core.database import named_queries
 from assets.plan.reverse import Period, elapsed_share
 from assets.report.labels import DASH, FUNNEL_RATES, FUNNEL_STAGES, fmt_month
 
@@ -86,6 +88,14 @@ class BottleneckSummary:
 
 
 @dataclass(frozen=True)
+class HeldBack:
+    """A file the run refused: its source's figures are as of the data loaded before."""
+    source: str
+    file_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReportData:
     first_month: date | None  # None: channel_funnel is empty
     last_month: date | None
@@ -95,6 +105,7 @@ class ReportData:
     bottleneck_month: date | None
     bottlenecks: list[BottleneckRow]
     bottleneck_summary: list[BottleneckSummary]
+    held_back: list[HeldBack] = field(default_factory=list)
 
     @property
     def months(self) -> int:
@@ -194,12 +205,25 @@ def read_bottlenecks(con: duckdb.DuckDBPyConnection, first: date, last: date
     return month, rows, summary
 
 
-def read_report_data(con: duckdb.DuckDBPyConnection, months: int) -> ReportData:
-    """Everything the report shows, from the marts of `con` (which has the metric macros)."""
+QUERIES = named_queries(Path(__file__).with_name("queries.sql"))
+
+
+def read_held_back(con: duckdb.DuckDBPyConnection, run_id: str) -> list[HeldBack]:
+    held = []
+    for source, file_name, message in con.execute(QUERIES["held_back"], {"run": run_id}).fetchall():
+        first = (message or "").splitlines()[0] if message else ""
+        held.append(HeldBack(source, file_name, first.split(": ", 1)[1] if ": " in first else first))
+    return held
+
+
+def read_report_data(con: duckdb.DuckDBPyConnection, months: int, run_id: str | None = None) -> ReportData:
+    """Everything the report shows, from the marts of `con` (which has the metric macros); with `run_id`,
+    the files that run refused too."""
     first, last = report_window(con, months)
     plans = read_plans(con)
+    held_back = read_held_back(con, run_id) if run_id else []
     if first is None:
-        return ReportData(None, None, [], [], plans, None, [], [])
+        return ReportData(None, None, [], [], plans, None, [], [], held_back)
     month, rows, summary = read_bottlenecks(con, first, last)
     return ReportData(first, last, read_funnel(con, first, last), read_roi(con, first, last), plans,
-                      month, rows, summary)
+                      month, rows, summary, held_back)

@@ -62,6 +62,8 @@ TEXT = {
         "lost_revenue": "逸失売上",
         "flag": "ボトルネック",
         "no_bottlenecks": "ボトルネックのデータがありません。",
+        "held_back": "次のファイルは取り込めませんでした。そのソースの数値は前回までに取り込んだデータのままで、"
+                     "他のソースは最新です。",
     },
     "en": {
         "title": "Funnel report",
@@ -121,6 +123,8 @@ TEXT = {
         "lost_revenue": "Lost revenue",
         "flag": "Bottleneck",
         "no_bottlenecks": "No bottleneck data.",
+        "held_back": "These files were refused: their sources' figures are as of the data loaded before, "
+                     "the other sources are up to date.",
     },
 }
 

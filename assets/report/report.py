@@ -132,7 +132,7 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
         raise dg.Failure(description=str(exc)) from None
     channels = funnel.load_config().channels
     with funnel.connect() as con:
-        data = read_report_data(con, report_config.months)
+        data = read_report_data(con, report_config.months, context.run.run_id)
     generated_at = datetime.now(ZoneInfo(funnel.timezone))
     path = settings.report_path(funnel.warehouse_path).resolve()
     write_report(path, render_report(data, channels, report_config.language, generated_at), context.run.run_id)
@@ -144,4 +144,5 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
         "period": data.period_label,
         "language": report_config.language,
         "target_periods": ", ".join(p.period.label for p in data.plans) or DASH,
+        "held_back": ", ".join(sorted({h.source for h in data.held_back})) or "none",
     })

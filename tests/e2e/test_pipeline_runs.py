@@ -76,7 +76,7 @@ def test_a_refused_leads_file_holds_back_leads_and_the_new_spend_is_published(af
                                                                               monkeypatch, capsys, webhook):
     """Issue 23: one refused leads file held back the new spend and GA4 data of the same night. Now the
     spend of the night is published, the leads figures stay the previous night's, and `funnel run`,
-    the alert and `funnel status` name the file held back."""
+    the alert, `funnel status` and the report name the file held back."""
     inbox, wh = after_first_run
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
@@ -114,6 +114,9 @@ def test_a_refused_leads_file_holds_back_leads_and_the_new_spend_is_published(af
     assert "leads/leads_2026-08-01.csv" in held and "1 of its 1 rows (100.0%) fail a check" in held
     alerts = out.split("Alerts of the last run that raised any:\n")[1].split("\n\n")[0]
     assert "raw/leads" in alerts and "leads/leads_2026-08-01.csv" in alerts
+    # and the report opens with it
+    report = (wh.parent / "report" / "funnel_report.html").read_text(encoding="utf-8")
+    assert "leads: leads/leads_2026-08-01.csv (1 of its 1 rows (100.0%) fail a check" in report
 
 
 def test_rerun_without_new_files_changes_nothing(after_first_run):
