@@ -1,10 +1,14 @@
-"""Failed runs become alerts: a row in `ops.alerts` of the warehouse the run wrote to,
-and, when FUNNEL_ALERT_WEBHOOK is set, a Slack-compatible JSON message.
+"""Failed runs, and sources held back by a refused file, become alerts: a row in `ops.alerts` of
+the warehouse the run wrote to, and, when FUNNEL_ALERT_WEBHOOK is set, a Slack-compatible JSON
+message.
 
-The run-failure sensor calls this for runs the Dagster daemon sees (the nightly
-schedule, launches from the UI); `funnel run` calls it for its own in-process
-run. An alert is keyed by (run, step), so a failure seen by both is recorded and
-posted once.
+A refused file does not fail its run (the other sources are published; assets/ingest/asset.py):
+its source's `<source>_no_file_refused` check fails, and that is an alert of its own, keyed by the
+check's name. The run-status sensors call this for the runs of the code location while a Dagster
+daemon runs (the nightly schedule, launches from the UI, `funnel run`'s): one for failed runs, one
+for succeeded runs that held a source back. `funnel run` calls it for its own run too, since no
+daemon may be running. An alert is keyed by (run, step or check), so one seen by both is recorded
+and posted once.
 """
 
 import json
@@ -18,10 +22,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.core import settings
+from assets.core import markdown, settings
 from assets.core.database import prepare_working_database
 from assets.core.resource import FunnelResource, WarehouseUnavailable
+from assets.ingest.asset import refused_check_name
 from pipelines.jobs import step_assets
+from schemas import SOURCES
 
 WEBHOOK_ENV = "FUNNEL_ALERT_WEBHOOK"
 MAX_ERROR_CHARS = 2900  # a Slack section holds 3000 characters
@@ -30,9 +36,26 @@ ALERT_LOCK_WAIT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Failure:
-    step_key: str  # "" for a failure of the run itself
+    step_key: str  # "" for a failure of the run itself; the check's name for a source held back
     asset_key: str | None
     error: str
+    held_back: bool = False  # a refused file held its source back; the run itself may have succeeded
+
+
+def held_back_of(events) -> list[Failure]:
+    """One Failure per source whose files were refused in a run (its failed no_file_refused check): what
+    was held back, why and what to do."""
+    names = {refused_check_name(source) for source in SOURCES}
+    out = []
+    for event in events:
+        if event.event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        evaluation = event.event_specific_data
+        if evaluation.check_name in names and not evaluation.passed:
+            problem = evaluation.metadata.get("problem")
+            out.append(Failure(evaluation.check_name, evaluation.asset_key.to_user_string(),
+                               markdown.plain(problem.value) if problem else "files refused", held_back=True))
+    return out
 
 
 def failures_of(events) -> list[Failure]:
@@ -45,8 +68,8 @@ def failures_of(events) -> list[Failure]:
         if event.event_type != dg.DagsterEventType.STEP_FAILURE:
             continue
         user = getattr(event.event_specific_data, "user_failure_data", None)
-        # The raw and transform steps name the sources or tables they failed on.
-        named = user and (user.metadata.get("refused_assets") or user.metadata.get("failed_assets"))
+        # The transform step names the tables it failed on.
+        named = user and user.metadata.get("failed_assets")
         out.append(Failure(event.step_key, named.value if named else step_assets().get(event.step_key),
                            failure_message(event).strip()))
     if out:
@@ -79,7 +102,8 @@ def failure_message(event) -> str:
 def slack_message(run_id: str, job_name: str, failure: Failure, ui_url: str | None = None) -> dict:
     where = f"asset `{failure.asset_key}`" if failure.asset_key else "the run itself"
     error = failure.error if len(failure.error) <= MAX_ERROR_CHARS else failure.error[:MAX_ERROR_CHARS] + "..."
-    title = f"funnel sync: run {run_id} of {job_name} failed at {where}"
+    title = (f"funnel sync: run {run_id} of {job_name} held back {where}: its new files were refused"
+             if failure.held_back else f"funnel sync: run {run_id} of {job_name} failed at {where}")
     link = f"\n<{ui_url}/runs/{run_id}|Open the run in the Dagster UI>" if ui_url else ""
     return {
         "text": f"{title}\n{error}",
@@ -167,6 +191,29 @@ def record_run_failures(context: dg.RunFailureSensorContext) -> None:
     if not failures:
         error = getattr(context.failure_event.event_specific_data, "error", None)
         failures = [Failure("", None, innermost(error) if error else (context.failure_event.message or "run failed"))]
+    failures += held_back_of(_check_evaluations(context.instance, run.run_id))
     recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
+                              ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
+    context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")
+
+
+def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    return [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="record_held_back_sources",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records each source a succeeded run held back (a file of it refused: its no_file_refused check "
+    "failed, the other sources were published) in ops.alerts, and posts it to FUNNEL_ALERT_WEBHOOK when it is set.",
+)
+def record_held_back_sources(context: dg.RunStatusSensorContext) -> None:
+    run = context.dagster_run
+    held_back = held_back_of(_check_evaluations(context.instance, run.run_id))
+    if not held_back:
+        return
+    recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, held_back,
                               ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
     context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")

@@ -34,7 +34,6 @@ def _instance():
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipelines.definitions import defs
     from schemas.config import ConfigError, load_config
     from schemas.profiles import load_profiles
 
@@ -65,40 +64,52 @@ def run(args: argparse.Namespace) -> int:
         print(f"inbox {inbox} does not exist", file=sys.stderr)
         return 2
     print(f"inbox {redact(inbox)} -> warehouse {resource_config['warehouse_path']}")
-    job = defs().resolve_job_def("funnel_job")
+    from pipelines.launch import JOB_NAME, run_in_foreground
+
     with _instance() as instance:  # disposed at the end: its SQLite connections closed
-        for abandoned, alerts in fail_abandoned_runs(instance, job.name, resource_config["warehouse_path"]).items():
+        for abandoned, alerts in fail_abandoned_runs(instance, JOB_NAME, resource_config["warehouse_path"]).items():
             print(f"run {abandoned} was still shown as running, but its process is gone: marked failed")
             _print_alerts(alerts)
         run_id = str(uuid.uuid4())  # chosen here so that Progress can follow the run's event log
         with Progress(instance, run_id):  # prints each file, asset and check as the run reaches it
-            result = job.execute_in_process(
-                instance=instance,
-                run_id=run_id,
-                tags=process_tags(),
-                run_config={
-                    "resources": {"funnel": {"config": resource_config}},
-                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
-                },
-                raise_on_error=False,
-            )
-        failed = _failures(result)
-        _print_run_summary(result)
-        _print_not_read(settings.local_inbox(inbox, resource_config["warehouse_path"]))
-        if not result.success or failed:
-            print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
-            from pipelines.alerts import Failure, failures_of, record_failure
+            result = run_in_foreground(instance, run_id, tags=process_tags(), run_config={
+                "resources": {"funnel": {"config": resource_config}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},  # we print our own lines
+            })
+        return _finish(result, resource_config)
 
-            failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
-            for failure in failures:
-                if not failure.step_key:  # a step's failure was printed as it happened; the run's was not
-                    print(f"  FAILED  run\n{failure.error}", file=sys.stderr)
-            _print_alerts(record_failure(resource_config["warehouse_path"], result.run_id, job.name, failures))
-            return 1
-        _print_summary(Path(resource_config["warehouse_path"]))
-        _print_open_problems(result)
-        print(f"\nrun {result.run_id} succeeded")
-        return 0
+
+def _finish(result, resource_config: dict) -> int:
+    """Print what the run did and record its alerts. Exit code 1 when the run failed (nothing published), and
+    when it published but held a source back (a file of it refused): either needs someone to act."""
+    from pipelines.alerts import Failure, failures_of, held_back_of, record_failure
+    from pipelines.launch import JOB_NAME
+
+    warehouse = resource_config["warehouse_path"]
+    failed = _failures(result)
+    held_back = held_back_of(result.all_events)
+    _print_run_summary(result)
+    _print_not_read(settings.local_inbox(resource_config["inbox_dir"], warehouse))
+    if not result.success or failed:
+        print(f"\nrun {result.run_id} FAILED; the published warehouse was left as it was.", file=sys.stderr)
+        failures = failures_of(result.all_events) or [Failure("", None, "run failed: " + ", ".join(failed))]
+        for failure in failures:
+            if not failure.step_key:  # a step's failure was printed as it happened; the run's was not
+                print(f"  FAILED  run\n{failure.error}", file=sys.stderr)
+        _print_alerts(record_failure(warehouse, result.run_id, JOB_NAME, failures + held_back))
+        return 1
+    _print_summary(Path(warehouse))
+    _print_open_problems(result, {f.step_key for f in held_back})
+    if held_back:
+        print(f"\nrun {result.run_id} published, but HELD BACK the new files of "
+              f"{', '.join(f.asset_key for f in held_back)}: what reads them shows their data loaded before.",
+              file=sys.stderr)
+        for failure in held_back:
+            print(f"  HELD BACK  {failure.asset_key}\n{failure.error}", file=sys.stderr)
+        _print_alerts(record_failure(warehouse, result.run_id, JOB_NAME, held_back))
+        return 1
+    print(f"\nrun {result.run_id} succeeded")
+    return 0
 
 
 def _print_alerts(alerts: list[dict]) -> None:
@@ -133,9 +144,8 @@ def fail_abandoned_runs(instance, job_name: str, warehouse_path: str) -> dict[st
     is; a reused process id errs on that side.
 
     Each run marked is also an alert (ops.alerts of the warehouse it wrote to, else `warehouse_path`,
-    and the webhook): the daemon's run-failure sensor skips runs made in a `funnel run` process (they
-    have no code location), so no one else would raise it. Returns the run ids marked, each with the
-    alerts recorded for it."""
+    and the webhook): the daemon's run-failure sensor sees the failure only when a daemon runs (`make ui`),
+    and records it once either way. Returns the run ids marked, each with the alerts recorded for it."""
     import dagster as dg
 
     from pipelines.alerts import Failure, record_failure, warehouse_of
@@ -247,17 +257,10 @@ def _print_run_summary(result) -> None:
     rows = []
     counts = ("files_loaded", "files_rejected", "files_already_loaded", "rows_loaded", "rows_quarantined")
     for event in result.all_events:
-        if event.step_key != "raw":
-            continue
-        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        if event.step_key == "raw" and event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
             meta = {k: v.value for k, v in mat.metadata.items()}
             rows.append((mat.asset_key.path[-1], *(meta.get(k, 0) for k in counts)))
-        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:  # refused files: the Failure carries their counts
-            failure = event.event_specific_data.user_failure_data
-            refused = failure.metadata.get("sources") if failure else None
-            for source, meta in (refused.value if refused else {}).items():
-                rows.append((source, *(meta.get(k, 0) for k in counts)))
     if rows:
         print("\nsource         files loaded  refused  already loaded   rows loaded  quarantined")
         for source, loaded, refused, skipped, n, q in sorted(rows):
@@ -280,18 +283,21 @@ def _print_not_read(inbox: Path) -> None:
             print(f"  {entry.path}: {entry.reason}")
 
 
-def _print_open_problems(result) -> None:
-    """Failed checks that did not stop the publish (a stale source), with what they say."""
+def _print_open_problems(result, said_below: set[str]) -> None:
+    """Failed checks that did not stop the publish (a stale source), with what they say; but those of
+    `said_below` (the sources held back, printed after)."""
     import dagster as dg
 
-    failed = [ev for ev in result.get_asset_check_evaluations()
-              if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR and not ev.blocking]
+    from assets.core.markdown import plain
+
+    failed = [ev for ev in result.get_asset_check_evaluations() if not ev.passed and ev.check_name not in said_below
+              and ev.severity == dg.AssetCheckSeverity.ERROR and not ev.blocking]
     if not failed:
         return
     print("\nChecks that failed without stopping the publish:")
     for ev in failed:
         problem = ev.metadata.get("problem")
-        print(f"  {ev.check_name}: {problem.value if problem is not None else 'see the Dagster UI'}")
+        print(f"  {ev.check_name}: {plain(problem.value) if problem is not None else 'see the Dagster UI'}")
 
 
 def _print_summary(warehouse: Path) -> None:

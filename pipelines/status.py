@@ -1,30 +1,50 @@
 """`funnel status`: what ops want to know without opening the UI.
 
 The last runs (from the Dagster instance of dagster.yaml, where `funnel run`
-and the nightly schedule record them), each source's newest inbox file and its
-freshness, what the working database holds per source, and every check whose
-latest evaluation failed.
+and the nightly schedule record them), each source's newest inbox file and
+whether it is fresh (a refused newest file is not: the source is held back at
+its last loaded file), the last refusals and alerts, what the working database
+holds per source, the raw values no rule maps, and every check whose latest
+evaluation failed. Times are in the nightly schedule's time zone
+(FUNNEL_SCHEDULE_TIMEZONE), the one ops read the schedule in.
 """
 
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
 
-from assets.core import settings
+from assets.core import markdown, settings
+from assets.core.database import named_queries
 from assets.ingest.landing import origin_text, read_origins, redact
+from assets.ingest.inbox import freshness, inbox_files, modified_at, scan_inbox
+from schemas import SOURCES
+from schemas.config import load_config
+
+QUERIES = named_queries(Path(__file__).with_name("status.sql"))
+UNMAPPED_LISTED = 30  # the most common unmapped values shown; ops.unmapped_values holds them all
+
+
+def local_time(moment: datetime | float | None) -> str:
+    """A moment in the schedule's time zone: a POSIX timestamp, or a naive UTC datetime as DuckDB stores it."""
+    if moment is None:
+        return ""
+    if isinstance(moment, (int, float)):
+        moment = datetime.fromtimestamp(moment, timezone.utc)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return f"{moment.astimezone(ZoneInfo(settings.schedule_timezone())):%Y-%m-%d %H:%M}"
 
 
 def last_runs(instance: dg.DagsterInstance, limit: int = 5) -> list[tuple]:
     rows = []
     for record in instance.get_run_records(limit=limit):
         run = record.dagster_run
-        start = record.start_time and datetime.fromtimestamp(record.start_time, timezone.utc)
-        end = record.end_time and datetime.fromtimestamp(record.end_time, timezone.utc)
         took = f"{record.end_time - record.start_time:.0f} s" if record.start_time and record.end_time else ""
-        rows.append((run.run_id[:8], run.job_name, run.status.value,
-                     f"{start:%Y-%m-%d %H:%M} UTC" if start else "", took, "" if end or not start else "running?"))
+        rows.append((run.run_id[:8], run.job_name, run.status.value, local_time(record.start_time), took,
+                     "" if record.end_time or not record.start_time else "running?"))
     return rows
 
 
@@ -42,55 +62,67 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
         text = problem.value if problem is not None else next(
             (f"{k}: {v.value}" for k, v in evaluation.metadata.items() if isinstance(v.value, (int, float)) and v.value),
             "see the Dagster UI")
-        out.append((key.name, key.asset_key.to_user_string(), evaluation.severity.value, str(text)[:160]))
+        out.append((key.name, key.asset_key.to_user_string(), evaluation.severity.value,
+                    markdown.plain(str(text))[:160]))
     return out
 
 
-def loaded_per_source(warehouse: str | Path) -> list[tuple] | str:
+def open_working(warehouse: str | Path) -> duckdb.DuckDBPyConnection | str:
+    """The working database, read-only; or why it cannot be read now."""
     working = settings.working_database_path(warehouse)
     if not working.exists():
         return f"no working database yet ({working})"
     try:
-        con = duckdb.connect(str(working), read_only=True)
+        return duckdb.connect(str(working), read_only=True)
     except duckdb.IOException:
         return "the working database is in use by a run; try again when it has finished"
-    with con:
-        return con.execute(
-            "SELECT source, count(*) FILTER (WHERE status = 'loaded') AS files_loaded, "
-            "count(*) FILTER (WHERE status = 'rejected') AS attempts_refused, "
-            "coalesce(sum(rows_loaded), 0) AS rows_loaded, coalesce(sum(rows_quarantined), 0) AS rows_quarantined, "
-            "strftime(max(loaded_at), '%Y-%m-%d %H:%M') AS last_load_utc FROM ops.load_log GROUP BY ALL ORDER BY 1"
-        ).fetchall()
 
 
-def last_failures(warehouse: str | Path) -> tuple[list[tuple], list[tuple]] | str:
-    """(per source its last refused file: when, file, reason, problems sheet; the last failed run's alerts)."""
-    working = settings.working_database_path(warehouse)
-    if not working.exists():
-        return [], []
+def first_line(message: str | None, file_name: str) -> str:
+    return (message or "").splitlines()[0].removeprefix(f"{file_name}: ") if message else ""
+
+
+def problems_sheet(warehouse: str | Path, source: str, file_name: str) -> str:
+    sheet = settings.problems_dir(warehouse) / source / (file_name.replace("/", "__") + ".problems.csv")
+    return str(sheet) if sheet.exists() else "-"
+
+
+def newest_refused(con: duckdb.DuckDBPyConnection, inbox: Path, source: str, newest: Path) -> tuple | None:
+    """(when, file, reason) when the source's newest inbox file is, as it is now, the file the last run that
+    read it refused; None when it loaded, or was never read as it is (new, or changed since)."""
+    file_name = newest.relative_to(inbox).as_posix()
+    found = con.execute(QUERIES["latest_attempt"], {"source": source, "file": file_name}).fetchone()
+    if found is None or found[0] != "rejected":
+        return None
+    status, size, modified, message, at = found
     try:
-        con = duckdb.connect(str(working), read_only=True)
-    except duckdb.IOException:
-        return "the working database is in use by a run; try again when it has finished"
-    sheets = settings.problems_dir(warehouse)
-    with con:
-        refused = []
-        for source, file_name, at, message in con.execute(
-                "SELECT source, arg_max(file_name, load_id), max(loaded_at), arg_max(message, load_id) FROM ops.load_log "
-                "WHERE status = 'rejected' GROUP BY source ORDER BY source").fetchall():
-            sheet = sheets / source / (file_name.replace("/", "__") + ".problems.csv")
-            reason = (message or "").splitlines()[0].removeprefix(f"{file_name}: ")
-            refused.append((source, f"{at:%Y-%m-%d %H:%M}", file_name, reason[:110],
-                            str(sheet) if sheet.exists() else "-"))
-        alerts = con.execute(
-            "SELECT strftime(raised_at, '%Y-%m-%d %H:%M'), run_id, coalesce(asset_key, 'the run'), error, webhook "
-            "FROM ops.alerts WHERE run_id = (SELECT arg_max(run_id, raised_at) FROM ops.alerts) ORDER BY step_key"
-        ).fetchall()
-    def what(error: str) -> str:  # a refused file's alert opens with a general line; the file's comes next
-        lines = [line for line in error.splitlines() if line.strip()]
-        return (lines[1] if len(lines) > 1 else lines[0] if lines else "")[:110]
+        stat = newest.stat()
+    except OSError:  # unreadable now as then
+        return at, file_name, first_line(message, file_name)
+    if size is not None and (size, modified) != (stat.st_size, modified_at(stat)):
+        return None  # replaced since: the next run reads it again
+    return at, file_name, first_line(message, file_name)
 
-    return refused, [(at, run[:8], asset, what(error), hook) for at, run, asset, error, hook in alerts]
+
+def inbox_state(inbox: Path, config_dir: str, con) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(per source: files, newest file, age, max age, state; the sources whose newest file was refused:
+    when, file, reason; the entries not read and why)."""
+    sources_cfg = load_config(config_dir).sources
+    fresh, held_back, not_read = [], [], []
+    for name in SOURCES:
+        not_read += [(e.path, e.reason) for e in scan_inbox(inbox, name)[1]]
+        files = inbox_files(inbox, name)
+        refused = newest_refused(con, inbox, name, files[-1]) if files and not isinstance(con, str) else None
+        if refused:
+            held_back.append((name, *refused))
+        limit = sources_cfg.settings(name).max_age_hours
+        check = freshness(inbox, name, limit, f"{name}_newest_export_is_fresh", optional=SOURCES[name].optional,
+                          refused={refused[1]: refused[2]} if refused else None)
+        newest, age = check.metadata.get("newest_file"), check.metadata.get("age_hours")
+        state = ("REFUSED" if refused else "STALE" if not check.passed else "fresh" if files else "optional, none")
+        fresh.append((name, len(files), newest.value if newest else "-", f"{age.value} h" if age else "-",
+                      f"{limit:g} h", state))
+    return fresh, held_back, not_read
 
 
 def fetched_files(warehouse: str | Path, limit: int = 10) -> str | None:
@@ -99,10 +131,11 @@ def fetched_files(warehouse: str | Path, limit: int = 10) -> str | None:
     records = read_origins(settings.origins_dir(warehouse))
     if not records:
         return None
-    rows = [(r.get("file", ""), origin_text(r)[:110], r.get("fetched_at", "").replace("T", " ")[:16])
+    rows = [(r.get("file", ""), origin_text(r)[:110],
+             local_time(datetime.fromisoformat(r["fetched_at"])) if r.get("fetched_at") else "")
             for r in records[:limit]]
     return (f"Fetched into the inbox (newest {len(rows)} of {len(records)}):\n"
-            + table(["file", "from", "fetched (UTC)"], rows))
+            + table(["file", "from", f"fetched ({settings.schedule_timezone()})"], rows))
 
 
 def table(header: list[str], rows: list[tuple]) -> str:
@@ -111,58 +144,83 @@ def table(header: list[str], rows: list[tuple]) -> str:
     return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
 
-def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse: str) -> str:
-    from assets.ingest.inbox import freshness, inbox_files, scan_inbox
-    from pipelines.definitions import defs
-    from schemas import SOURCES
-    from schemas.config import load_config
+def _alert_text(error: str) -> str:
+    """A refused file's alert opens with a general line; the file's comes next."""
+    lines = [line for line in error.splitlines() if line.strip()]
+    return (lines[1] if len(lines) > 1 else lines[0] if lines else "")[:110]
 
-    sources_cfg = load_config(config_dir).sources
-    shown_inbox, inbox = redact(inbox), str(settings.local_inbox(inbox, warehouse))
+
+def working_parts(con: duckdb.DuckDBPyConnection, warehouse: str, zone: str, held_back: list[tuple]) -> list[str]:
+    """The sections read from the working database: refusals (but those of `held_back`, shown above),
+    alerts, loads, unmapped values."""
+    parts = []
+    shown = {(source, file_name) for source, _, file_name, _ in held_back}
+    refused = [(source, local_time(at), file_name, first_line(message, file_name)[:110],
+                problems_sheet(warehouse, source, file_name))
+               for source, file_name, at, message in con.execute(QUERIES["last_refused"]).fetchall()
+               if (source, file_name) not in shown]
+    if refused:
+        parts.append("Last refused file per source:\n" + table(
+            ["source", f"when ({zone})", "file", "reason", "problems sheet"], refused))
+    alerts = [(local_time(at), run[:8], where, _alert_text(error), hook)
+              for at, run, where, error, hook in con.execute(QUERIES["last_alerts"]).fetchall()]
+    if alerts:
+        parts.append("Alerts of the last run that raised any:\n" + table(
+            [f"when ({zone})", "run", "where", "what", "alert"], alerts))
+    loaded = [(*row[:5], local_time(row[5])) for row in con.execute(QUERIES["loaded_per_source"]).fetchall()]
+    parts.append(f"Loaded into {settings.working_database_path(warehouse)}:\n" + table(
+        ["source", "files loaded", "files refused", "rows loaded", "rows quarantined", f"last load ({zone})"],
+        loaded))
+    try:
+        unmapped = con.execute(QUERIES["unmapped_values"], {"limit": UNMAPPED_LISTED}).fetchall()
+    except duckdb.CatalogException:  # no run has built the staging tables yet
+        unmapped = []
+    if unmapped:
+        more = unmapped[0][4] - len(unmapped)
+        parts.append("Raw values no rule maps (config/channels.yaml, config/stages.yaml):\n" + table(
+            ["column", "value", "records", "counted as"], [row[:4] for row in unmapped])
+            + (f"\n  and {more} more: SELECT * FROM ops.unmapped_values" if more else ""))
+    return parts
+
+
+def report(instance: dg.DagsterInstance, inbox: str, config_dir: str, warehouse: str) -> str:
+    from pipelines.definitions import defs
+
+    zone = settings.schedule_timezone()
     parts = []
     runs = last_runs(instance)
-    parts.append("Last runs:\n" + (table(["run", "job", "status", "started", "took", ""], runs) if runs else "  none"))
-    fresh, not_read = [], []
-    for name in SOURCES:
-        not_read += [(e.path, e.reason) for e in scan_inbox(Path(inbox), name)[1]]
-        limit = sources_cfg.settings(name).max_age_hours
-        check = freshness(Path(inbox), name, limit, f"{name}_newest_export_is_fresh",
-                          optional=SOURCES[name].optional)
-        files = inbox_files(Path(inbox), name)
-        newest = check.metadata.get("newest_file")
-        age = check.metadata.get("age_hours")
-        fresh.append((name, len(files), newest.value if newest else "-", f"{age.value} h" if age else "-",
-                      f"{limit:g} h", "STALE" if not check.passed else "fresh" if files else "optional, none"))
+    parts.append("Last runs:\n" + (table(["run", "job", "status", f"started ({zone})", "took", ""], runs)
+                                   if runs else "  none"))
+    shown_inbox, inbox = redact(inbox), str(settings.local_inbox(inbox, warehouse))
     copied = f" (copied into {inbox})" if settings.is_url(shown_inbox) else ""
-    parts.append(f"Inbox {shown_inbox}{copied}:\n"
-                 + table(["source", "files", "newest file", "age", "max age", ""], fresh))
-    if not_read:
-        parts.append("Not read from the inbox:\n" + table(["entry", "why"], not_read))
-    fetched = fetched_files(warehouse)
-    if fetched:
-        parts.append(fetched)
-    failures = last_failures(warehouse)
-    if isinstance(failures, str):
-        parts.append("Last failures:\n  " + failures)
-    else:
-        refused, alerts = failures
-        if refused:
-            parts.append("Last refused file per source:\n" + table(
-                ["source", "when (UTC)", "file", "reason", "problems sheet"], refused))
-        if alerts:
-            parts.append("Last failed run:\n" + table(["when (UTC)", "run", "where", "error", "alert"], alerts))
-    loaded = loaded_per_source(warehouse)
-    parts.append(f"Loaded into {settings.working_database_path(warehouse)}:\n" + (
-        "  " + loaded if isinstance(loaded, str) else
-        table(["source", "files loaded", "files refused", "rows loaded", "rows quarantined", "last load (UTC)"],
-              loaded)))
+    con = open_working(warehouse)
+    try:
+        fresh, held_back, not_read = inbox_state(Path(inbox), config_dir, con)
+        parts.append(f"Inbox {shown_inbox}{copied}:\n"
+                     + table(["source", "files", "newest file", "age", "max age", ""], fresh))
+        if held_back:
+            parts.append("Newest file refused, so the source is held back at its last loaded file:\n" + table(
+                ["source", f"when ({zone})", "file", "reason", "problems sheet"],
+                [(source, local_time(at), file_name, reason[:110], problems_sheet(warehouse, source, file_name))
+                 for source, at, file_name, reason in held_back]))
+        if not_read:
+            parts.append("Not read from the inbox:\n" + table(["entry", "why"], not_read))
+        fetched = fetched_files(warehouse)
+        if fetched:
+            parts.append(fetched)
+        if isinstance(con, str):
+            parts.append("Loads, refusals and alerts:\n  " + con)
+        else:
+            parts += working_parts(con, warehouse, zone, held_back)
+    finally:
+        if not isinstance(con, str):
+            con.close()
     keys = list(defs().resolve_asset_graph().asset_check_keys)
     failed = failed_checks(instance, keys)
     parts.append("Checks failing in their latest evaluation:\n"
                  + (table(["check", "asset", "severity", "says"], failed) if failed else "  none"))
     published = Path(warehouse)
     parts.append(f"Published file: {published.resolve()}" + (
-        f" ({published.stat().st_size / 2**20:,.1f} MiB, replaced "
-        f"{datetime.fromtimestamp(published.stat().st_mtime, timezone.utc):%Y-%m-%d %H:%M} UTC)"
+        f" ({published.stat().st_size / 2**20:,.1f} MiB, replaced {local_time(published.stat().st_mtime)} {zone})"
         if published.exists() else " (not published yet)"))
     return "\n\n".join(parts)

@@ -9,8 +9,8 @@ LEADS = SourceSpec(
     substitutes={"lead_id": ("email",)},
     columns=(
         C("lead_id", required=True, nullable=False, key_from="email",
-          comment="Lead identifier of the MA tool; for a list without one, hmac:<HMAC-SHA256 of the e-mail address "
-          "with FUNNEL_PII_SALT>."),
+          comment="Lead identifier of the MA tool; for a list without one, 'hmac:' followed by the "
+          "HMAC-SHA256 of the e-mail address keyed with FUNNEL_PII_SALT."),
         C("created_at", "timestamp", required=True, nullable=False, comment="When the lead was created (local time)."),
         C("lead_source", required=True, comment="Raw lead source value as exported; mapped to a channel in staging."),
         C("lead_source_detail", comment="Free-text detail of the lead source."),

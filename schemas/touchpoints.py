@@ -9,8 +9,8 @@ TOUCHPOINTS = SourceSpec(
     substitutes={"lead_id": ("email",)},
     columns=(
         C("lead_id", required=True, nullable=False, key_from="email",
-          comment="Lead the touch belongs to (the leads export's lead_id); for a tool without ids, hmac:<HMAC-SHA256 "
-          "of the e-mail address with FUNNEL_PII_SALT>, as for leads."),
+          comment="Lead the touch belongs to (the leads export's lead_id); for a tool without ids, 'hmac:' "
+          "followed by the HMAC-SHA256 of the e-mail address keyed with FUNNEL_PII_SALT, as for leads."),
         C("touched_at", "timestamp", required=True, nullable=False, comment="When the touch happened (local time)."),
         C("touch_type", required=True, nullable=False,
           comment="Kind of touch as exported (form_submission, webinar_attendance, video_view, email_click, ...)."),

@@ -26,7 +26,8 @@ def write_export(inbox: Path, source: str, name: str, text: str, mtime: float | 
 
 
 def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) -> dg.ExecuteInProcessResult:
-    """The real job, exactly as `funnel run` runs it, on an ephemeral Dagster instance."""
+    """The real job, in this process as `funnel run` runs it, on an ephemeral Dagster instance (without the
+    code location origin `funnel run` gives its run, which only the UI and the daemon read)."""
     from pipelines.definitions import defs
 
     return defs().resolve_job_def("funnel_job").execute_in_process(
@@ -36,6 +37,15 @@ def run_funnel_job(inbox: Path, warehouse: Path, config_dir: Path = CONFIG_DIR) 
             "timezone": "Asia/Tokyo"}}}},
         raise_on_error=False,
     )
+
+
+def refused_text(result) -> str:
+    """What a run said of the files it refused: the problem of each failed <source>_no_file_refused check
+    (a refused file holds back its source; the run goes on)."""
+    from assets.core.markdown import plain
+
+    return "\n".join(plain(ev.metadata["problem"].value) for ev in result.get_asset_check_evaluations()
+                     if ev.check_name.endswith("_no_file_refused") and not ev.passed)
 
 
 def copy_run(src: Path, dst: Path) -> Path:

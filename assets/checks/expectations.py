@@ -39,6 +39,7 @@ import dagster as dg
 import duckdb
 
 from assets.checks.suites import MartSuite, describe_suite, expectations, staged_totals, suite_of, validated_query
+from assets.core import markdown
 from assets.core.step import StepCheck
 
 SITE_NAME = "funnel_marts"
@@ -270,13 +271,8 @@ def _markdown(failed: list[dict[str, Any]]) -> str:
     if not failed:
         return "none"
 
-    def cell(v: Any) -> str:
-        return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")[:200]
-
     head = ["expectation", "column", "expected", "observed", "unexpected_count"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(cell(f[h]) for h in head) + " |" for f in failed]
-    return "\n".join(lines)
+    return markdown.table(head, [["" if f[h] is None else str(f[h])[:200] for h in head] for f in failed])
 
 
 def _prune_old_runs(suite_dir: Path, keep: int) -> None:

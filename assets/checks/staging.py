@@ -3,6 +3,7 @@ out so that nothing counts twice."""
 
 import dagster as dg
 
+from assets.core import markdown
 from assets.core.resource import FunnelResource
 
 
@@ -19,7 +20,7 @@ def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
         passed=rows.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"unmapped_values": len(rows), "records": int(total),
-                  "top": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
+                  "top": dg.MetadataValue.md(markdown.frame(rows))},
     )
 
 
@@ -43,7 +44,7 @@ def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"files": rows["file"].nunique() if not rows.empty else 0,
                       "rows": int(rows["rows"].sum()) if not rows.empty else 0,
-                      "not_counted": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")},
+                      "not_counted": dg.MetadataValue.md(markdown.frame(rows))},
         )
 
     return _check
@@ -62,7 +63,7 @@ def deals_in_reporting_currency(funnel: FunnelResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=rows.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"deals": int(rows["deals"].sum()) if not rows.empty else 0,
-                  "currencies": dg.MetadataValue.md(rows.to_markdown(index=False) if not rows.empty else "none")})
+                  "currencies": dg.MetadataValue.md(markdown.frame(rows))})
 
 
 STAGING_CHECKS = [

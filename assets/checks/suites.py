@@ -280,8 +280,9 @@ def describe_suite(s: MartSuite) -> str:
     if s.reconcile:
         parts.append(f"sums of {', '.join(s.reconcile)} equal the staged totals")
     return (f"Great Expectations suite `{s.mart}` on marts.{s.mart}: " + "; ".join(parts)
-            + ". GX validates it in DuckDB on every run that builds the table and writes its Data Docs page: "
-            "<warehouse folder>/gx/<warehouse name>/index.html.")
+            + ". GX validates it in DuckDB on every run that builds the table and writes its Data Docs page "
+            "in the `gx` folder beside the warehouse (`data/warehouse/gx/funnel/index.html` for "
+            "`data/warehouse/funnel.duckdb`), linked from the check's metadata.")
 
 
 def suite_of(mart: str) -> MartSuite:

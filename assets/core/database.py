@@ -10,6 +10,8 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets.core import markdown
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PREPARE_SQL = ("ops_tables.sql", "parse_macros.sql", "metric_macros.sql", "build_state.sql")
 PREVIEW_ROWS = 5
@@ -31,6 +33,20 @@ def prepare_working_database(con: duckdb.DuckDBPyConnection) -> None:
                 {"f": fingerprint})
     con.execute("COMMENT ON TABLE staging.prepared_sql IS 'SHA-256 of the DuckDB version and the SQL files "
                 "(ops tables, macros) this working database was last prepared with; the same again is not re-run.'")
+
+
+def named_queries(path: Path) -> dict[str, str]:
+    """The queries of a .sql file, each opening with a `-- query: <name>` line (for modules that run a few
+    fixed, parameterised queries rather than build tables)."""
+    queries: dict[str, str] = {}
+    name = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- query:"):
+            name = line.removeprefix("-- query:").strip()
+            queries[name] = ""
+        elif name is not None:
+            queries[name] += line + "\n"
+    return {name: sql.strip() for name, sql in queries.items()}
 
 
 @contextmanager
@@ -100,11 +116,11 @@ def table_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
         "WHERE schema_name = $s AND table_name = $t ORDER BY column_index",
         {"s": schema, "t": table},
     ).fetchall()
-    preview = con.execute(f"SELECT * FROM {schema}.{table} LIMIT {PREVIEW_ROWS}").df()
     return {
         "dagster/row_count": rows,
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, type_, description=comment or None) for name, type_, comment in columns]
         ),
-        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if rows else "(empty)"),
+        "preview": dg.MetadataValue.md(markdown.query_table(con, f"SELECT * FROM {schema}.{table} LIMIT {PREVIEW_ROWS}",
+                                                          empty="(empty)")),
     }

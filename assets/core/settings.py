@@ -100,6 +100,11 @@ def timezone() -> str:
     return os.environ.get("FUNNEL_TIMEZONE") or DEFAULT_TIMEZONE
 
 
+def schedule_timezone() -> str:
+    """Time zone of the nightly schedule (FUNNEL_SCHEDULE_TIMEZONE); `funnel status` prints its times in it."""
+    return os.environ.get("FUNNEL_SCHEDULE_TIMEZONE") or DEFAULT_TIMEZONE
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's memory_limit for the working database (FUNNEL_DUCKDB_MEMORY_LIMIT, default 1GB):
     DuckDB's own default is 80% of the machine's memory; beyond the limit it spills to disk."""

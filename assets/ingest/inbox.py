@@ -3,11 +3,14 @@ their fingerprints, and how fresh the newest one is."""
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+
+from assets.core import markdown
 
 EXTENSIONS = {".csv", ".tsv", ".txt"}
 
@@ -130,8 +133,10 @@ def inbox_bytes(inbox_dir: Path, source: str) -> int:
 
 def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: str,
               now: datetime | None = None, optional: bool = False,
-              asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
-    """Fails when the newest export file of the source is older than its maximum age.
+              asset_key: dg.AssetKey | None = None, refused: Mapping[str, str] | None = None) -> dg.AssetCheckResult:
+    """Fails when the newest export file of the source is older than its maximum age, or when it was
+    refused (`refused`: file name relative to the inbox -> why): a newest file that did not load
+    leaves the source as old as its last loaded file, however new the file is.
 
     An optional source (touchpoints) with no file at all passes: the marts that need it
     say so themselves."""
@@ -149,8 +154,14 @@ def freshness(inbox_dir: Path, source: str, max_age_hours: float, check_name: st
     age = (now - modified).total_seconds() / 3600
     metadata = {"newest_file": newest.relative_to(inbox_dir).as_posix(), "modified_at": modified.isoformat(),
                 "age_hours": round(age, 1), "max_age_hours": max_age_hours}
-    if age > max_age_hours:
+    why_refused = (refused or {}).get(metadata["newest_file"])
+    if why_refused is not None:
+        metadata["problem"] = dg.MetadataValue.md(markdown.text(
+            f"The newest `{source}` export {metadata['newest_file']} was refused, so the source is held back at "
+            f"its last loaded file: {why_refused}"))
+    elif age > max_age_hours:
         metadata["problem"] = dg.MetadataValue.md(
             f"The newest `{source}` export is {age:.0f} hours old (at most {max_age_hours:g} allowed, "
             "config/sources.yaml): check the export job of the tool that feeds it.")
-    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=age <= max_age_hours, metadata=metadata)
+    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, metadata=metadata,
+                               passed=age <= max_age_hours and why_refused is None)

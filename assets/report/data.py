@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
+from assets.core.database import named_queries
 from assets.plan.reverse import Period, elapsed_share
 from assets.report.labels import DASH, FUNNEL_RATES, FUNNEL_STAGES, TRANSITIONS, fmt_month
 from assets.report.sections import (AttributionRow, CohortRow, SourceFreshness, TopFunnelRow, VelocityRow, VideoRow,
@@ -118,6 +120,14 @@ class MonthTotal:
 
 
 @dataclass(frozen=True)
+class HeldBack:
+    """A file the run refused: its source's figures are as of the data loaded before."""
+    source: str
+    file_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReportData:
     first_month: date | None  # None: channel_funnel is empty
     last_month: date | None
@@ -135,6 +145,7 @@ class ReportData:
     velocity: list[VelocityRow] = field(default_factory=list)
     top_funnel: list[TopFunnelRow] = field(default_factory=list)
     videos: list[VideoRow] = field(default_factory=list)
+    held_back: list[HeldBack] = field(default_factory=list)
 
     @property
     def months(self) -> int:
@@ -270,17 +281,30 @@ def read_month_totals(con: duckdb.DuckDBPyConnection, last: date) -> list[MonthT
                 {"last": last}).fetchall()]
 
 
-def read_report_data(con: duckdb.DuckDBPyConnection, months: int) -> ReportData:
-    """Everything the report shows, from the marts of `con` (which has the metric macros)."""
+QUERIES = named_queries(Path(__file__).with_name("queries.sql"))
+
+
+def read_held_back(con: duckdb.DuckDBPyConnection, run_id: str) -> list[HeldBack]:
+    held = []
+    for source, file_name, message in con.execute(QUERIES["held_back"], {"run": run_id}).fetchall():
+        first = (message or "").splitlines()[0] if message else ""
+        held.append(HeldBack(source, file_name, first.split(": ", 1)[1] if ": " in first else first))
+    return held
+
+
+def read_report_data(con: duckdb.DuckDBPyConnection, months: int, run_id: str | None = None) -> ReportData:
+    """Everything the report shows, from the marts of `con` (which has the metric macros); with `run_id`,
+    the files that run refused too."""
     first, last = report_window(con, months)
     plans = read_plans(con)
     freshness = read_freshness(con)
+    held_back = read_held_back(con, run_id) if run_id else []
     if first is None:
-        return ReportData(None, None, [], [], plans, None, [], [], freshness=freshness)
+        return ReportData(None, None, [], [], plans, None, [], [], freshness=freshness, held_back=held_back)
     month, rows, summary = read_bottlenecks(con, first, last)
     return ReportData(first, last, read_funnel(con, first, last), read_roi(con, first, last), plans,
                       month, rows, summary, top_bottleneck=read_top_bottleneck(con, first, last),
                       month_totals=read_month_totals(con, last), freshness=freshness,
                       attribution=read_attribution(con, first, last), cohorts=read_cohort_roi(con, first, last),
                       velocity=read_velocity(con, last), top_funnel=read_top_funnel(con, first, last),
-                      videos=read_videos(con, first, last))
+                      videos=read_videos(con, first, last), held_back=held_back)

@@ -146,6 +146,8 @@ TEXT = {
         "inquiries": "問い合わせ",
         "production_cost": "制作費",
         "roi_to_date": "ROI（累計）",
+        "held_back": "次のファイルは取り込めませんでした。そのソースの数値は前回までに取り込んだデータのままで、"
+                     "他のソースは最新です。",
     },
     "en": {
         "title": "Funnel report",
@@ -286,6 +288,8 @@ TEXT = {
         "inquiries": "Inquiries",
         "production_cost": "Production cost",
         "roi_to_date": "ROI to date",
+        "held_back": "These files were refused: their sources' figures are as of the data loaded before, "
+                     "the other sources are up to date.",
     },
 }
 

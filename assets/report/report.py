@@ -139,8 +139,9 @@ def write_report(path: Path, html: str, run_id: str) -> None:
     group_name="report",
     kinds={"html"},
     owners=settings.owners(),
-    description="The funnel report: one self-contained HTML file (charts embedded, opens offline) beside the "
-    "warehouse, `<warehouse folder>/report/<name>_report.html`, rewritten after each publish. Over the latest "
+    description="The funnel report: one self-contained HTML file (charts embedded, opens offline) in the "
+    "`report` folder beside the warehouse, named after it (`data/warehouse/report/funnel_report.html` for "
+    "`data/warehouse/funnel.duckdb`), rewritten after each publish. Over the latest "
     "months of data (config/report.yaml): the funnel per channel with conversion rates and the counts behind them, "
     "ROI and ROAS per channel, ad impressions to clicks to sessions, the funnel and ROI of each YouTube video, "
     "the target plan of the current target period against the actual with pace, and the bottlenecks highlighted. "
@@ -153,7 +154,7 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
         raise dg.Failure(description=str(exc)) from None
     channels = funnel.load_config().channels
     with funnel.connect() as con:
-        data = read_report_data(con, report_config.months)
+        data = read_report_data(con, report_config.months, context.run.run_id)
     generated_at = datetime.now(ZoneInfo(funnel.timezone))
     path = settings.report_path(funnel.warehouse_path).resolve()
     write_report(path, render_report(data, channels, report_config.language, generated_at), context.run.run_id)
@@ -165,4 +166,5 @@ def funnel_report(context: dg.AssetExecutionContext, funnel: FunnelResource) -> 
         "period": data.period_label,
         "language": report_config.language,
         "target_periods": ", ".join(p.period.label for p in data.plans) or DASH,
+        "held_back": ", ".join(sorted({h.source for h in data.held_back})) or "none",
     })

@@ -20,7 +20,7 @@ import pytest
 from assets.ingest.load import ingest_source
 from schemas import SOURCES
 from schemas.profiles import load_profiles
-from tests.conftest import CONFIG_DIR, copy_run, query, run_funnel_job
+from tests.conftest import CONFIG_DIR, copy_run, query, refused_text, run_funnel_job
 
 TZ = "Asia/Tokyo"
 HEADER = "lead_id,created_at,lead_source,campaign\n"
@@ -256,21 +256,21 @@ def published(published_once, tmp_path):
     return root / "inbox", root / "wh" / "funnel.duckdb"
 
 
-def test_a_refused_file_fails_its_asset_in_the_run_and_the_published_file_keeps_its_bytes(published):
+def test_a_refused_file_fails_its_source_s_check_and_the_published_marts_keep_their_data(published):
     inbox, wh = published
-    before = wh.read_bytes()
+    before = query(wh, "SELECT * FROM marts.lead_cohort_funnel ORDER BY ALL")
     put(inbox, "leads", "zz_broken.csv", HEADER + lead_rows(90, 3) + "L93,2026-07")
 
     result = run_funnel_job(inbox, wh)
 
-    assert not result.success
-    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert [e.step_key for e in failures] == ["raw"]
-    description = failures[0].event_specific_data.user_failure_data.description
+    assert result.success and not [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "leads_no_file_refused"]
+    assert not check.passed and check.severity.value == "ERROR" and not check.blocking
+    description = refused_text(result)
     assert "1 leads file(s) refused" in description and "leads/zz_broken.csv: has line 5 with 2 field(s)" in description
-    assert "published warehouse keeps its last good data" in description
+    assert "what reads leads was built from the leads data loaded before" in description
     assert "problems, one per row, are in" not in description  # a cut row is no row problem: no sheet
-    assert wh.read_bytes() == before
+    assert query(wh, "SELECT * FROM marts.lead_cohort_funnel ORDER BY ALL") == before
 
 
 def test_a_refused_file_with_bad_rows_points_ops_to_its_problem_sheet(published):
@@ -279,8 +279,7 @@ def test_a_refused_file_with_bad_rows_points_ops_to_its_problem_sheet(published)
 
     result = run_funnel_job(inbox, wh)
 
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    description = failure.event_specific_data.user_failure_data.description
+    description = refused_text(result)
     sheets = wh.parent / "funnel.problems" / "leads"
     assert description.endswith(f"Each refused file's problems, one per row, are in {sheets}/.")
     with (sheets / "leads__zz_bad.csv.problems.csv").open(encoding="utf-8-sig") as f:
@@ -310,8 +309,9 @@ def test_the_share_limit_is_configured_per_source(published, tmp_path):
     (config / "sources.yaml").write_text("sources:\n  leads:\n    max_rejected_share: 0.5\n", encoding="utf-8")
     put(inbox, "leads", "next.csv", HEADER + lead_rows(90, 3) + "L99,2031-01-01,Webinar,c\n")  # 25% bad
 
-    assert not run_funnel_job(inbox, wh).success  # default 5%: refused
-    assert run_funnel_job(inbox, wh, config).success  # 50% for leads: quarantined
+    assert "leads/next.csv: 1 of its 4 rows (25.0%) fail a check" in refused_text(run_funnel_job(inbox, wh))  # 5%
+    result = run_funnel_job(inbox, wh, config)  # 50% for leads: quarantined
+    assert result.success and refused_text(result) == ""
     assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(43,)]
 
 

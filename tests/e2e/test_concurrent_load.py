@@ -21,7 +21,7 @@ from assets.ingest.inbox import inbox_files
 from pipelines.dev.generate import generate_sample_exports
 from schemas import SOURCES
 from schemas.profiles import load_profiles
-from tests.conftest import CONFIG_DIR, run_funnel_job, write_export
+from tests.conftest import CONFIG_DIR, refused_text, run_funnel_job, write_export
 
 TZ = "Asia/Tokyo"
 LIMITS = {name: 0.05 for name in SOURCES}
@@ -123,7 +123,7 @@ def test_only_one_large_file_is_loaded_at_a_time(tmp_path, monkeypatch):
     assert len(large["leads"]) == len(large["deals"]) == 2 and _overlaps(large) == 0
 
 
-def test_a_refused_file_fails_the_load_step_and_the_other_sources_still_load(tmp_path):
+def test_refused_files_fail_their_sources_checks_and_the_other_sources_still_load(tmp_path):
     inbox, wh = tmp_path / "inbox", tmp_path / "wh" / "funnel.duckdb"
     write_export(inbox, "leads", "leads_bad.csv", "lead_id,created_at,lead_source\nL1,someday,Webinar\n")
     write_export(inbox, "deals", "deals_bad.csv", "deal_id,created_at,stage,amount\nD9,2026-07-10,Closed Won,-5\n")
@@ -131,18 +131,18 @@ def test_a_refused_file_fails_the_load_step_and_the_other_sources_still_load(tmp
 
     result = run_funnel_job(inbox, wh)
 
-    assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failure.step_key == "raw"
-    data = failure.event_specific_data.user_failure_data
-    assert data.metadata["refused_assets"].value == "raw/leads, raw/deals"
-    assert {k: v["files_rejected"] for k, v in data.metadata["sources"].value.items()} == {"deals": 1, "leads": 1}
-    description = data.description
+    assert result.success  # the two sources are held back, the run goes on
+    failed = {c.check_name: c for c in result.get_asset_check_evaluations() if c.check_name.endswith("_no_file_refused")
+              and not c.passed}
+    assert sorted(failed) == ["deals_no_file_refused", "leads_no_file_refused"]
+    assert {c.metadata["files_refused"].value for c in failed.values()} == {1}
+    description = refused_text(result)
     assert "1 deals file(s) refused" in description and "deals/deals_bad.csv: row 1, column amount: is negative" in description
     assert "1 leads file(s) refused" in description and "leads/leads_bad.csv: row 1, column created_at" in description
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"raw/spend", "raw/ga4_sessions", "raw/touchpoints"} <= materialized
-    assert not {"raw/leads", "raw/deals"} & materialized
+    materialized = {e.asset_key.to_user_string(): e.materialization.metadata for e in
+                    result.get_asset_materialization_events()}
+    assert {"raw/spend", "raw/ga4_sessions", "raw/touchpoints", "raw/leads", "raw/deals"} <= set(materialized)
+    assert (materialized["raw/leads"]["files_rejected"].value, materialized["raw/leads"]["dagster/row_count"].value) == (1, 0)
     from assets.core import settings
     with duckdb.connect(str(settings.working_database_path(wh)), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.spend").fetchone() == (1,)

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import copy_run, query, run_funnel_job, write_export
+from tests.conftest import copy_run, query, refused_text, run_funnel_job, write_export
 
 LEADS = "lead_id,created_at,lead_source\n"
 
@@ -92,7 +92,7 @@ def test_a_field_over_128_kib_refuses_its_file_by_name_and_the_others_load(publi
 
     result = run_funnel_job(inbox, wh)
 
-    text = failure_text(result)
+    text = refused_text(result)
     assert "leads/huge_header.csv: has a field longer than 128 KiB" in text
     assert "leads/huge_row.csv: " in text
     work = wh.with_name("funnel.work.duckdb")
@@ -123,11 +123,10 @@ def _run_as_nobody(root: Path, tmp_path: Path) -> None:
             os.chown(path, 65534, 65534)
     script = textwrap.dedent(f"""
         import sys
-        from tests.conftest import run_funnel_job
+        from tests.conftest import refused_text, run_funnel_job
         from pathlib import Path
         result = run_funnel_job(Path({str(inbox)!r}), Path({str(wh)!r}))
-        print("\\n".join(e.event_specific_data.user_failure_data.description for e in result.all_events
-                        if e.event_type_value == "STEP_FAILURE" and e.event_specific_data.user_failure_data))
+        print(refused_text(result))
     """)
     env = {**os.environ, "HOME": str(root), "DAGSTER_HOME": str(root)}
     out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script],

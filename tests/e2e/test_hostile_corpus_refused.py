@@ -9,7 +9,7 @@ REFUSED = [c for c in CASES if c.outcome == "refused"]
 
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c.name for c in REFUSED])
-def test_a_hostile_file_is_refused_by_name_and_the_published_file_keeps_its_bytes(case, baseline, tmp_path,
+def test_a_hostile_file_is_refused_by_name_and_the_published_marts_keep_their_data(case, baseline, tmp_path,
                                                                                    monkeypatch):
     monkeypatch.delenv("FUNNEL_PII_SALT", raising=False)
     run_case(case, baseline, tmp_path)

@@ -1,7 +1,6 @@
-"""Whole runs: a bad file fails the run and leaves the published file as it was,
-a re-run changes nothing, and `funnel run` writes where it is told."""
+"""Whole runs: a bad file holds back its source while the others are published, a re-run
+changes nothing, and `funnel run` writes where it is told."""
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import pytest
 
 from pipelines.definitions import defs
 from pipelines.cli import main
-from tests.conftest import copy_run, query, run_funnel_job, write_export
+from tests.conftest import copy_run, query, refused_text, run_funnel_job, write_export
 
 LEADS = """
     lead_id,created_at,lead_source
@@ -38,10 +37,6 @@ def small_inbox(inbox: Path) -> Path:
     return inbox
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory) -> Path:
     """The small inbox through the real job into a fresh warehouse: a folder with its inbox and warehouse."""
@@ -57,20 +52,71 @@ def after_first_run(first_run, tmp_path) -> tuple[Path, Path]:
     return root / "inbox", root / "wh" / "funnel.duckdb"
 
 
-def test_bad_file_fails_the_run_and_keeps_the_published_file(after_first_run):
+def test_a_bad_file_fails_its_source_s_check_and_the_marts_keep_that_source_s_data(after_first_run):
     inbox, wh = after_first_run
-    before = digest(wh)
+    before = marts(wh)
     write_export(inbox, "leads", "leads_broken.csv", """
         lead_id,created_at,lead_source
         L3,yesterday,Webinar
         """)
     result = run_funnel_job(inbox, wh)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "raw"
-    assert "leads/leads_broken.csv: row 1, column created_at" in failure.event_specific_data.user_failure_data.description
-    assert digest(wh) == before  # the published file was not touched
+    assert result.success  # nothing failed to run: the source is held back
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "leads_no_file_refused"]
+    assert not check.passed and check.severity.value == "ERROR"
+    assert "leads/leads_broken.csv: row 1, column created_at" in refused_text(result)
     assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(2,)]
+    after = marts(wh)
+    assert {t: rows for t, rows in after.items() if t != "target_plan"} == {
+        t: rows for t, rows in before.items() if t != "target_plan"}  # the plan is of today
+    assert query(wh, "SELECT file_name, status FROM ops.load_log WHERE status = 'rejected'") == [
+        ("leads/leads_broken.csv", "rejected")]  # published: what was refused is there to query
+
+
+def test_a_refused_leads_file_holds_back_leads_and_the_new_spend_is_published(after_first_run, tmp_path,
+                                                                              monkeypatch, capsys, webhook):
+    """Issue 23: one refused leads file held back the new spend and GA4 data of the same night. Now the
+    spend of the night is published, the leads figures stay the previous night's, and `funnel run`,
+    the alert, `funnel status` and the report name the file held back."""
+    inbox, wh = after_first_run
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    leads_before = query(wh, "SELECT period_start, channel, leads, mqls, sqls FROM marts.channel_funnel ORDER BY ALL")
+    cohorts_before = query(wh, "SELECT * FROM marts.lead_cohort_funnel ORDER BY ALL")
+    write_export(inbox, "leads", "leads_2026-08-01.csv", "lead_id,created_at,lead_source\nL3,yesterday,Webinar\n")
+    write_export(inbox, "spend", "spend_2026-08.csv", "date,channel,cost\n2026-08,Webinar,70000\n")
+    write_export(inbox, "ga4_sessions", "ga4_2026-08.csv",
+                 "date,session_source,session_medium,sessions\n2026-08-01,google,organic,7\n")
+
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh)]) == 1
+
+    err = capsys.readouterr().err
+    assert "published, but HELD BACK the new files of raw/leads" in err
+    assert "leads/leads_2026-08-01.csv: row 1, column created_at: is not a date/time" in err
+    # the night's spend and sessions are published: 50,000 in July before, 70,000 in August now
+    assert query(wh, "SELECT strftime(period_start, '%Y-%m'), sum(spend) FROM marts.channel_roi "
+                     "GROUP BY ALL HAVING sum(spend) > 0 ORDER BY 1") == [("2026-07", 50000), ("2026-08", 70000)]
+    assert query(wh, "SELECT sum(sessions) FROM marts.channel_funnel WHERE period_start = '2026-08-01'") == [(7,)]
+    # the leads figures are the previous night's: L1 and L2 of July
+    assert query(wh, "SELECT period_start, channel, leads, mqls, sqls FROM marts.channel_funnel ORDER BY ALL"
+                 ) == leads_before
+    assert query(wh, "SELECT sum(leads) FROM marts.channel_funnel") == [(2,)]
+    assert query(wh, "SELECT * FROM marts.lead_cohort_funnel ORDER BY ALL") == cohorts_before
+    # the alert names the file
+    [message] = webhook.received
+    assert "held back asset `raw/leads`" in message["json"]["text"]
+    assert "leads/leads_2026-08-01.csv" in message["json"]["text"]
+    # funnel status names it too
+    assert main(["status", "--inbox", str(inbox), "--warehouse", str(wh)]) == 0
+    out = capsys.readouterr().out
+    leads_row = next(line for line in out.split(f"Inbox {inbox}:")[1].splitlines() if line.split()[:1] == ["leads"])
+    assert leads_row.split()[2] == "leads/leads_2026-08-01.csv" and leads_row.split()[-1] == "REFUSED"
+    held = out.split("Newest file refused, so the source is held back at its last loaded file:\n")[1].split("\n\n")[0]
+    assert "leads/leads_2026-08-01.csv" in held and "1 of its 1 rows (100.0%) fail a check" in held
+    alerts = out.split("Alerts of the last run that raised any:\n")[1].split("\n\n")[0]
+    assert "raw/leads" in alerts and "leads/leads_2026-08-01.csv" in alerts
+    # and the report opens with it
+    report = (wh.parent / "report" / "funnel_report.html").read_text(encoding="utf-8")
+    assert "leads: leads/leads_2026-08-01.csv (1 of its 1 rows (100.0%) fail a check" in report
 
 
 def test_rerun_without_new_files_changes_nothing(after_first_run):
@@ -117,7 +163,8 @@ def test_funnel_run_exits_non_zero_with_the_reason(tmp_inbox, tmp_path, monkeypa
     assert main(["run", "--inbox", str(tmp_inbox), "--warehouse", str(tmp_path / "w.duckdb")]) == 1
     err = capsys.readouterr().err
     assert "deals/deals_bad.csv: row 1, column amount: is negative" in err
-    assert not (tmp_path / "w.duckdb").exists()
+    # the good deals file and the other sources are published; the refused one is not
+    assert query(tmp_path / "w.duckdb", "SELECT sum(wins), sum(revenue) FROM marts.channel_funnel") == [(1, 1000000)]
 
 
 def test_progress_bar_counts_rows_within_a_large_file():

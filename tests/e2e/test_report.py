@@ -23,7 +23,7 @@ from assets.report.data import current_periods, read_report_data
 from assets.report.labels import (Labels, fmt_rate, fmt_signed_count, fmt_signed_percent, fmt_signed_yen,
                                    fmt_yen)
 from assets.report.report import funnel_report, load_report_config, render_report
-from assets.core.database import SQL_DIR
+from assets.core.database import prepare_working_database
 from assets.plan.reverse import Period
 from assets.core import settings
 from pipelines.cli import main
@@ -67,7 +67,6 @@ def config_dir_with(tmp_path: Path, report: str | None = None, targets: str | No
 # --------------------------------------------------------------------------- tiny marts, by hand
 
 MARTS_SQL = """
-CREATE SCHEMA marts;
 CREATE TABLE marts.channel_funnel (period_start DATE, channel VARCHAR, sessions BIGINT, leads BIGINT, mqls BIGINT,
     sqls BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2), impressions BIGINT DEFAULT 0,
     clicks BIGINT DEFAULT 0);
@@ -178,7 +177,7 @@ def marts(tmp_path) -> Path:
     path = tmp_path / "wh" / "funnel.work.duckdb"
     path.parent.mkdir()
     with duckdb.connect(str(path)) as con:
-        con.execute((SQL_DIR / "metric_macros.sql").read_text(encoding="utf-8"))
+        prepare_working_database(con)  # schemas, ops tables, the metric macros: as every run leaves it
         con.execute(MARTS_SQL)
         con.executemany("INSERT INTO marts.channel_funnel (period_start, channel, sessions, leads, mqls, sqls, "
                         "opportunities, wins, revenue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", FUNNEL)
@@ -603,8 +602,8 @@ def test_report_asset_fails_on_a_wrong_report_yaml_and_links_its_file_otherwise(
     [event] = good.get_asset_materialization_events()
     meta = event.materialization.metadata
     assert (meta["path"].value, meta["url"].value, meta["size_bytes"].value, meta["period"].value,
-            meta["language"].value, meta["target_periods"].value) == (
-        str(path), path.as_uri(), path.stat().st_size, "2026-08 – 2026-09", "en", "FY2026")
+            meta["language"].value, meta["target_periods"].value, meta["held_back"].value) == (
+        str(path), path.as_uri(), path.stat().st_size, "2026-08 – 2026-09", "en", "FY2026", "none")
     assert "Funnel report" in path.read_text(encoding="utf-8")
     assert os.listdir(path.parent) == [path.name]  # the temp file was renamed, not left
 

@@ -31,3 +31,17 @@ def test_every_asset_has_an_owner_a_group_and_a_description():
         assert spec.owners, spec.key
         assert spec.group_name in {"ingest", "staging", "marts", "publish", "report"}, spec.key
         assert spec.description, spec.key
+
+
+def test_funnel_run_files_its_runs_under_the_code_location_make_ui_serves():
+    """`make ui` serves `dagster dev -m <module>` with no location name, so Dagster names the location after
+    the module; `funnel run` creates its runs under that name (pipelines/launch.py)."""
+    import re
+
+    from pipelines.launch import DEFINITIONS_MODULE, code_location_origin
+    from tests.conftest import REPO
+
+    [ui] = [line for line in (REPO / "Makefile").read_text().splitlines() if "dagster dev" in line]
+    assert re.search(rf"dagster dev -m {re.escape(DEFINITIONS_MODULE)}(\s|$)", ui), ui
+    assert not re.search(r"\s(-l|--location-name|-a|--attribute)\s", ui), ui
+    assert code_location_origin().location_name == DEFINITIONS_MODULE
