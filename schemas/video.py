@@ -16,7 +16,7 @@ VIDEO = SourceSpec(
     columns=(
         C("date", "date", comment="Day of the row (Chart data.csv, Totals.csv); for a table without a date "
           "column (Table data.csv) the first day of the export's date range when its folder or file name gives "
-          "one (Studio names the export Content 2024-01-01_2024-01-31 <channel>), else empty."),
+          "one (Studio names the export Content 2024-01-01_2024-01-31 and the channel name), else empty."),
         C("date_end", "date", comment="Last day of that date range for a table without a date column; empty for "
           "day rows and for a table whose range is not known."),
         C("content_id", required=True, nullable=False, comment="YouTube video id (Studio's Content column), without "

@@ -535,8 +535,11 @@ def sample(tmp_path_factory) -> Sample:
     for folder in sorted(p for p in new_inbox.iterdir() if p.is_dir()):
         files = sorted(folder.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
         (old_inbox / folder.name).mkdir(parents=True)
-        for f in files[:-1]:  # hold back the newest file of each source
-            shutil.copy2(f, old_inbox / folder.name / f.name)  # keeps the modification time (load order)
+        for f in files[:-1]:  # hold back the newest file (or Studio export folder) of each source
+            if f.is_dir():
+                shutil.copytree(f, old_inbox / folder.name / f.name)  # copy2: file times kept
+            else:
+                shutil.copy2(f, old_inbox / folder.name / f.name)  # keeps the modification time (load order)
 
     def references() -> tuple[Warehouse, ReaderRecord]:
         try:

@@ -202,7 +202,7 @@ def test_every_table_and_column_of_the_marts_has_a_comment(warehouse):
     assert {t for t, _ in tables} == {"channel_funnel", "lead_cohort_funnel", "mql_to_sql", "deal_to_win",
                                       "channel_roi", "stage_velocity", "bottlenecks", "cohort_roi",
                                       "pipeline_velocity", "target_plan", "stage_history",
-                                      "attributed_revenue", "content_influence",
+                                      "attributed_revenue", "content_influence", "video_performance", "video_funnel",
                                       *(f"{m}_fiscal" for m in ("channel_funnel", "lead_cohort_funnel", "mql_to_sql",
                                                                 "deal_to_win", "channel_roi", "cohort_roi",
                                                                 "attributed_revenue"))}

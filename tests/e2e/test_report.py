@@ -87,9 +87,8 @@ CREATE TABLE marts.pipeline_velocity (period_start DATE, channel VARCHAR, open_o
 CREATE TABLE marts.video_funnel (period_start DATE, video_id VARCHAR, video_title VARCHAR, impressions BIGINT,
     views BIGINT, impression_ctr DOUBLE, inquiries BIGINT, opportunities BIGINT, wins BIGINT, revenue DECIMAL(18, 2),
     production_cost DECIMAL(18, 2), roi_to_date DOUBLE);
-CREATE SCHEMA ops;
-CREATE TABLE ops.load_log (load_id BIGINT, source VARCHAR, file_name VARCHAR, status VARCHAR, exported_at TIMESTAMP,
-    exported_at_basis VARCHAR);
+CREATE OR REPLACE TABLE ops.load_log (load_id BIGINT, source VARCHAR, file_name VARCHAR, status VARCHAR, exported_at TIMESTAMP,
+    exported_at_basis VARCHAR, run_id VARCHAR, message VARCHAR);
 """
 # period, channel, sessions, leads, mqls, sqls, opportunities, wins, revenue. 2026-07 lies outside a
 # two-month report; within it: Webinar 40 leads, 16 MQLs, 8 SQLs, 8 opportunities, 2 wins, 3,500,000.50;
@@ -190,7 +189,7 @@ def marts(tmp_path) -> Path:
         con.executemany("INSERT INTO marts.attributed_revenue VALUES (?, ?, ?, ?)", ATTRIBUTION)
         con.executemany("INSERT INTO marts.cohort_roi VALUES (?, ?, ?, ?, ?, ?, ?, ?)", COHORTS)
         con.executemany("INSERT INTO marts.pipeline_velocity VALUES (?, ?, ?, ?, ?, ?, ?)", VELOCITY)
-        con.executemany("INSERT INTO ops.load_log VALUES (?, ?, ?, ?, ?, ?)", LOAD_LOG)
+        con.executemany("INSERT INTO ops.load_log (load_id, source, file_name, status, exported_at, exported_at_basis) VALUES (?, ?, ?, ?, ?, ?)", LOAD_LOG)
     return path
 
 
@@ -360,7 +359,7 @@ def test_freshness_warning_when_the_data_ends_before_yesterday(marts, tmp_path, 
     newest = now.date() - timedelta(days=days_old)
     with duckdb.connect(str(marts)) as con:
         con.execute("DELETE FROM ops.load_log")
-        con.execute("INSERT INTO ops.load_log VALUES (1, 'leads', 'leads/leads.csv', 'loaded', $at, 'rows'), "
+        con.execute("INSERT INTO ops.load_log (load_id, source, file_name, status, exported_at, exported_at_basis) VALUES (1, 'leads', 'leads/leads.csv', 'loaded', $at, 'rows'), "
                     "(2, 'spend', 'spend/spend.csv', 'loaded', $old, 'rows'), "
                     "(3, 'deals', 'deals/new.csv', 'rejected', $new, 'rows')",
                     {"at": datetime.combine(newest, datetime.min.time()),

@@ -19,7 +19,7 @@ ORDER BY video_id, period_grain, period_start NULLS LAST, period;
 COMMENT ON TABLE marts.video_performance IS 'YouTube performance per video and period: calendar months, longer export ranges and exports whose range is not known each a period of their own (never sum rows of different period_grain); averages recomputed from the sums.';
 COMMENT ON COLUMN marts.video_performance.video_id IS 'YouTube video id (Studio''s Content column).';
 COMMENT ON COLUMN marts.video_performance.video_title IS 'The video''s title in the newest export.';
-COMMENT ON COLUMN marts.video_performance.period IS 'The period: 2026-07 (a month), 2026-04-01..2026-06-30 (a table export over several months), or export <file> (a table export whose range neither its folder nor its file name gives: the period it covers is not known).';
+COMMENT ON COLUMN marts.video_performance.period IS 'The period: 2026-07 (a month), 2026-04-01..2026-06-30 (a table export over several months), or export followed by the file name (a table export whose range neither its folder nor its file name gives: the period it covers is not known).';
 COMMENT ON COLUMN marts.video_performance.period_grain IS 'month, range or export (see period).';
 COMMENT ON COLUMN marts.video_performance.period_start IS 'First day of the month or range; NULL for an export.';
 COMMENT ON COLUMN marts.video_performance.period_end IS 'Last day of the month or range; NULL for an export.';

@@ -116,7 +116,7 @@ COMMENT ON TABLE staging.video IS 'YouTube Studio figures counted in the marts: 
 COMMENT ON COLUMN staging.video.content_id IS 'YouTube video id.';
 COMMENT ON COLUMN staging.video.row_grain IS 'day (a Chart data row), range (a table dated by the range in its folder or file name) or export (a table whose range is not known).';
 COMMENT ON COLUMN staging.video.period_grain IS 'month (a day, or a range within one calendar month), range (a range over several months: a period of its own) or export (per export file).';
-COMMENT ON COLUMN staging.video.period IS 'The period the row counts in: 2026-07 (month), 2026-04-01..2026-06-30 (range), export <file> (export).';
+COMMENT ON COLUMN staging.video.period IS 'The period the row counts in: 2026-07 (month), 2026-04-01..2026-06-30 (range), export followed by the file name (export).';
 COMMENT ON COLUMN staging.video.impression_ctr IS 'Impressions click-through rate as a fraction (Studio''s percent / 100).';
 COMMENT ON COLUMN staging.video.average_percentage_viewed IS 'Average percentage viewed as a fraction (Studio''s percent / 100).';
 COMMENT ON COLUMN staging.video.snapshot_order IS 'The newest export (load_snapshots) that gave a figure of the row.';
