@@ -4,7 +4,6 @@ are never added up: a spend row in a currency without a rate for its month is re
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from schemas.config_csv import config_csv_rows
 from schemas.errors import ConfigError
 
 CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
@@ -65,26 +65,21 @@ def load_fx_rates(config_dir: str | Path | None, reporting: str) -> FxRates:
     if path is None or not path.is_file():
         return FxRates(reporting)
     rates: dict[tuple[date, str], Decimal] = {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        if tuple(c.strip() for c in reader.fieldnames or ()) != FX_COLUMNS:
-            raise ConfigError(f"{path}: needs the header month,currency,rate (found {reader.fieldnames})")
-        for row in reader:
-            where = f"{path}: line {reader.line_num}"
-            column = "month"
-            try:
-                month = _month(row["month"])
-                column = "currency"
-                currency = currency_code(row["currency"])
-                if currency is None or not CURRENCY_CODE.match(currency):
-                    raise ValueError(f"{row['currency']!r} is not a three-letter currency code (USD, EUR)")
-                if currency == reporting:
-                    raise ValueError(f"{currency} is the reporting currency: it needs no rate")
-                column = "rate"
-                rate = _rate(row["rate"])
-            except ValueError as exc:
-                raise ConfigError(f"{where}, column {column}: {exc}") from None
-            if (month, currency) in rates:
-                raise ConfigError(f"{where}: {currency} for {month:%Y-%m} is given twice")
-            rates[(month, currency)] = rate
+    for where, row in config_csv_rows(path, FX_COLUMNS):
+        column = "month"
+        try:
+            month = _month(row["month"])
+            column = "currency"
+            currency = currency_code(row["currency"])
+            if currency is None or not CURRENCY_CODE.match(currency):
+                raise ValueError(f"{row['currency']!r} is not a three-letter currency code (USD, EUR)")
+            if currency == reporting:
+                raise ValueError(f"{currency} is the reporting currency: it needs no rate")
+            column = "rate"
+            rate = _rate(row["rate"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}, column {column}: {exc}") from None
+        if (month, currency) in rates:
+            raise ConfigError(f"{where}: {currency} for {month:%Y-%m} is given twice")
+        rates[(month, currency)] = rate
     return FxRates(reporting, rates)

@@ -3,11 +3,11 @@ reporting currency), against which marts.video_funnel measures each video's ROI 
 
 from __future__ import annotations
 
-import csv
 import re
 from decimal import Decimal
 from pathlib import Path
 
+from schemas.config_csv import config_csv_rows
 from schemas.errors import ConfigError
 
 VIDEO_COSTS_FILE = "video_costs.csv"
@@ -37,23 +37,16 @@ def load_video_costs(config_dir: str | Path | None) -> dict[str, Decimal]:
     if path is None or not path.is_file():
         return {}
     costs: dict[str, Decimal] = {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        if tuple(c.strip() for c in reader.fieldnames or ()) != VIDEO_COSTS_COLUMNS:
-            raise ConfigError(f"{path}: needs the header video_id,cost (found {reader.fieldnames})")
-        for row in reader:
-            where = f"{path}: line {reader.line_num}"
-            if None in row:  # more cells than the header
-                raise ConfigError(f"{where}: has {len(row) - 1 + len(row[None])} cells, the header 2")
-            video_id = (row["video_id"] or "").strip()  # Studio puts a space before ids starting with '-'
-            if not VIDEO_ID.match(video_id):
-                raise ConfigError(f"{where}, column video_id: {row['video_id']!r} is not a YouTube video id "
-                                  "(11 letters, digits, - or _, as in Studio's Content column)")
-            try:
-                cost = _cost(row["cost"])
-            except ValueError as exc:
-                raise ConfigError(f"{where}, column cost: {exc}") from None
-            if video_id in costs:
-                raise ConfigError(f"{where}: video {video_id} is given twice")
-            costs[video_id] = cost
+    for where, row in config_csv_rows(path, VIDEO_COSTS_COLUMNS):
+        video_id = (row["video_id"] or "").strip()  # Studio puts a space before ids starting with '-'
+        if not VIDEO_ID.match(video_id):
+            raise ConfigError(f"{where}, column video_id: {row['video_id']!r} is not a YouTube video id "
+                              "(11 letters, digits, - or _, as in Studio's Content column)")
+        try:
+            cost = _cost(row["cost"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}, column cost: {exc}") from None
+        if video_id in costs:
+            raise ConfigError(f"{where}: video {video_id} is given twice")
+        costs[video_id] = cost
     return costs

@@ -110,6 +110,7 @@ def test_a_rate_removed_after_the_load_leaves_its_rows_out_with_the_reason(tmp_p
     ("month,currency,rate\n2026-07,JPY,1\n", "line 2, column currency: JPY is the reporting currency"),
     ("month,currency,rate\n2026-07,USD,150\n2026-07,usd,151\n", "line 3: USD for 2026-07 is given twice"),
     ("month,rate\n2026-07,150\n", "needs the header month,currency,rate"),
+    ("month,currency,rate\n2026-07,USD\n", "line 2: has 2 cells, the header 3"),
 ])
 def test_a_wrong_rate_table_names_the_file_line_and_column(tmp_path, text, problem):
     (tmp_path / "fx_rates.csv").write_text(text, encoding="utf-8")

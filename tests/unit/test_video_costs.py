@@ -30,6 +30,7 @@ def test_without_the_file_no_video_has_a_cost(tmp_path):
     ("video_id,cost\nvidAAAAAAA1,12345678901234567\n", "line 2, column cost: '12345678901234567' has more than 16"),
     ("video_id,cost\nvidAAAAAAA1,1\nvidAAAAAAA1,2\n", "line 3: video vidAAAAAAA1 is given twice"),
     ("video_id,cost\nvidAAAAAAA1,1,JPY\n", "line 2: has 3 cells, the header 2"),
+    ("video_id,cost\nvidAAAAAAA1\n", "line 2: has 1 cell, the header 2"),
     ("video,cost\nvidAAAAAAA1,1\n", "needs the header video_id,cost"),
 ])
 def test_a_wrong_cost_table_names_the_file_line_and_column(tmp_path, text, problem):
