@@ -63,7 +63,7 @@ def test_files_on_an_sftp_server_land_and_reach_the_published_marts(sftp, tmp_pa
     assert f"{shown}/leads/leads.csv" in leads.metadata["fetched"].value
     assert leads.metadata["fetch"].value["remote"]["still_being_written"] == 1
     status = report(dg.DagsterInstance.ephemeral(), url, str(CONFIG_DIR), str(warehouse))
-    assert f"Inbox {shown} (copied into {landing})" in status and f"{shown}/leads/leads.csv" in status
+    assert f"Inbox {shown} (copied into {landing})" in status and f"{shown}/leads/leads.csv" in status, status
 
     again = fetch_remote(url, landing, warehouse.with_name("funnel.origins"), quiet=120)
     assert not again.copied and again.unchanged == 4 and again.settling == ["leads/leads_partial.csv"]
