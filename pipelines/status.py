@@ -131,7 +131,7 @@ def fetched_files(warehouse: str | Path, limit: int = 10) -> str | None:
     records = read_origins(settings.origins_dir(warehouse))
     if not records:
         return None
-    rows = [(r.get("file", ""), origin_text(r)[:110],
+    rows = [(r.get("file", ""), origin_text(r),
              local_time(datetime.fromisoformat(r["fetched_at"])) if r.get("fetched_at") else "")
             for r in records[:limit]]
     return (f"Fetched into the inbox (newest {len(rows)} of {len(records)}):\n"
