@@ -284,20 +284,28 @@ def _print_not_read(inbox: Path) -> None:
 
 
 def _print_open_problems(result, said_below: set[str]) -> None:
-    """Failed checks that did not stop the publish (a stale source), with what they say; but those of
-    `said_below` (the sources held back, printed after)."""
+    """Failed checks that did not stop the publish (a stale source) and the warnings, with what they say;
+    but those of `said_below` (the sources held back, printed after)."""
     import dagster as dg
 
     from assets.core.markdown import plain
 
-    failed = [ev for ev in result.get_asset_check_evaluations() if not ev.passed and ev.check_name not in said_below
-              and ev.severity == dg.AssetCheckSeverity.ERROR and not ev.blocking]
-    if not failed:
-        return
-    print("\nChecks that failed without stopping the publish:")
-    for ev in failed:
+    def said(ev) -> str:  # its problem in words, else its counts
         problem = ev.metadata.get("problem")
-        print(f"  {ev.check_name}: {plain(problem.value) if problem is not None else 'see the Dagster UI'}")
+        if problem is not None:
+            return plain(problem.value)
+        counts = [f"{k} {v.value}" for k, v in ev.metadata.items() if isinstance(v.value, (int, float))]
+        return ", ".join(counts) + " (the Dagster UI has the details)" if counts else "see the Dagster UI"
+
+    shown = [ev for ev in result.get_asset_check_evaluations() if not ev.passed and ev.check_name not in said_below
+             and not ev.blocking]
+    for severity, heading in ((dg.AssetCheckSeverity.ERROR, "Checks that failed without stopping the publish:"),
+                              (dg.AssetCheckSeverity.WARN, "Warnings (the publish went ahead):")):
+        these = [ev for ev in shown if ev.severity == severity]
+        if these:
+            print("\n" + heading)
+        for ev in these:
+            print(f"  {ev.check_name}: {said(ev)}")
 
 
 def _print_summary(warehouse: Path) -> None:

@@ -16,11 +16,16 @@ def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
             "SELECT kind, raw_value, mapped_to, records FROM ops.unmapped_values ORDER BY records DESC LIMIT 20"
         ).df()
         total = con.execute("SELECT coalesce(sum(records), 0) FROM ops.unmapped_values").fetchone()[0]
+    problem = ((f"{int(total):,} records carry" if total != 1 else "1 record carries")
+               + " a value that no rule of config/channels.yaml or config/stages.yaml maps, so they are counted in "
+               "the fallback (Other, Unassigned or the first stage). `funnel status` lists the values; a rule for "
+               "each maps them on the next run.")
     return dg.AssetCheckResult(
         passed=rows.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"unmapped_values": len(rows), "records": int(total),
-                  "top": dg.MetadataValue.md(markdown.frame(rows))},
+                  "top": dg.MetadataValue.md(markdown.frame(rows)),
+                  **({"problem": dg.MetadataValue.md(problem)} if total else {})},
     )
 
 

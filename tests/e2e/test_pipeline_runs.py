@@ -152,6 +152,19 @@ def test_funnel_run_writes_the_warehouse_it_is_given(tmp_inbox, tmp_path, monkey
     assert (tmp_path / "elsewhere" / "mine.work.duckdb").exists()  # state beside the published file
 
 
+def test_funnel_run_explains_each_warning_it_counts(tmp_inbox, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    write_export(small_inbox(tmp_inbox), "leads", "leads_2.csv",
+                 "lead_id,created_at,lead_source\nL3,2026-07-05,Mystery Fair\n")  # no rule maps it
+    assert main(["run", "--inbox", str(tmp_inbox), "--warehouse", str(tmp_path / "wh" / "funnel.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "1 warned, 0 failed" in out
+    warnings = out.split("Warnings (the publish went ahead):\n", 1)[1].splitlines()
+    assert warnings[0].startswith("  every_raw_value_mapped: 1 record carries a value that no rule of "
+                                  "config/channels.yaml or config/stages.yaml maps")
+
+
 def test_funnel_run_exits_non_zero_with_the_reason(tmp_inbox, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
