@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.core import settings
-from assets.ingest import mail, remote
+from assets.ingest import mail, remote, unzip
 from assets.ingest.inbox import scan_inbox, sha256_of
 from assets.ingest.landing import read_origins, redact
 from pipelines.jobs import funnel_job
@@ -31,7 +31,11 @@ def inbox_state(inbox: Path, known: dict[str, list]) -> dict[str, list]:
     of a file whose size and modification time are as recorded."""
     state = {}
     for source in SOURCES:
-        for path in scan_inbox(inbox, source)[0]:
+        files, skipped = scan_inbox(inbox, source)
+        # a zip is the file that arrived (a run unpacks it); what a run unpacked from it is no news of its own
+        zips = [inbox / e.path for e in skipped
+                if e.path.lower().endswith(".zip") and not (inbox / e.path).is_symlink()]
+        for path in [f for f in files if not any(p.endswith(unzip.SUFFIX) for p in f.parent.parts)] + zips:
             try:
                 stat = path.stat()
                 name = path.relative_to(inbox).as_posix()

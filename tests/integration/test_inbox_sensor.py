@@ -67,3 +67,23 @@ def test_the_sensor_is_on_by_default_and_targets_the_job():
     sensor = defs().get_sensor_def("inbox_files")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.job_name == "funnel_job"
+
+
+def test_a_dropped_zip_starts_a_run_and_what_the_run_unpacks_from_it_does_not(tmp_path, monkeypatch):
+    import zipfile
+
+    from assets.ingest.unzip import unpack_zips
+
+    monkeypatch.setenv("FUNNEL_INBOX_DIR", str(tmp_path))
+    (tmp_path / "leads").mkdir()
+    archive = tmp_path / "leads" / "hubspot-export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("all-contacts.csv", LEADS)
+    settled(archive)
+
+    first, cursor = evaluate()
+    assert isinstance(first, dg.RunRequest) and first.tags["funnel/new_files"] == "1"
+    assert unpack_zips(tmp_path, "leads") == []  # as the run does, beside the zip
+    assert (tmp_path / "leads" / "hubspot-export.zip.unzipped" / "all-contacts.csv").is_file()
+    again, _ = evaluate(cursor)
+    assert isinstance(again, dg.SkipReason) and "no new or changed" in again.skip_message

@@ -151,9 +151,14 @@ def test_attachments_land_decoded_and_named_by_date_and_a_mailbox_read_twice_lan
         (datetime(2026, 12, 7, 9, 0), "file name")]  # the message date in the name is the export moment
 
 
-def test_the_raw_step_fetches_the_mail_and_says_which_message_each_file_came_from(server, tmp_path, capsys):
+def test_the_raw_step_fetches_the_mail_and_says_which_message_each_file_came_from(server, tmp_path, capsys,
+                                                                                  monkeypatch):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "wh" / "funnel.duckdb"
     inbox.mkdir()
+    # the sensor below reads the settings: this inbox, never the repository's data/inbox (which `make run` fills)
+    monkeypatch.setenv("FUNNEL_INBOX_DIR", str(inbox))
+    monkeypatch.setenv("FUNNEL_CONFIG_DIR", str(server["config"]))
+    monkeypatch.setenv("FUNNEL_WAREHOUSE_PATH", str(warehouse))
     resource = FunnelResource(inbox_dir=str(inbox), config_dir=str(server["config"]), warehouse_path=str(warehouse))
     result = dg.materialize([raw_exports], resources={"funnel": resource}, raise_on_error=False,
                             selection=[dg.AssetKey(["raw", "leads"]), dg.AssetKey(["raw", "deals"])])
@@ -169,7 +174,7 @@ def test_the_raw_step_fetches_the_mail_and_says_which_message_each_file_came_fro
 
     with dg.instance_for_test() as instance:  # all read: the sensor asks for no run
         skip = inbox_sensor(dg.build_sensor_context(instance=instance))
-    assert isinstance(skip, dg.SkipReason)
+    assert isinstance(skip, dg.SkipReason), skip.tags
 
 
 def test_the_sensor_asks_for_a_run_for_new_messages(server, tmp_path, monkeypatch):
