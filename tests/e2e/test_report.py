@@ -704,6 +704,28 @@ def chromium() -> str:
     return found
 
 
+# --no-sandbox: Chromium refuses to run as root (CI, containers) with its sandbox; the other two keep its
+# frames out of a container's small /dev/shm and off a GPU it does not have
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+
+
+def launch_chromium(playwright, chromium: str):
+    return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+
+
+def capture(page, screenshot: Path) -> None:
+    """A full-page screenshot for a person to look at. Chromium's capture can fail once on a loaded CI
+    machine ("Unable to capture screenshot", seen in CI); a second failure is raised."""
+    from playwright.sync_api import Error
+
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(screenshot), full_page=True)
+    except Error:
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(screenshot), full_page=True)
+
+
 def open_in_chromium(chromium: str, url: str, screenshot: Path | None = None) -> dict:
     """Load `url` in headless Chromium; returns console errors, page errors, requests made and the
     rendered size of every chart."""
@@ -711,8 +733,7 @@ def open_in_chromium(chromium: str, url: str, screenshot: Path | None = None) ->
 
     seen: dict = {"errors": [], "requests": []}
     with sync_playwright() as p:
-        # --no-sandbox: Chromium refuses to run as root (CI, containers) with its sandbox
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = launch_chromium(p, chromium)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
@@ -728,8 +749,7 @@ def open_in_chromium(chromium: str, url: str, screenshot: Path | None = None) ->
             seen["scripts"] = page.evaluate("document.querySelectorAll('script').length")
             seen["titles"] = page.evaluate("[...document.querySelectorAll('.card h3')].map(h => h.textContent)")
             if screenshot is not None:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(screenshot), full_page=True)
+                capture(page, screenshot)
         finally:
             browser.close()
     return seen
@@ -776,7 +796,7 @@ def layout_in_chromium(chromium: str, url: str, width: int, height: int, screens
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = launch_chromium(p, chromium)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             errors: list[str] = []
@@ -801,8 +821,7 @@ def layout_in_chromium(chromium: str, url: str, width: int, height: int, screens
             seen["html"] = page.content()
             seen["errors"] = errors
             if screenshot is not None:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(screenshot), full_page=True)
+                capture(page, screenshot)
         finally:
             browser.close()
     return seen
