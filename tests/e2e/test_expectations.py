@@ -204,7 +204,13 @@ def test_lead_cohort_funnel_suite_fails_exactly_the_broken_expectations(runner, 
     assert by_column["lead_to_mql_rate"]["observed"] == [1.5]
     assert not url_to_path(outcome.docs_url).exists()  # rendered once for the step, at its end
     runner.build_docs()
-    assert url_to_path(outcome.docs_url).is_file()
+    page = url_to_path(outcome.docs_url)
+    assert page.is_file()
+    # the verdicts-only pass that found the failure is not kept: one result, with its details, on the page
+    kept = [k for k in runner.context.validation_results_store.list_keys()
+            if k.expectation_suite_identifier.name == suite.mart]
+    assert len(kept) == 1 and kept[0].to_tuple()[-1] in str(page)
+    assert "1.5" in page.read_text(encoding="utf-8")
 
 
 def test_channel_funnel_period_rates_may_exceed_one_but_counts_must_reconcile(runner, con):
