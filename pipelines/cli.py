@@ -311,8 +311,10 @@ def _print_open_problems(result, said_below: set[str]) -> None:
 def _print_summary(warehouse: Path) -> None:
     import duckdb
 
+    from pipelines.sql import print_table
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        summary = con.execute(
+        found = con.execute(
             """
             SELECT f.channel, CAST(sum(f.sessions) AS BIGINT) AS sessions, CAST(sum(f.leads) AS BIGINT) AS leads,
                    CAST(sum(f.mqls) AS BIGINT) AS mqls, CAST(sum(f.sqls) AS BIGINT) AS sqls,
@@ -321,11 +323,11 @@ def _print_summary(warehouse: Path) -> None:
                    round(sum(f.revenue) / nullif(sum(r.spend), 0), 2) AS roas
             FROM marts.channel_funnel f JOIN marts.channel_roi r USING (period_start, channel)
             GROUP BY f.channel ORDER BY revenue_jpy DESC
-            """
-        ).df()
+            """)
+        columns, rows = [d[0] for d in found.description], found.fetchall()
         period = con.execute("SELECT min(period_start), max(period_start) FROM marts.channel_funnel").fetchone()
     print(f"\nFunnel per channel, {period[0]:%Y-%m} to {period[1]:%Y-%m}:")
-    print(summary.to_string(index=False, na_rep="-"))
+    print_table(columns, rows, null="-")
     print(f"\nPublished DuckDB file: {warehouse.resolve()}")
     elsewhere = "" if warehouse.resolve() == Path(settings.DEFAULT_WAREHOUSE_PATH).resolve() else f" --warehouse {warehouse}"
     print('  .venv/bin/funnel sql "SELECT * FROM marts.channel_funnel LIMIT 10"' + elsewhere)

@@ -17,17 +17,23 @@ def show(con: duckdb.DuckDBPyConnection, sql: str, out=sys.stdout) -> None:
         return
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchmany(MAX_ROWS + 1)
-    cells = [["NULL" if v is None else str(v) for v in row] for row in rows[:MAX_ROWS]]
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-    print("  ".join(n.ljust(w) for n, w in zip(names, widths)), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for r in cells:
-        print("  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths)), file=out)
+    print_table(names, rows[:MAX_ROWS], out)
     more = len(rows) - MAX_ROWS
     if more > 0:
         more += len(cursor.fetchall())
         print(f"... and {more:,} more rows (add LIMIT or a WHERE)", file=out)
     print(f"({min(len(rows), MAX_ROWS):,} rows shown)", file=out)
+
+
+def print_table(names: list[str], rows: list[tuple], out=None, null: str = "NULL") -> None:
+    """`rows` under their column names, aligned: numbers to the right (to `out`, else sys.stdout as it is now)."""
+    out = out or sys.stdout
+    cells = [[null if v is None else str(v) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    print("  ".join(n.ljust(w) for n, w in zip(names, widths)), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for r in cells:
+        print("  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths)), file=out)
 
 
 def _numeric(text: str) -> bool:

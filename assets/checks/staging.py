@@ -12,19 +12,18 @@ from assets.core.resource import FunnelResource
                 "matches no rule of channels.yaml / stages.yaml (its records are kept in the fallback).")
 def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
     with funnel.connect() as con:
-        rows = con.execute(
-            "SELECT kind, raw_value, mapped_to, records FROM ops.unmapped_values ORDER BY records DESC LIMIT 20"
-        ).df()
+        columns, rows = markdown.fetch(
+            con, "SELECT kind, raw_value, mapped_to, records FROM ops.unmapped_values ORDER BY records DESC LIMIT 20")
         total = con.execute("SELECT coalesce(sum(records), 0) FROM ops.unmapped_values").fetchone()[0]
     problem = ((f"{int(total):,} records carry" if total != 1 else "1 record carries")
                + " a value that no rule of config/channels.yaml or config/stages.yaml maps, so they are counted in "
                "the fallback (Other, Unassigned or the first stage). `funnel status` lists the values; a rule for "
                "each maps them on the next run.")
     return dg.AssetCheckResult(
-        passed=rows.empty,
+        passed=not rows,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"unmapped_values": len(rows), "records": int(total),
-                  "top": dg.MetadataValue.md(markdown.frame(rows)),
+                  "top": dg.MetadataValue.md(markdown.table(columns, rows) if rows else "none"),
                   **({"problem": dg.MetadataValue.md(problem)} if total else {})},
     )
 
@@ -39,17 +38,15 @@ def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
                        else "") + f". The rows and the reason are in staging.{table}_not_counted.")
     def _check(funnel: FunnelResource) -> dg.AssetCheckResult:
         with funnel.connect() as con:
-            rows = con.execute(
-                f"SELECT _source_file AS file, date AS starts, date_end AS ends, count(*) AS rows, "
+            columns, rows = markdown.fetch(
+                con, f"SELECT _source_file AS file, date AS starts, date_end AS ends, count(*) AS rows, "
                 f"sum({measure}) AS {measure}, any_value(not_counted_because) AS reason "
-                f"FROM staging.{table}_not_counted GROUP BY ALL ORDER BY file, starts LIMIT 20"
-            ).df()
+                f"FROM staging.{table}_not_counted GROUP BY ALL ORDER BY file, starts LIMIT 20")
         return dg.AssetCheckResult(
-            passed=rows.empty,
+            passed=not rows,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"files": rows["file"].nunique() if not rows.empty else 0,
-                      "rows": int(rows["rows"].sum()) if not rows.empty else 0,
-                      "not_counted": dg.MetadataValue.md(markdown.frame(rows))},
+            metadata={"files": len({r[0] for r in rows}), "rows": sum(r[3] for r in rows),
+                      "not_counted": dg.MetadataValue.md(markdown.table(columns, rows) if rows else "none")},
         )
 
     return _check
@@ -60,15 +57,15 @@ def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
                 "of config/sources.yaml, default JPY): their amounts are counted as they are, not converted.")
 def deals_in_reporting_currency(funnel: FunnelResource) -> dg.AssetCheckResult:
     with funnel.connect() as con:
-        rows = con.execute(
-            "SELECT upper(trim(d.currency)) AS currency, count(*) AS deals, sum(d.amount) AS amount "
+        columns, rows = markdown.fetch(
+            con, "SELECT upper(trim(d.currency)) AS currency, count(*) AS deals, sum(d.amount) AS amount "
             "FROM staging.deals d CROSS JOIN staging.run_settings s "
             "WHERE d.currency IS NOT NULL AND upper(trim(d.currency)) <> s.reporting_currency "
-            "GROUP BY ALL ORDER BY deals DESC").df()
+            "GROUP BY ALL ORDER BY deals DESC")
     return dg.AssetCheckResult(
-        passed=rows.empty, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"deals": int(rows["deals"].sum()) if not rows.empty else 0,
-                  "currencies": dg.MetadataValue.md(markdown.frame(rows))})
+        passed=not rows, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"deals": sum(r[1] for r in rows),
+                  "currencies": dg.MetadataValue.md(markdown.table(columns, rows) if rows else "none")})
 
 
 STAGING_CHECKS = [

@@ -39,15 +39,14 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple[list[str], list[tuple]]:
+    """(column names, rows) of a query."""
+    found = con.execute(sql, params)
+    return [d[0] for d in found.description], found.fetchall()
+
+
 def query_table(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None,
                 empty: str = "none") -> str:
     """The rows of a query as a table (`empty` when it has none)."""
-    found = con.execute(sql, params)
-    columns = [d[0] for d in found.description]
-    rows = found.fetchall()
+    columns, rows = fetch(con, sql, params)
     return table(columns, rows) if rows else empty
-
-
-def frame(df, empty: str = "none") -> str:
-    """A pandas DataFrame as a table (`empty` when it has no rows)."""
-    return table(list(df.columns), df.itertuples(index=False)) if len(df) else empty

@@ -7,9 +7,8 @@ in DuckDB (the SQL models of assets/sql/staging/).
 
 import dagster as dg
 import duckdb
-import pyarrow as pa
 
-from assets.core.database import table_metadata, write_table
+from assets.core.database import rows_select, table_metadata, write_table
 from assets.core.resource import FunnelResource
 from assets.core.step import TableAsset, table_spec
 from assets.transform.ga4_channel_group import default_channel_group
@@ -34,9 +33,11 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, float) and v != v) or not str(v).strip()  # v != v: NaN
 
 
-def _table(rows: list[tuple], columns: list[tuple[str, pa.DataType]]) -> pa.Table:
-    """`rows` as an Arrow table of typed columns (empty lists keep their types)."""
-    return pa.table({name: pa.array([r[i] for r in rows], type=kind) for i, (name, kind) in enumerate(columns)})
+def _create(con: duckdb.DuckDBPyConnection, qualified: str, rows: list[tuple],
+            columns: list[tuple[str, str]]) -> None:
+    """(Re)create table `qualified` holding `rows` as typed (name, type) columns."""
+    select, params = rows_select(columns, rows)
+    con.execute(f"CREATE OR REPLACE TABLE {qualified} AS {select}", params)
 
 
 def lead_channel(cfg: FunnelConfig, lead_source, utm_source, utm_medium, utm_campaign) -> tuple[str, str, bool]:
@@ -100,29 +101,27 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
         for (v,) in con.execute(sql).fetchall():
             channel, rule, mapped = value_channel(cfg, v, spend=kind == "spend")
             rows.append((kind, v, None, None, None, None, channel, rule, mapped))
-    lookup = _table(rows, [(c, pa.string()) for c in ["kind", "k1", "k2", "k3", "k4", "channel_group", "channel",
-                                                       "matched_by"]] + [("mapped", pa.bool_())])
-    con.execute("CREATE OR REPLACE TABLE staging.channel_lookup AS SELECT * FROM lookup")
+    _create(con, "staging.channel_lookup", rows, [(c, "VARCHAR") for c in [
+        "kind", "k1", "k2", "k3", "k4", "channel_group", "channel", "matched_by"]] + [("mapped", "BOOLEAN")])
 
     stages = [(v, cfg.stages.deal_outcome(v) or "unknown", cfg.stages.deal_outcome(v) is not None)
               for (v,) in con.execute("SELECT DISTINCT stage FROM raw.deals WHERE stage IS NOT NULL").fetchall()]
-    stage_map = _table(stages, [("raw_value", pa.string()), ("outcome", pa.string()), ("mapped", pa.bool_())])
-    con.execute("CREATE OR REPLACE TABLE staging.deal_stage_map AS SELECT * FROM stage_map")
+    _create(con, "staging.deal_stage_map", stages, [("raw_value", "VARCHAR"), ("outcome", "VARCHAR"),
+                                                     ("mapped", "BOOLEAN")])
 
     lifecycle = []
     for (v,) in con.execute("SELECT DISTINCT lifecycle_stage FROM raw.leads WHERE lifecycle_stage IS NOT NULL").fetchall():
         stage = cfg.stages.lifecycle_stage(v)
         lifecycle.append((v, stage or "lead", LIFECYCLE_ORDER.index(stage or "lead") + 1, stage is not None))
-    life_map = _table(lifecycle, [("raw_value", pa.string()), ("stage", pa.string()), ("stage_rank", pa.int64()),
-                                  ("mapped", pa.bool_())])
-    con.execute("CREATE OR REPLACE TABLE staging.lifecycle_map AS SELECT * FROM life_map")
+    _create(con, "staging.lifecycle_map", lifecycle, [("raw_value", "VARCHAR"), ("stage", "VARCHAR"),
+                                                       ("stage_rank", "BIGINT"), ("mapped", "BOOLEAN")])
 
-    channels = _table(
+    _create(
+        con, "staging.channels",
         [(c.name, c.label_ja, c.label_en or c.name, i + 1) for i, c in enumerate(cfg.channels.channels)]
         + [("Unattributed", "未帰属", "Unattributed", len(cfg.channels.channels) + 1)],
-        [("channel", pa.string()), ("label_ja", pa.string()), ("label_en", pa.string()), ("sort_order", pa.int64())],
+        [("channel", "VARCHAR"), ("label_ja", "VARCHAR"), ("label_en", "VARCHAR"), ("sort_order", "BIGINT")],
     )
-    con.execute("CREATE OR REPLACE TABLE staging.channels AS SELECT * FROM channels")
     con.execute(
         "CREATE OR REPLACE TABLE staging.run_settings AS SELECT CAST($rank AS INTEGER) AS mql_stage_rank, "
         "CAST($threshold AS DOUBLE) AS mql_score_threshold, CAST($tz AS VARCHAR) AS timezone, "
@@ -133,7 +132,7 @@ def build_lookups(con: duckdb.DuckDBPyConnection, cfg: FunnelConfig, tz: str) ->
     write_table(con, "staging.fx_rates", FX_COMMENT, FX_COLUMNS,
                 [[month, currency, rate] for (month, currency), rate in sorted(cfg.fx.rates.items())])
     write_table(con, "staging.video_costs", VIDEO_COSTS_COMMENT, VIDEO_COSTS_COLUMNS, sorted(cfg.video_costs.items()))
-    return {"channel_lookup_rows": len(lookup), "unmapped_lookup_values": lookup["mapped"].to_pylist().count(False)
+    return {"channel_lookup_rows": len(rows), "unmapped_lookup_values": sum(1 for r in rows if not r[-1])
             + sum(1 for s in stages if not s[2]) + sum(1 for s in lifecycle if not s[3])}
 
 
