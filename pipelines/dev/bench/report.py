@@ -58,7 +58,8 @@ def report_text(*, workload, months, end_month, size_mb, gen_s, rows, distinct, 
               "largest of them. Stages of the median full, nightly and no-new-files run:",
               "", "hash to load: seconds of the threads that load the sources side by side, added up over the "
               "sources; ingest step: the wall time of that step; staging and marts: seconds of the threads of the "
-              "transform step, added up over its tables (with their checks); transform step: its wall time. The "
+              "transform step, added up over its tables (with their checks; of which table checks: the checks alone); "
+              "transform step: its wall time. The "
               "two step times, the stages below them and outside steps add up to the run's wall time",
               "rows per stage (what the stage reads): "
               + "; ".join(f"{run} " + ", ".join(f"{k} {v:,}" for k, v in sorted(rws.items())) for run, _, rws in stages)]

@@ -18,8 +18,10 @@ INGEST_STAGES = ("hash", "read", "parse", "validate", "load")
 # The ingest stages are seconds of the threads that load the sources side by side, added up over the
 # sources: together more than the load step's wall time ("ingest step"), which the run's total counts.
 # Likewise staging and marts: seconds of the threads of the transform step that built them (each table with its
-# checks), and "transform step" its wall time.
-STAGE_ORDER = ("hash", "read", "parse", "validate", "load", "ingest step", "staging", "marts", "transform step",
+# checks), "of which table checks" the part of those seconds spent in the tables' checks (the GX suites and
+# the reconciliations), and "transform step" its wall time.
+STAGE_ORDER = ("hash", "read", "parse", "validate", "load", "ingest step", "staging", "marts",
+               "of which table checks", "transform step",
                "checks", "publish", "report", "outside steps")
 STAGE_ROWS = {"read": "input", "parse": "input", "validate": "input", "load": "input", "ingest step": "input",
               "staging": "raw", "marts": "staging", "transform step": "raw", "checks": "marts",
@@ -156,6 +158,7 @@ def stage_figures(home: Path, run_id: str, wall: float) -> tuple[dict[str, float
             elif key == "transform":
                 for md in materialized[key]:
                     seconds[STAGE_OF_PREFIX[md["asset"]]] += md.get("seconds", 0.0)
+                    seconds["of which table checks"] += md.get("check_seconds", 0.0)
                 seconds["transform step"] += took
             else:
                 seconds[stage] += took
