@@ -10,8 +10,9 @@ import duckdb
 MAX_ROWS = 200  # printed; the rest are counted
 
 
-def show(con: duckdb.DuckDBPyConnection, sql: str, out=sys.stdout) -> None:
+def show(con: duckdb.DuckDBPyConnection, sql: str, out=None) -> None:
     """Run `sql` and print its rows as an aligned table (at most MAX_ROWS; the count of the rest)."""
+    out = out or sys.stdout
     cursor = con.execute(sql)
     if cursor.description is None:
         return
@@ -26,7 +27,7 @@ def show(con: duckdb.DuckDBPyConnection, sql: str, out=sys.stdout) -> None:
 
 
 def print_table(names: list[str], rows: list[tuple], out=None, null: str = "NULL") -> None:
-    """`rows` under their column names, aligned: numbers to the right (to `out`, else sys.stdout as it is now)."""
+    """`rows` under their column names, aligned: numbers to the right."""
     out = out or sys.stdout
     cells = [[null if v is None else str(v) for v in row] for row in rows]
     widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
@@ -40,7 +41,9 @@ def _numeric(text: str) -> bool:
     return text.replace(".", "", 1).replace("-", "", 1).isdigit()
 
 
-def run(warehouse: Path, query: str | None, stdin=sys.stdin, out=sys.stdout) -> int:
+def run(warehouse: Path, query: str | None, stdin=None, out=None) -> int:
+    # the streams as they are when called (a module imported earlier, e.g. by `funnel run`, keeps none)
+    stdin, out = stdin or sys.stdin, out or sys.stdout
     if not warehouse.is_file():
         print(f"no published file at {warehouse}: run `make run` (or `funnel run`) first", file=sys.stderr)
         return 1
