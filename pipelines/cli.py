@@ -311,11 +311,12 @@ def _print_open_problems(result, said_below: set[str]) -> None:
 def _print_summary(warehouse: Path) -> None:
     import duckdb
 
+    from assets.core import markdown
     from pipelines.sql import print_table
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        found = con.execute(
-            """
+        columns, rows = markdown.fetch(
+            con, """
             SELECT f.channel, CAST(sum(f.sessions) AS BIGINT) AS sessions, CAST(sum(f.leads) AS BIGINT) AS leads,
                    CAST(sum(f.mqls) AS BIGINT) AS mqls, CAST(sum(f.sqls) AS BIGINT) AS sqls,
                    CAST(sum(f.opportunities) AS BIGINT) AS opportunities, CAST(sum(f.wins) AS BIGINT) AS wins,
@@ -324,7 +325,6 @@ def _print_summary(warehouse: Path) -> None:
             FROM marts.channel_funnel f JOIN marts.channel_roi r USING (period_start, channel)
             GROUP BY f.channel ORDER BY revenue_jpy DESC
             """)
-        columns, rows = [d[0] for d in found.description], found.fetchall()
         period = con.execute("SELECT min(period_start), max(period_start) FROM marts.channel_funnel").fetchone()
     print(f"\nFunnel per channel, {period[0]:%Y-%m} to {period[1]:%Y-%m}:")
     print_table(columns, rows, null="-")

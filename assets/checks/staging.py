@@ -23,7 +23,7 @@ def every_raw_value_mapped(funnel: FunnelResource) -> dg.AssetCheckResult:
         passed=not rows,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"unmapped_values": len(rows), "records": int(total),
-                  "top": dg.MetadataValue.md(markdown.table(columns, rows) if rows else "none"),
+                  "top": dg.MetadataValue.md(markdown.rows_table(columns, rows)),
                   **({"problem": dg.MetadataValue.md(problem)} if total else {})},
     )
 
@@ -46,7 +46,7 @@ def _counted_once_check(table: str, measure: str) -> dg.AssetChecksDefinition:
             passed=not rows,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"files": len({r[0] for r in rows}), "rows": sum(r[3] for r in rows),
-                      "not_counted": dg.MetadataValue.md(markdown.table(columns, rows) if rows else "none")},
+                      "not_counted": dg.MetadataValue.md(markdown.rows_table(columns, rows))},
         )
 
     return _check
@@ -65,7 +65,7 @@ def deals_in_reporting_currency(funnel: FunnelResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not rows, severity=dg.AssetCheckSeverity.WARN,
         metadata={"deals": sum(r[1] for r in rows),
-                  "currencies": dg.MetadataValue.md(markdown.table(columns, rows) if rows else "none")})
+                  "currencies": dg.MetadataValue.md(markdown.rows_table(columns, rows))})
 
 
 STAGING_CHECKS = [

@@ -45,8 +45,12 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) 
     return [d[0] for d in found.description], found.fetchall()
 
 
+def rows_table(columns: Sequence[str], rows: Sequence[Sequence[object]], empty: str = "none") -> str:
+    """`rows` as a table, `empty` when there are none."""
+    return table(columns, rows) if rows else empty
+
+
 def query_table(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None,
                 empty: str = "none") -> str:
     """The rows of a query as a table (`empty` when it has none)."""
-    columns, rows = fetch(con, sql, params)
-    return table(columns, rows) if rows else empty
+    return rows_table(*fetch(con, sql, params), empty=empty)

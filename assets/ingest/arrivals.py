@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.core import settings
+from assets.core import markdown, settings
 from assets.ingest.inbox import Skipped
 from assets.ingest.landing import origin_text, redact
 from assets.ingest.mail import MailError, fetch_mail
@@ -86,12 +86,10 @@ def fetch_arrivals(inbox: str, warehouse: str, config_dir: str, tz: str, log=Non
 
 def arrivals_metadata(arrivals: Arrivals, source: str) -> dict:
     """The inbox, the files of `source` fetched by this run with their origin, and the fetch's counts."""
-    rows = [r for r in arrivals.landed if r["file"].startswith(source + "/")]
-    table = "\n".join("| " + " | ".join(cell.replace("|", "\\|") for cell in (
-        r["file"], origin_text(r), r["fetched_at"].replace("T", " ").rstrip("Z"))) + " |" for r in rows)
+    rows = [(r["file"], origin_text(r), r["fetched_at"].replace("T", " ").rstrip("Z"))
+            for r in arrivals.landed if r["file"].startswith(source + "/")]
     metadata = {"inbox": arrivals.inbox,
-                "fetched": dg.MetadataValue.md("| file | from | fetched at (UTC) |\n|---|---|---|\n" + table
-                                               if rows else "none")}
+                "fetched": dg.MetadataValue.md(markdown.rows_table(["file", "from", "fetched at (UTC)"], rows))}
     if arrivals.summary:
         metadata["fetch"] = dg.MetadataValue.json(arrivals.summary)
     return metadata
