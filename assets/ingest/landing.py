@@ -8,7 +8,6 @@ where it came from, with what size and time, its SHA-256 and when it was fetched
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -16,6 +15,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from assets.ingest.inbox import sha256_of
 
 TEMP_MARK = ".funnel-"
 # Environment variables whose values are secrets: never printed, whatever message carries them.
@@ -40,14 +41,6 @@ def scrub(text: str) -> str:
     return text
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def temp_beside(target: Path) -> Path:
     """A hidden name in the target's folder to write it under (the inbox skips hidden files)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -59,8 +52,8 @@ def put_in_place(temp: Path, target: Path, mtime: float | None) -> tuple[str, bo
     freshness and snapshot order see when it was made, not when it was fetched). Returns (SHA-256, whether
     it was written): a target already holding the same bytes is left as it is and the temp file removed."""
     try:
-        digest = sha256_file(temp)
-        if target.is_file() and sha256_file(target) == digest:
+        digest = sha256_of(temp)
+        if target.is_file() and sha256_of(target) == digest:
             return digest, False
         if mtime is not None:
             os.utime(temp, (mtime, mtime))
