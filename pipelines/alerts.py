@@ -192,9 +192,7 @@ def record_run_failures(context: dg.RunFailureSensorContext) -> None:
         error = getattr(context.failure_event.event_specific_data, "error", None)
         failures = [Failure("", None, innermost(error) if error else (context.failure_event.message or "run failed"))]
     failures += held_back_of(_check_evaluations(context.instance, run.run_id))
-    recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
-                              ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
-    context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")
+    _record(context, failures)
 
 
 def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
@@ -212,8 +210,13 @@ def _check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
 def record_held_back_sources(context: dg.RunStatusSensorContext) -> None:
     run = context.dagster_run
     held_back = held_back_of(_check_evaluations(context.instance, run.run_id))
-    if not held_back:
-        return
-    recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, held_back,
+    if held_back:
+        _record(context, held_back)
+
+
+def _record(context: dg.RunStatusSensorContext, failures: list[Failure]) -> None:
+    """`failures` of the sensor's run into ops.alerts of the warehouse it wrote, and to the webhook."""
+    run = context.dagster_run
+    recorded = record_failure(warehouse_of(run, settings.warehouse_path()), run.run_id, run.job_name, failures,
                               ui_url=os.environ.get("FUNNEL_DAGSTER_UI_URL"))
     context.log.info(f"recorded {len(recorded)} alert(s) for run {run.run_id}: {recorded}")
