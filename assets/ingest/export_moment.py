@@ -108,17 +108,23 @@ def ordered_by_file_time(con: duckdb.DuckDBPyConnection, spec: SourceSpec, limit
     same = " AND ".join(f"x.{k} IS NOT DISTINCT FROM y.{k}" for k in key)
     if any(c.name == "updated_at" for c in spec.stored_columns):
         same += " AND x.updated_at IS NOT DISTINCT FROM y.updated_at"
-    return con.execute(f"""
+    # The pairs come from the load log alone; only when there are any are the raw rows joined (a join
+    # over the whole history on every run, also one without new files).
+    pairs = con.execute("""
         WITH l AS (SELECT load_id, file_name, exported_at, exported_at_basis FROM ops.load_log
-                   WHERE source = $source AND status = 'loaded'),
-        pairs AS (
-            SELECT a.load_id AS a_id, b.load_id AS b_id, a.file_name AS a_file, b.file_name AS b_file,
-                   CASE WHEN a.exported_at = b.exported_at THEN 'the same export moment, ' || strftime(a.exported_at, '%Y-%m-%d %H:%M:%S')
-                        ELSE 'no date in the file, its name or a preamble' END AS why
-            FROM l a JOIN l b ON a.load_id < b.load_id
-            WHERE a.exported_at = b.exported_at OR 'file time' IN (a.exported_at_basis, b.exported_at_basis)
-        )
-        SELECT a_file, b_file, why FROM pairs p
+                   WHERE source = $source AND status = 'loaded')
+        SELECT a.load_id, b.load_id, a.file_name, b.file_name,
+               CASE WHEN a.exported_at = b.exported_at THEN 'the same export moment, ' || strftime(a.exported_at, '%Y-%m-%d %H:%M:%S')
+                    ELSE 'no date in the file, its name or a preamble' END
+        FROM l a JOIN l b ON a.load_id < b.load_id
+        WHERE a.exported_at = b.exported_at OR 'file time' IN (a.exported_at_basis, b.exported_at_basis)""",
+                        {"source": spec.name}).fetchall()
+    if not pairs:
+        return []
+    return con.execute(f"""
+        SELECT a_file, b_file, why FROM (SELECT unnest($a) AS a_id, unnest($b) AS b_id, unnest($a_file) AS a_file,
+                                                unnest($b_file) AS b_file, unnest($why) AS why) p
         WHERE EXISTS (SELECT 1 FROM raw.{spec.name} x JOIN raw.{spec.name} y ON {same}
                       WHERE x._load_id = p.a_id AND y._load_id = p.b_id)
-        ORDER BY a_file, b_file LIMIT $limit""", {"source": spec.name, "limit": limit}).fetchall()
+        ORDER BY a_file, b_file LIMIT $limit""",
+        {**dict(zip(("a", "b", "a_file", "b_file", "why"), map(list, zip(*pairs)))), "limit": limit}).fetchall()
