@@ -90,3 +90,22 @@ def test_the_generator_makes_exactly_the_rows_leads_and_deals_asked_for(tmp_path
         assert count("deals", "count(DISTINCT deal_id)") == 120
     with pytest.raises(ValueError, match="raise scale"):
         generate_sample_exports(tmp_path / "too_many", months=3, seed=5, end_month="2026-09", scale=0.1, leads=10_000)
+
+
+def test_the_dagster_floor_runs_the_jobs_steps_assets_and_checks():
+    """The bench's Dagster floor stands for the job: every step of it, every asset materialized and
+    every check evaluated, nothing else (it is only a floor if the run has the same shape)."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.dev.baselines.dagster_floor import run_dagster_floor
+    from pipelines.jobs import ASSET_CHECKS, ASSETS
+
+    job = defs().resolve_job_def("funnel_job")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = run_dagster_floor(instance)
+    assert {n.name for n in result.job_def.nodes} == {n.name for n in job.nodes}
+    assert ({e.asset_key for e in result.get_asset_materialization_events()}
+            == {k for a in ASSETS for k in a.keys})
+    assert ({(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()}
+            == {(k.asset_key, k.name) for d in [*ASSETS, *ASSET_CHECKS] for k in d.check_keys})

@@ -20,7 +20,9 @@
    on the same warehouse. The floor recomputes everything from the files and must
    match again.
 5. A last run with no new file at all: what a run costs whatever the data (process
-   start, Dagster, the checks and the publish).
+   start, Dagster, the checks and the publish). Beside it, Dagster's own floor
+   (pipelines/dev/baselines/dagster_floor.py): the job's assets, checks and steps, each step
+   doing nothing, on a copy of the same Dagster storage.
 
 The full run and the floor are timed `--repeat` times, one after the other (full, floor, full,
 floor, ...), each full run on an empty warehouse; the nightly run and the run without new files
@@ -45,7 +47,8 @@ from assets.core import settings
 from pipelines.dev.bench.nightly import add_next_day
 from pipelines.dev.bench.profiling import profile_ingest
 from pipelines.dev.bench.report import report_text
-from pipelines.dev.bench.runs import Measured, Run, measure, median, new_state, pipeline_run, stage_figures
+from pipelines.dev.bench.runs import (Measured, Run, dagster_floor_run, measure, median, new_state, pipeline_run,
+                                      stage_figures)
 
 END_MONTH = "2026-09"
 
@@ -115,12 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     write_lookups(inbox, config_dir, lookups)
     floor2 = _floor_run(out, "floor_nightly.log", night.warehouse)
     idles, idle = _runs_from(out, args.repeat, night, "idle", "run without new files, the fixed cost of a run")
+    dagster_floors = []
+    for i in range(args.repeat):
+        print(f"floor: Dagster alone ({i + 1}/{args.repeat})", flush=True)
+        dagster_floors.append(dagster_floor_run(new_state(out / f"dagster_floor_{i + 1}", night.state), "dagster_floor"))
 
     stages = [(label, *stage_figures(r.home, r.run_id, r.measured.wall))
               for label, r in (("full", full), ("nightly", night), ("no new files", idle))]
     runs = {"pipeline, full run": [r.measured for r in fulls], "floor: bare DuckDB SQL": floors,
             "pandas script": [pandas] if pandas else [], "pipeline, nightly (+1 day)": [r.measured for r in nights],
-            "floor on the nightly inbox": [floor2], "pipeline, nightly without new files": [r.measured for r in idles]}
+            "floor on the nightly inbox": [floor2], "pipeline, nightly without new files": [r.measured for r in idles],
+            "floor: Dagster alone, the job's steps doing nothing": dagster_floors}
     report = report_text(
         workload=workload, months=args.months, end_month=END_MONTH, size_mb=size_mb, gen_s=gen_s, rows=rows,
         distinct=distinct, quarantined=quarantined, added=added, lookup_s=lookup_s, runs=runs, stages=stages)

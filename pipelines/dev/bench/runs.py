@@ -116,6 +116,14 @@ def pipeline_run(inbox: Path, state: Path, name: str) -> Run:
     return Run(measured, run_id, state)
 
 
+def dagster_floor_run(state: Path, name: str) -> Measured:
+    """The Dagster floor (pipelines/dev/baselines/dagster_floor.py) in its own process, in the Dagster home
+    of the warehouse folder `state`."""
+    home = _paths(state)[0]
+    env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
+    return measure([sys.executable, "-m", "pipelines.dev.baselines.dagster_floor"], home / f"{name}.log", env)
+
+
 def median(walls: list[float]) -> int:
     """Index of the median of `walls`; the lower one of an even count."""
     return sorted(range(len(walls)), key=walls.__getitem__)[(len(walls) - 1) // 2]
