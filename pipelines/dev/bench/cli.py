@@ -118,10 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     write_lookups(inbox, config_dir, lookups)
     floor2 = _floor_run(out, "floor_nightly.log", night.warehouse)
     idles, idle = _runs_from(out, args.repeat, night, "idle", "run without new files, the fixed cost of a run")
-    dagster_floors = []
-    for i in range(args.repeat):
-        print(f"floor: Dagster alone ({i + 1}/{args.repeat})", flush=True)
-        dagster_floors.append(dagster_floor_run(new_state(out / f"dagster_floor_{i + 1}", night.state), "dagster_floor"))
+    dagster_floors = [dagster_floor_run(state, "dagster_floor")
+                      for state in _states_from(out, args.repeat, night, "dagster_floor", "floor: Dagster alone")]
 
     stages = [(label, *stage_figures(r.home, r.run_id, r.measured.wall))
               for label, r in (("full", full), ("nightly", night), ("no new files", idle))]
@@ -163,12 +161,17 @@ def _pandas_run(out: Path, warehouse: Path) -> Measured:
     return measured
 
 
-def _runs_from(out: Path, repeat: int, start: Run, name: str, label: str) -> tuple[list[Run], Run]:
-    """`repeat` runs on the work folder's inbox, each on a copy of `start`'s warehouse; and the median of them."""
-    runs = []
+def _states_from(out: Path, repeat: int, start: Run, name: str, label: str):
+    """`repeat` copies of `start`'s warehouse folder, one for each run of `label`, made as each is needed."""
     for i in range(repeat):
         print(f"{label} ({i + 1}/{repeat})", flush=True)
-        runs.append(pipeline_run(out / "inbox", new_state(out / f"{name}_{i + 1}", start.state), f"{name}_run"))
+        yield new_state(out / f"{name}_{i + 1}", start.state)
+
+
+def _runs_from(out: Path, repeat: int, start: Run, name: str, label: str) -> tuple[list[Run], Run]:
+    """`repeat` runs on the work folder's inbox, each on a copy of `start`'s warehouse; and the median of them."""
+    runs = [pipeline_run(out / "inbox", state, f"{name}_run")
+            for state in _states_from(out, repeat, start, name, label)]
     return runs, runs[median([r.measured.wall for r in runs])]
 
 

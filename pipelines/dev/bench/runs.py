@@ -104,13 +104,17 @@ def new_state(state: Path, start_from: Path | None = None) -> Path:
     return state
 
 
+def _with_home(home: Path) -> dict:
+    """The environment of a process that uses the Dagster instance in `home`."""
+    return {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
+
+
 def pipeline_run(inbox: Path, state: Path, name: str) -> Run:
     """One `funnel run` in its own process, on the warehouse folder `state`."""
     home, warehouse = _paths(state)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
     log = home / f"{name}.log"
     measured = measure([sys.executable, "-m", "pipelines.cli", "run", "--inbox", str(inbox),
-                         "--warehouse", str(warehouse)], log, env)
+                         "--warehouse", str(warehouse)], log, _with_home(home))
     run_id = next(line.split()[1] for line in log.read_text().splitlines()
                   if line.startswith("run ") and "succeeded" in line)
     return Run(measured, run_id, state)
@@ -120,8 +124,8 @@ def dagster_floor_run(state: Path, name: str) -> Measured:
     """The Dagster floor (pipelines/dev/baselines/dagster_floor.py) in its own process, in the Dagster home
     of the warehouse folder `state`."""
     home = _paths(state)[0]
-    env = {**os.environ, "DAGSTER_HOME": str(home), "FUNNEL_DAGSTER_STORAGE": str(home)}
-    return measure([sys.executable, "-m", "pipelines.dev.baselines.dagster_floor"], home / f"{name}.log", env)
+    return measure([sys.executable, "-m", "pipelines.dev.baselines.dagster_floor"], home / f"{name}.log",
+                   _with_home(home))
 
 
 def median(walls: list[float]) -> int:
