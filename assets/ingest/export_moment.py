@@ -121,10 +121,11 @@ def ordered_by_file_time(con: duckdb.DuckDBPyConnection, spec: SourceSpec, limit
                         {"source": spec.name}).fetchall()
     if not pairs:
         return []
+    a_ids, b_ids, a_files, b_files, whys = (list(column) for column in zip(*pairs))
     return con.execute(f"""
         SELECT a_file, b_file, why FROM (SELECT unnest($a) AS a_id, unnest($b) AS b_id, unnest($a_file) AS a_file,
                                                 unnest($b_file) AS b_file, unnest($why) AS why) p
         WHERE EXISTS (SELECT 1 FROM raw.{spec.name} x JOIN raw.{spec.name} y ON {same}
                       WHERE x._load_id = p.a_id AND y._load_id = p.b_id)
         ORDER BY a_file, b_file LIMIT $limit""",
-        {**dict(zip(("a", "b", "a_file", "b_file", "why"), map(list, zip(*pairs)))), "limit": limit}).fetchall()
+        {"a": a_ids, "b": b_ids, "a_file": a_files, "b_file": b_files, "why": whys, "limit": limit}).fetchall()
